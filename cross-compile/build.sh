@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# build.sh TARGET... — cross-build the KI-Pass binaries into dist/TARGET/.
+#
+# TARGET: linux-arm64 | linux-armv7 | linux-amd64 | android-arm64
+#
+#   linux-*        kipass-agent with cgo (gocv + oto, -tags customenv, linked
+#                  against the OpenCV/ALSA of a Debian bookworm sysroot for ARM,
+#                  of the host for amd64); kipass-central and kipass-issuer
+#                  pure Go (CGO_ENABLED=0, static).
+#   android-arm64  everything pure Go (CGO_ENABLED=0): no NDK here, so no
+#                  gocv and no oto; the agent uses its pure-Go fallbacks.
+#
+# Environment:
+#   KIPASS_BINS      commands to build (default: every ./cmd/kipass-* present;
+#                    the probe when there is none yet)
+#   KIPASS_CGO_BINS  which of them use cgo on linux (default: kipass-agent probe)
+#   KIPASS_VERSION   version stamped with -X main.version (default: git describe)
+#   KIPASS_NOCGO=1   build linux targets without cgo too (pure-Go fallbacks)
+#   DIST             output directory (default: dist)
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+[ $# -ge 1 ] || die "usage: build.sh TARGET..."
+cd "$REPO_DIR"
+DIST=${DIST:-dist}
+
+if [ -z "${KIPASS_BINS:-}" ]; then
+	KIPASS_BINS=
+	for d in cmd/kipass-*; do
+		if compgen -G "$d/*.go" >/dev/null; then KIPASS_BINS="$KIPASS_BINS ./$d"; fi
+	done
+	[ -n "$KIPASS_BINS" ] || KIPASS_BINS=./cross-compile/probe
+fi
+KIPASS_CGO_BINS=${KIPASS_CGO_BINS:-kipass-agent probe}
+VERSION=${KIPASS_VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+
+for target in "$@"; do
+	out=$DIST/$target
+	mkdir -p "$out"
+	for pkg in $KIPASS_BINS; do
+		name=$(basename "$pkg")
+		GO_TAGS=${KIPASS_TAGS:-}
+		go_env "$target"
+		mode="pure Go"
+		if [[ $target == linux-* ]] && [ "${KIPASS_NOCGO:-0}" != 1 ] && [[ " $KIPASS_CGO_BINS " == *" $name "* ]]; then
+			cgo_env "$target"
+			mode="cgo, CC=$CC${KIPASS_SYSROOT:+, sysroot $KIPASS_SYSROOT}"
+		fi
+		log "build $target/$name ($mode${GO_TAGS:+, tags $GO_TAGS})"
+		start=$(date +%s)
+		go build -trimpath ${GO_TAGS:+-tags "$GO_TAGS"} \
+			-ldflags "-s -w -X main.version=$VERSION" \
+			-o "$out/$name" "$pkg"
+		log "  -> $out/$name $(du -h "$out/$name" | cut -f1) in $(($(date +%s) - start))s"
+	done
+done
