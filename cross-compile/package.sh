@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# package.sh TARGET... — build the kipass-agent .deb for each linux TARGET
+# (linux-arm64 -> arm64, linux-armv7 -> armhf, linux-amd64 -> amd64) from
+# dist/TARGET/kipass-agent into dist/kipass-agent_VERSION_ARCH.deb, with nfpm.
+#
+# Runtime dependencies are read from the binary's ELF NEEDED entries and
+# mapped to Debian 12 package names (libopencv_core.so.406 -> libopencv-core406,
+# libasound.so.2 -> libasound2, ...), so the .deb asks for exactly the OpenCV
+# modules the agent links.
+#
+# nfpm is installed once with `go install` into the cache (pinned: v2.44.0;
+# v2.48.0 needs a module that the Go module proxy here refuses).
+#
+# Environment: KIPASS_VERSION, DIST, KIPASS_DEB_BIN (binary name in dist/TARGET,
+# default kipass-agent), KIPASS_DEB_CONFIG (default docs/agent.example.json if
+# present, else cross-compile/pkg/agent.json).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$CROSS_DIR/env.sh"
+
+NFPM_VERSION=v2.44.0
+[ $# -ge 1 ] || die "usage: package.sh TARGET..."
+cd "$REPO_DIR"
+DIST=${DIST:-dist}
+ensure_apt binutils
+
+NFPM=$CACHE_DIR/bin/nfpm-$NFPM_VERSION
+if [ ! -x "$NFPM" ]; then
+	log "installing nfpm $NFPM_VERSION (go install) into $CACHE_DIR/bin"
+	mkdir -p "$CACHE_DIR/bin"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && GOBIN="$tmp" CGO_ENABLED=0 GOOS= GOARCH= GOFLAGS= go install "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION")
+	mv "$tmp/nfpm" "$NFPM"
+	rm -rf "$tmp"
+fi
+
+# Debian-compatible version: a tag v1.2.3 -> 1.2.3, else 0.0.0~gitDATE.HASH.
+if [ -z "${KIPASS_DEB_VERSION:-}" ]; then
+	if [ -n "${KIPASS_VERSION:-}" ]; then
+		KIPASS_DEB_VERSION=${KIPASS_VERSION#v}
+	elif tag=$(git describe --tags --exact-match 2>/dev/null); then
+		KIPASS_DEB_VERSION=${tag#v}
+	else
+		KIPASS_DEB_VERSION="0.0.0~git$(git log -1 --format=%cd --date=format:%Y%m%d%H%M 2>/dev/null || date +%Y%m%d%H%M).$(git rev-parse --short HEAD 2>/dev/null || echo local)"
+	fi
+fi
+export KIPASS_DEB_VERSION
+
+if [ -z "${KIPASS_DEB_CONFIG:-}" ]; then
+	if [ -f docs/agent.example.json ]; then
+		KIPASS_DEB_CONFIG=$REPO_DIR/docs/agent.example.json
+	else
+		KIPASS_DEB_CONFIG=$CROSS_DIR/pkg/agent.json
+		log "docs/agent.example.json not found: packaging the placeholder config $KIPASS_DEB_CONFIG"
+	fi
+fi
+export KIPASS_DEB_CONFIG
+
+# deb_depends BINARY: Debian dependencies from the ELF NEEDED entries.
+deb_depends() {
+	local lib deps=()
+	while read -r lib; do
+		case $lib in
+		libopencv_*.so.*) # libopencv_core.so.406 -> libopencv-core406
+			local mod=${lib#libopencv_} soname
+			soname=${mod##*.so.}
+			mod=${mod%%.so.*}
+			deps+=("libopencv-${mod//_/-}$soname") ;;
+		libasound.so.2) deps+=(libasound2) ;;
+		libstdc++.so.6) deps+=(libstdc++6) ;;
+		libgcc_s.so.1) deps+=(libgcc-s1) ;;
+		libc.so.6 | libm.so.6 | libpthread.so.0 | libdl.so.2 | libresolv.so.2) deps+=(libc6) ;;
+		*) die "no Debian package known for $lib (extend deb_depends in package.sh)" ;;
+		esac
+	done < <(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	[ ${#deps[@]} -eq 0 ] && return 0
+	printf '%s\n' "${deps[@]}" | sort -u | paste -sd, - | sed 's/,/, /g'
+}
+
+for target in "$@"; do
+	arch=$(target_debarch "$target")
+	[[ $target == linux-* ]] || die "no .deb for $target"
+	bin=$REPO_DIR/$DIST/$target/${KIPASS_DEB_BIN:-kipass-agent}
+	[ -x "$bin" ] || die "$bin missing: run cross-compile/build.sh $target (make cross) first"
+	export KIPASS_DEB_ARCH=$arch KIPASS_DEB_BINARY=$bin KIPASS_PKG_DIR=$CROSS_DIR/pkg
+	KIPASS_DEB_DEPENDS=$(deb_depends "$bin")
+	export KIPASS_DEB_DEPENDS
+	out=$REPO_DIR/$DIST/kipass-agent_${KIPASS_DEB_VERSION}_$arch.deb
+	log "package $out (depends: ${KIPASS_DEB_DEPENDS:-none})"
+	(cd "$CROSS_DIR/pkg" && "$NFPM" package --config nfpm.yaml --packager deb --target "$out" >&2)
+done
