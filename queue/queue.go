@@ -49,6 +49,7 @@ var (
 	bucketPending = []byte("pending") // seq (8 bytes BE) -> JSON Record
 	bucketIDs     = []byte("ids")     // scan id -> seq
 	bucketMeta    = []byte("meta")    // "depth" -> uint64 BE
+	bucketDead    = []byte("dead")    // scan id -> JSON deadRecord
 	keyDepth      = []byte("depth")
 )
 
@@ -89,7 +90,7 @@ func Open(path string, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketPending, bucketIDs, bucketMeta} {
+		for _, b := range [][]byte{bucketPending, bucketIDs, bucketMeta, bucketDead} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -192,12 +193,63 @@ func (q *Queue) Ack(ids []string) error {
 	return nil
 }
 
+// deadRecord is a record central rejected permanently, kept aside (counted,
+// never retried) until the 28-day purge.
+type deadRecord struct {
+	Record
+	Reason string `json:"reason"`
+}
+
+// Reject moves the records with the given ids from the pending queue to the
+// dead-letter bucket: central rejected them permanently, so they are never
+// sent again. reasons[i] is the rejection reason of ids[i].
+func (q *Queue) Reject(ids, reasons []string) error {
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		idx, p, dead := tx.Bucket(bucketIDs), tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+		n := depth(tx)
+		for i, id := range ids {
+			k := idx.Get([]byte(id))
+			if k == nil {
+				continue
+			}
+			var d deadRecord
+			if err := json.Unmarshal(p.Get(k), &d.Record); err != nil {
+				return fmt.Errorf("record %x: %w", k, ErrCorrupt)
+			}
+			if i < len(reasons) {
+				d.Reason = reasons[i]
+			}
+			v, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if err := dead.Put([]byte(id), v); err != nil {
+				return err
+			}
+			if err := p.Delete(k); err != nil {
+				return err
+			}
+			if err := idx.Delete([]byte(id)); err != nil {
+				return err
+			}
+			n--
+		}
+		return setDepth(tx, n)
+	})
+	if err != nil {
+		return fmt.Errorf("reject %d records: %w", len(ids), err)
+	}
+	return nil
+}
+
 // Stats describes the queue for the status page and heartbeat.
 type Stats struct {
 	// Depth is the number of records waiting for central.
 	Depth int
 	// OldestEnqueued is when the oldest pending record was committed (zero if empty).
 	OldestEnqueued time.Time
+	// Dead is the number of records central rejected permanently.
+	Dead int
 }
 
 // Stats returns the queue depth and the age of its oldest record.
@@ -206,6 +258,7 @@ func (q *Queue) Stats() (Stats, error) {
 	err := q.db.View(func(tx *bolt.Tx) error {
 		p := tx.Bucket(bucketPending)
 		s.Depth = depth(tx)
+		s.Dead = tx.Bucket(bucketDead).Stats().KeyN
 		if _, v := p.Cursor().First(); v != nil {
 			var r Record
 			if err := json.Unmarshal(v, &r); err != nil {

@@ -71,6 +71,13 @@ func TestEnqueueSurvivesReopenOldestFirst(t *testing.T) {
 	if st, _ := q.Stats(); st.Depth != 3 {
 		t.Fatalf("depth after ack = %d", st.Depth)
 	}
+	if err := q.Reject([]string{"id-003"}, []string{"bad_token"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = q.Oldest(10)
+	if st, _ := q.Stats(); len(got) != 2 || got[0].ID != "id-002" || got[1].ID != "id-004" || st.Depth != 2 || st.Dead != 1 {
+		t.Fatalf("after reject: %+v %+v", got, st)
+	}
 }
 
 func withEnq(r Record, at time.Time) Record { r.EnqueuedAt = at; return r }
