@@ -17,6 +17,7 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
 )
@@ -34,6 +35,8 @@ type DemoOptions struct {
 	Log *slog.Logger
 	// Audio selects the voice; the default device, silent when absent.
 	Audio AudioConfig
+	// Clock issues the tokens and judges them; clock.Real when nil.
+	Clock clock.Clock
 }
 
 // DemoSummary is what the demo counted.
@@ -66,6 +69,9 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
 	if o.Dir == "" {
 		d, err := os.MkdirTemp("", "kipass-demo-")
@@ -102,7 +108,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 
 	// The sample: fresh tokens on a phone screen, plus a foreign QR and an
 	// expired token to show rejections.
-	source, nframes, err := demoVideo(o.Dir, key, o.Scans)
+	source, nframes, err := demoVideo(o.Dir, key, o.Scans, o.Clock.Now())
 	if err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
 	}
@@ -132,6 +138,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 				s.At.Format("15:04:05.000"), s.Verdict, rec, s.Reason, float64(s.Latency.Microseconds())/1000)
 		},
 		OnSourceEnd: func() { endOnce.Do(func() { close(ended) }) },
+		Clock:       o.Clock,
 	})
 	if err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
@@ -181,9 +188,8 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 }
 
 // demoVideo renders the sample and returns the source spec that reads it.
-func demoVideo(dir string, key token.PrivateKey, visitors int) (string, int, error) {
+func demoVideo(dir string, key token.PrivateKey, visitors int, now time.Time) (string, int, error) {
 	const perCode, gap = 6, 2
-	now := time.Now()
 	texts := make([]string, 0, visitors+2)
 	for i := 0; i < visitors; i++ {
 		t, err := token.Signer{Key: key}.Issue(now)

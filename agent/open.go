@@ -26,6 +26,9 @@ type Hooks struct {
 	OnScan func(Scan)
 	// OnSourceEnd is called once when a finite source ends.
 	OnSourceEnd func()
+	// Clock is the device clock; clock.Real when nil. Tests pass a slowed
+	// clock so that 15-second tokens survive a race-enabled build.
+	Clock clock.Clock
 }
 
 // Open builds an Agent from a config: it opens the frame source, the queue
@@ -97,7 +100,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Sender:   snd,
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: clock.Real{}, Log: log, OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd,
+		Clock: h.Clock, Log: log, OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd,
 	})
 	a.closers = closers
 	return a, nil
