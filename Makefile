@@ -1,0 +1,57 @@
+# KI-Pass scanner agent. `make demo` and `make test` work on a fresh Debian 12
+# machine with Go at /usr/local/go: they install the missing Debian packages
+# first (as root, or through sudo).
+
+export PATH := /usr/local/go/bin:$(PATH)
+GO      ?= go
+BIN     ?= bin
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the build and the tests need.
+DEB_BUILD := gcc g++ pkg-config libopencv-dev libasound2-dev
+# Reference decoders for `make bench-decode`; voice tools for `make voices`.
+DEB_BENCH := zxing-cpp-tools zbar-tools
+DEB_VOICE := espeak-ng sox
+
+.PHONY: all build demo test deps deps-bench deps-voice vet race clean help
+
+all: build
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+# install-debs PACKAGES: installs the packages that are missing, once.
+define install-debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps: ## install the Debian packages the build needs
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }
+	$(call install-debs,$(DEB_BUILD))
+
+deps-bench:
+	$(call install-debs,$(DEB_BENCH))
+
+deps-voice:
+	$(call install-debs,$(DEB_VOICE))
+
+build: deps ## build the three binaries into bin/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+demo: build ## run the whole scan path on a generated sample
+	$(BIN)/kipass-agent demo
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps ## go vet and the race-enabled test suite
+	$(GO) vet ./...
+	$(GO) test -race ./...
+
+clean:
+	rm -rf $(BIN) dist

@@ -1,0 +1,321 @@
+// Package agent wires the scanner agent's stages together and supervises
+// them: frames from a source are decoded, the code is checked, a scan worth
+// recording is committed durably to the queue before the voice speaks, and
+// the uplink forwards the queue to central. The agent declares the small
+// interfaces it consumes; the camera, decode, token, queue, audio and uplink
+// packages provide them.
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"image"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/token"
+	"golang.org/x/sync/errgroup"
+)
+
+// Frames is a source of camera frames.
+type Frames interface {
+	// Next blocks for the next frame; io.EOF ends a finite source.
+	Next(ctx context.Context) (camera.Frame, error)
+	// Close releases the source.
+	Close() error
+}
+
+// Decoder finds a QR code's text in a frame.
+type Decoder interface {
+	// Decode returns the text, or an error wrapping decode.ErrNoCode.
+	Decode(img *image.Gray) (decode.Result, error)
+}
+
+// Verifier judges a scanned text at a corrected time.
+type Verifier interface {
+	// Check returns the verdict and the error explaining a rejection.
+	Check(ctx context.Context, text string, now time.Time) (token.Verdict, error)
+}
+
+// Store is the durable queue.
+type Store interface {
+	// Enqueue commits a record durably; added is false for a duplicate.
+	Enqueue(r queue.Record) (added bool, err error)
+	// Stats reports the queue depth.
+	Stats() (queue.Stats, error)
+}
+
+// Speaker plays spoken prompts without blocking for their length.
+type Speaker interface {
+	// Say starts playing p.
+	Say(p audio.Prompt) error
+}
+
+// Sender forwards the queue to central.
+type Sender interface {
+	// Run forwards until ctx ends.
+	Run(ctx context.Context) error
+	// Kick wakes the sender after an enqueue.
+	Kick()
+	// Counts reports scans forwarded, acknowledged and rejected.
+	Counts() (forwarded, acknowledged, rejected int64)
+}
+
+// Parts are the stages the agent wires together.
+type Parts struct {
+	Frames   Frames
+	Decoder  Decoder
+	Verifier Verifier
+	Store    Store
+	Speaker  Speaker
+	Sender   Sender
+}
+
+// Scan describes one verdict given at the door. It never carries the token.
+type Scan struct {
+	// At is the device time of the verdict.
+	At time.Time
+	// Verdict is what the door said.
+	Verdict token.Verdict
+	// Reason is a log-safe rejection reason ("ok" when verified).
+	Reason string
+	// Recorded is true when the scan is durably queued (or was already).
+	Recorded bool
+	// Prompt is what was played.
+	Prompt audio.Prompt
+	// Latency is from frame capture to the start of the voice.
+	Latency time.Duration
+}
+
+// Stats counts what the agent has done since start.
+type Stats struct {
+	// Frames read from the source.
+	Frames int64
+	// Decoded frames that held a code (after duplicate suppression: codes).
+	Decoded int64
+	// Verified scans (verdict verified or pending).
+	Verified int64
+	// Enqueued scans durably committed (first time).
+	Enqueued int64
+	// Rejected verdicts: invalid or expired.
+	Rejected int64
+	// StoreFailures are scans that could not be recorded.
+	StoreFailures int64
+	// Forwarded, Acknowledged and DeadLettered come from the uplink.
+	Forwarded, Acknowledged, DeadLettered int64
+}
+
+// Options tune an Agent built with New.
+type Options struct {
+	// Facility and Device are written into every record.
+	Facility, Device string
+	// DedupWindow suppresses the same code seen again within it.
+	DedupWindow time.Duration
+	// Clock is the device clock; clock.Real when nil.
+	Clock clock.Clock
+	// Log receives the agent's logs; slog.Default when nil.
+	Log *slog.Logger
+	// OnScan, when set, is called after every verdict.
+	OnScan func(Scan)
+	// OnSourceEnd, when set, is called once when a finite source ends.
+	OnSourceEnd func()
+}
+
+// Agent runs the scan path.
+type Agent struct {
+	p    Parts
+	o    Options
+	seen map[[32]byte]time.Time // code hash -> last seen, for suppression
+
+	frames, decoded, verified, enqueued, rejected, storeFailures atomic.Int64
+
+	closeOnce sync.Once
+	closers   []io.Closer
+}
+
+// New returns an Agent over the given parts.
+func New(p Parts, o Options) *Agent {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Agent{p: p, o: o, seen: map[[32]byte]time.Time{}}
+}
+
+// Stats returns the counters.
+func (a *Agent) Stats() Stats {
+	s := Stats{
+		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(),
+		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
+	}
+	if a.p.Sender != nil {
+		s.Forwarded, s.Acknowledged, s.DeadLettered = a.p.Sender.Counts()
+	}
+	return s
+}
+
+// QueueStats reports the durable queue.
+func (a *Agent) QueueStats() (queue.Stats, error) { return a.p.Store.Stats() }
+
+// Run runs the scan loop and the uplink under one errgroup until ctx ends.
+// A failing source or network never ends Run; only ctx does, or a stage
+// failing in a way that cannot be retried.
+func (a *Agent) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.scanLoop(ctx) })
+	if a.p.Sender != nil {
+		g.Go(func() error { return a.p.Sender.Run(ctx) })
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close releases the parts opened by Open.
+func (a *Agent) Close() error {
+	var errs []error
+	a.closeOnce.Do(func() {
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			errs = append(errs, a.closers[i].Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (a *Agent) scanLoop(ctx context.Context) error {
+	failures := 0
+	for {
+		f, err := a.p.Frames.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, io.EOF):
+			a.o.Log.Info("frame source ended")
+			if a.o.OnSourceEnd != nil {
+				a.o.OnSourceEnd()
+			}
+			<-ctx.Done()
+			return nil
+		case err != nil:
+			failures++
+			wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
+			a.o.Log.Warn("frame source failed; retrying", "err", err, "retry_in", wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-a.o.Clock.After(wait):
+			}
+			continue
+		}
+		failures = 0
+		a.frames.Add(1)
+		a.handleFrame(ctx, f)
+	}
+}
+
+func (a *Agent) handleFrame(ctx context.Context, f camera.Frame) {
+	if f.Gray == nil {
+		return
+	}
+	res, err := a.p.Decoder.Decode(f.Gray)
+	if err != nil {
+		if !errors.Is(err, decode.ErrNoCode) {
+			a.o.Log.Debug("decode failed", "err", err)
+		}
+		return
+	}
+	a.HandleText(ctx, res.Text, f.At)
+}
+
+// HandleText judges one decoded (or scan-engine) text captured at the given
+// time: verdict, durable enqueue when the verdict is recorded, then voice.
+// Repeats of the same text within the dedup window are ignored.
+func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time) {
+	now := a.o.Clock.Now()
+	h := sha256.Sum256([]byte(text))
+	if last, ok := a.seen[h]; ok && now.Sub(last) < a.o.DedupWindow {
+		a.seen[h] = now
+		return
+	}
+	a.seen[h] = now
+	a.forget(now)
+	a.decoded.Add(1)
+
+	corrected := now // learned clock offset: see issue on token trust.
+	verdict, verr := a.p.Verifier.Check(ctx, text, corrected)
+	scan := Scan{At: now, Verdict: verdict, Reason: token.Reason(verr)}
+	if verdict.Recorded() {
+		a.verified.Add(1)
+		rec := queue.Record{
+			ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
+			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict),
+		}
+		added, err := a.p.Store.Enqueue(rec)
+		if err != nil {
+			a.storeFailures.Add(1)
+			a.o.Log.Error("scan could not be recorded; told the visitor", "err", err)
+		} else {
+			scan.Recorded = true
+			if added {
+				a.enqueued.Add(1)
+			}
+			if a.p.Sender != nil {
+				a.p.Sender.Kick()
+			}
+		}
+	} else {
+		a.rejected.Add(1)
+	}
+	scan.Prompt = PromptFor(verdict, scan.Recorded)
+	if err := a.p.Speaker.Say(scan.Prompt); err != nil {
+		a.o.Log.Warn("speaker failed", "err", err)
+	}
+	scan.Latency = a.o.Clock.Now().Sub(captured)
+	a.o.Log.Info("scan", "verdict", string(verdict), "reason", scan.Reason, "recorded", scan.Recorded,
+		"latency_ms", float64(scan.Latency.Microseconds())/1000)
+	if a.o.OnScan != nil {
+		a.o.OnScan(scan)
+	}
+}
+
+// forget drops suppression entries older than the window.
+func (a *Agent) forget(now time.Time) {
+	if len(a.seen) < 64 {
+		return
+	}
+	for k, t := range a.seen {
+		if now.Sub(t) >= a.o.DedupWindow {
+			delete(a.seen, k)
+		}
+	}
+}
+
+// PromptFor maps a verdict to the prompt played at the door. A verdict that
+// should be recorded but was not (storage failure) never says "verified".
+func PromptFor(v token.Verdict, recorded bool) audio.Prompt {
+	switch {
+	case v.Recorded() && !recorded:
+		return audio.StorageFailure
+	case v == token.Verified:
+		return audio.Verified
+	case v == token.Pending:
+		return audio.Pending
+	case v == token.Expired:
+		return audio.Expired
+	default:
+		return audio.Invalid
+	}
+}

@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/token"
+)
+
+func TestPromptForEveryVerdict(t *testing.T) {
+	cases := []struct {
+		v        token.Verdict
+		recorded bool
+		want     audio.Prompt
+	}{
+		{token.Verified, true, audio.Verified},
+		{token.Verified, false, audio.StorageFailure},
+		{token.Pending, true, audio.Pending},
+		{token.Pending, false, audio.StorageFailure},
+		{token.Invalid, false, audio.Invalid},
+		{token.Expired, false, audio.Expired},
+	}
+	for _, c := range cases {
+		if got := PromptFor(c.v, c.recorded); got != c.want {
+			t.Errorf("PromptFor(%s, %v) = %s, want %s", c.v, c.recorded, got, c.want)
+		}
+	}
+}
+
+// rig is an agent over real parts: a real queue file, the real decoder,
+// the real verifier and the real (silent) speaker, whose log we read.
+type rig struct {
+	a      *Agent
+	q      *queue.Queue
+	key    token.PrivateKey
+	logBuf *bytes.Buffer
+	mu     sync.Mutex
+	scans  []Scan
+}
+
+func newRig(t *testing.T, maxRecords int) *rig {
+	t.Helper()
+	r := &rig{logBuf: &bytes.Buffer{}}
+	q, err := queue.Open(filepath.Join(t.TempDir(), "queue.db"), queue.Options{MaxRecords: maxRecords})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	r.q = q
+	if r.key, err = token.GenerateKey("dev"); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: r.logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	spk, err := audio.Open(audio.Config{Device: "none"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.a = New(Parts{
+		Decoder: decode.New(decode.Options{}), Verifier: token.Verifier{Keys: token.NewKeySet(r.key.Public()), Skew: time.Second},
+		Store: q, Speaker: spk,
+	}, Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log,
+		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }})
+	return r
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (r *rig) frame(t *testing.T, text string) camera.Frame {
+	t.Helper()
+	img, err := renderFrame(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return camera.Frame{Gray: img, At: time.Now()}
+}
+
+func TestRejectionsAreNotRecorded(t *testing.T) {
+	r := newRig(t, 0)
+	expired, _ := token.Signer{Key: r.key}.Issue(time.Now().Add(-time.Minute))
+	for _, text := range []string{"https://example.com/", "hello", expired} {
+		r.a.handleFrame(context.Background(), r.frame(t, text))
+	}
+	if st, _ := r.q.Stats(); st.Depth != 0 {
+		t.Fatalf("rejected codes were recorded: depth %d", st.Depth)
+	}
+	want := []token.Verdict{token.Invalid, token.Invalid, token.Expired}
+	if len(r.scans) != 3 {
+		t.Fatalf("scans = %+v", r.scans)
+	}
+	for i, s := range r.scans {
+		if s.Verdict != want[i] || s.Recorded {
+			t.Errorf("scan %d = %+v, want %s not recorded", i, s, want[i])
+		}
+	}
+	if strings.Contains(r.logBuf.String(), expired[10:40]) {
+		t.Fatal("the log contains token content")
+	}
+}
+
+func TestSameTokenConfirmedOnceRecordedOnce(t *testing.T) {
+	r := newRig(t, 0)
+	tok, _ := token.Signer{Key: r.key}.Issue(time.Now())
+	f := r.frame(t, tok)
+	for i := 0; i < 4; i++ {
+		r.a.handleFrame(context.Background(), f)
+	}
+	if len(r.scans) != 1 || r.scans[0].Verdict != token.Verified || !r.scans[0].Recorded {
+		t.Fatalf("scans = %+v", r.scans)
+	}
+	if st, _ := r.q.Stats(); st.Depth != 1 {
+		t.Fatalf("depth = %d", st.Depth)
+	}
+	if !strings.Contains(r.logBuf.String(), "verified") {
+		t.Fatalf("the speaker did not log the prompt:\n%s", r.logBuf.String())
+	}
+}
+
+func TestFullQueueNeverSaysVerified(t *testing.T) {
+	r := newRig(t, 1)
+	for i := 0; i < 2; i++ {
+		tok, _ := token.Signer{Key: r.key}.Issue(time.Now())
+		r.a.handleFrame(context.Background(), r.frame(t, tok))
+	}
+	if len(r.scans) != 2 {
+		t.Fatalf("scans = %+v", r.scans)
+	}
+	if r.scans[0].Prompt != audio.Verified || r.scans[1].Prompt != audio.StorageFailure || r.scans[1].Recorded {
+		t.Fatalf("second scan on a full queue: %+v", r.scans[1])
+	}
+	if got := r.a.Stats().StoreFailures; got != 1 {
+		t.Fatalf("store failures = %d", got)
+	}
+}

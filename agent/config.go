@@ -1,0 +1,187 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Duration is a time.Duration written in config files as a Go duration
+// string such as "2s" or "500ms".
+type Duration time.Duration
+
+// UnmarshalJSON parses a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"2s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// Config is the agent's configuration file (JSON). docs/agent.example.json
+// is a documented example. Keys marked required must be present; unknown
+// keys are an error.
+type Config struct {
+	// Facility is the facility id issued at enrollment (required).
+	Facility string `json:"facility"`
+	// Device is this device's id (required).
+	Device string `json:"device"`
+	// Entrance is the entrance alias shown to managers, e.g. "정문".
+	Entrance string `json:"entrance,omitempty"`
+	// Source is the frame source spec: a device index ("0"), a device path,
+	// a video file, an image-sequence pattern, a URL, or "folder:DIR"
+	// (required).
+	Source string `json:"source"`
+	// Camera tunes the frame source.
+	Camera CameraConfig `json:"camera,omitempty"`
+	// DataDir holds the queue file (required).
+	DataDir string `json:"data_dir"`
+	// CentralURL is central's base URL (required).
+	CentralURL string `json:"central_url"`
+	// CredentialFile holds the device credential (0600), if central requires one.
+	CredentialFile string `json:"credential_file,omitempty"`
+	// KeysFile is the issuer key set, JSON (required).
+	KeysFile string `json:"keys_file"`
+	// ClockSkew is the allowance on both sides of a token's validity; default "2s".
+	ClockSkew Duration `json:"clock_skew,omitempty"`
+	// DedupWindow suppresses the same code seen again within it; default "5s".
+	DedupWindow Duration `json:"dedup_window,omitempty"`
+	// QueueMax caps the records waiting on the device; default 1,000,000.
+	QueueMax int `json:"queue_max,omitempty"`
+	// Audio selects the voice and the sound device.
+	Audio AudioConfig `json:"audio,omitempty"`
+	// LogLevel is debug, info, warn or error; default info.
+	LogLevel string `json:"log_level,omitempty"`
+}
+
+// CameraConfig tunes a frame source.
+type CameraConfig struct {
+	// Width and Height request a capture resolution (0: driver default).
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
+	// FPS requests a frame rate (0: driver default).
+	FPS float64 `json:"fps,omitempty"`
+	// FourCC requests a pixel format, "MJPG" for most USB cameras.
+	FourCC string `json:"fourcc,omitempty"`
+}
+
+// AudioConfig selects the voice and the sound device.
+type AudioConfig struct {
+	// Language is "ko" (default) or "en".
+	Language string `json:"language,omitempty"`
+	// Volume is in (0, 1]; default 1.
+	Volume float64 `json:"volume,omitempty"`
+	// Device is an ALSA PCM name; "none" turns sound off.
+	Device string `json:"device,omitempty"`
+	// QuietHours is "HH:MM-HH:MM": tones at low volume inside it.
+	QuietHours string `json:"quiet_hours,omitempty"`
+	// Tones plays short tones instead of the voice.
+	Tones bool `json:"tones,omitempty"`
+	// Clips replaces prompts with operator WAV files, by prompt name.
+	Clips map[string]string `json:"clips,omitempty"`
+	// Command plays prompts through an external program (no-cgo builds).
+	Command []string `json:"command,omitempty"`
+}
+
+// LoadConfig reads and checks a config file. Errors name the offending key
+// and wrap ErrConfig.
+func LoadConfig(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w %s: %w", ErrConfig, path, err)
+	}
+	base := filepath.Dir(path)
+	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	if strings.HasPrefix(c.Source, "folder:") && !filepath.IsAbs(c.Source[len("folder:"):]) {
+		c.Source = "folder:" + filepath.Join(base, c.Source[len("folder:"):])
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a config from r and checks it: unknown keys and
+// missing required keys are errors naming the key.
+func ParseConfig(r io.Reader) (Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return Config{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return Config{}, fmt.Errorf("unknown key %s", name)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Config{}, fmt.Errorf("key %q: want %s, got %s", te.Field, te.Type, te.Value)
+		}
+		return Config{}, err
+	}
+	if err := c.check(); err != nil {
+		return Config{}, err
+	}
+	c.setDefaults()
+	return c, nil
+}
+
+func (c *Config) check() error {
+	v := reflect.ValueOf(*c)
+	for _, key := range []string{"facility", "device", "source", "data_dir", "central_url", "keys_file"} {
+		for i := 0; i < v.NumField(); i++ {
+			tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			if tag == key && v.Field(i).String() == "" {
+				return fmt.Errorf("missing required key %q", key)
+			}
+		}
+	}
+	if !strings.HasPrefix(c.CentralURL, "http://") && !strings.HasPrefix(c.CentralURL, "https://") {
+		return fmt.Errorf("key \"central_url\": %q is not an http(s) URL", c.CentralURL)
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("key \"log_level\": %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.ClockSkew < 0 || c.DedupWindow < 0 || c.QueueMax < 0 {
+		return errors.New("keys \"clock_skew\", \"dedup_window\" and \"queue_max\" must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.ClockSkew == 0 {
+		c.ClockSkew = Duration(2 * time.Second)
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = Duration(5 * time.Second)
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}

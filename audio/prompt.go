@@ -1,0 +1,70 @@
+package audio
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Prompt is one spoken outcome of a scan.
+type Prompt int
+
+// The prompts, one per outcome the agent can announce. Their String names
+// ("verified", "pending", ...) name the embedded clips and the keys of
+// Config.Clips.
+const (
+	// Verified: the token is valid and the scan is durably recorded ("인증되었습니다").
+	Verified Prompt = iota
+	// Pending: the scan is recorded but could not be verified yet
+	// ("기록되었습니다. 확인 중입니다").
+	Pending
+	// Invalid: the code is not a KI-Pass QR code ("유효하지 않은 QR코드입니다").
+	Invalid
+	// Expired: the token is past its 15 s validity ("만료된 QR코드입니다. 새로 발급해 주세요").
+	Expired
+	// ClockProblem: the device clock is unusable for verification
+	// ("기기 시간에 문제가 있습니다. 관리자에게 문의하세요").
+	ClockProblem
+	// StorageFailure: the scan could not be recorded ("기록에 실패했습니다. 관리자에게 문의하세요").
+	StorageFailure
+
+	numPrompts // keep last
+)
+
+var promptNames = [numPrompts]string{
+	Verified:       "verified",
+	Pending:        "pending",
+	Invalid:        "invalid",
+	Expired:        "expired",
+	ClockProblem:   "clock-problem",
+	StorageFailure: "storage-failure",
+}
+
+// Prompts returns every prompt, in declaration order.
+func Prompts() []Prompt {
+	ps := make([]Prompt, numPrompts)
+	for i := range ps {
+		ps[i] = Prompt(i)
+	}
+	return ps
+}
+
+// String returns the prompt's name, e.g. "verified" or "clock-problem".
+func (p Prompt) String() string {
+	if p < 0 || p >= numPrompts {
+		return fmt.Sprintf("prompt(%d)", int(p))
+	}
+	return promptNames[p]
+}
+
+// Valid reports whether p is one of the declared prompts.
+func (p Prompt) Valid() bool { return p >= 0 && p < numPrompts }
+
+// ParsePrompt returns the prompt named s (as returned by String).
+func ParsePrompt(s string) (Prompt, error) {
+	for i, n := range promptNames {
+		if strings.EqualFold(s, n) {
+			return Prompt(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown prompt %q (want one of %s)", ErrConfig, s, strings.Join(promptNames[:], ", "))
+}

@@ -1,0 +1,116 @@
+// Command kipass-agent is the scanner agent of the KI-Pass electronic
+// visitor register: it reads frames from a camera, decodes the visitor's
+// one-time QR code, checks it, records the scan durably, says
+// "인증되었습니다" and forwards the record to central.
+//
+// Usage:
+//
+//	kipass-agent run --config FILE      run the daemon
+//	kipass-agent demo [--dir DIR]       run the whole path on a generated sample
+//	kipass-agent decode [--json] IMAGE...  decode still images
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kipass/kipass/agent"
+)
+
+const usage = `kipass-agent is the scanner agent of the KI-Pass electronic visitor register.
+
+Usage:
+
+	kipass-agent <command> [flags]
+
+Commands:
+
+	run      run the daemon with a config file
+	demo     run the whole scan path on a generated sample, with a local central
+	decode   decode QR codes in still images (PNG, JPEG)
+
+Run "kipass-agent <command> -h" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stderr)
+	case "demo":
+		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "decode":
+		err = cmdDecode(args[1:], stdout, stderr)
+	default:
+		fmt.Fprintf(stderr, "kipass-agent: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kipass-agent %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config `file` (JSON; see docs/agent.example.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return errors.New("--config is required")
+	}
+	cfg, err := agent.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	log := agent.NewLogger(stderr, cfg.LogLevel)
+	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	log.Info("agent running", "facility", cfg.Facility, "device", cfg.Device, "source", cfg.Source)
+	return a.Run(ctx)
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "keep the sample, queue and central files in `dir` (default: a temporary directory)")
+	scans := fs.Int("scans", 12, "number of visitors in the sample")
+	level := fs.String("log-level", "warn", "log `level`: debug, info, warn, error")
+	device := fs.String("audio-device", "", "ALSA `device` for the voice (\"none\" for silence)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, err := agent.Demo(ctx, agent.DemoOptions{
+		Dir: *dir, Scans: *scans, Out: stdout, Log: agent.NewLogger(stderr, *level),
+		Audio: agent.AudioConfig{Device: *device},
+	})
+	return err
+}
