@@ -12,8 +12,8 @@
 # v2.48.0 needs a module that the Go module proxy here refuses).
 #
 # Environment: KIPASS_VERSION, DIST, KIPASS_DEB_BIN (binary name in dist/TARGET,
-# default kipass-agent), KIPASS_DEB_CONFIG (default docs/agent.example.json if
-# present, else cross-compile/pkg/agent.json).
+# default kipass-agent), KIPASS_DEB_CONFIG (the default /etc/kipass/agent.json;
+# default docs/agent.example.json).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$CROSS_DIR/env.sh"
@@ -46,14 +46,8 @@ if [ -z "${KIPASS_DEB_VERSION:-}" ]; then
 fi
 export KIPASS_DEB_VERSION
 
-if [ -z "${KIPASS_DEB_CONFIG:-}" ]; then
-	if [ -f docs/agent.example.json ]; then
-		KIPASS_DEB_CONFIG=$REPO_DIR/docs/agent.example.json
-	else
-		KIPASS_DEB_CONFIG=$CROSS_DIR/pkg/agent.json
-		log "docs/agent.example.json not found: packaging the placeholder config $KIPASS_DEB_CONFIG"
-	fi
-fi
+KIPASS_DEB_CONFIG=${KIPASS_DEB_CONFIG:-$REPO_DIR/docs/agent.example.json}
+[ -f "$KIPASS_DEB_CONFIG" ] || die "default config $KIPASS_DEB_CONFIG missing"
 export KIPASS_DEB_CONFIG
 
 # deb_depends BINARY: Debian dependencies from the ELF NEEDED entries.
@@ -85,6 +79,7 @@ for target in "$@"; do
 	export KIPASS_DEB_ARCH=$arch KIPASS_DEB_BINARY=$bin KIPASS_PKG_DIR=$CROSS_DIR/pkg
 	KIPASS_DEB_DEPENDS=$(deb_depends "$bin")
 	export KIPASS_DEB_DEPENDS
+	rm -f "$REPO_DIR/$DIST/kipass-agent_"*"_$arch.deb"
 	out=$REPO_DIR/$DIST/kipass-agent_${KIPASS_DEB_VERSION}_$arch.deb
 	log "package $out (depends: ${KIPASS_DEB_DEPENDS:-none})"
 	(cd "$CROSS_DIR/pkg" && "$NFPM" package --config nfpm.yaml --packager deb --target "$out" >&2)
