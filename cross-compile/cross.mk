@@ -15,6 +15,8 @@
 #   make test-armv7        go test ./... for linux/armv7, CGO_ENABLED=0, under qemu
 #   make test-android-arm64 go test ./... for android/arm64 (pure Go) under qemu
 #   make cross-smoke       the probe's checks (bbolt, gozxing, gocv, oto) on every ARM target under qemu
+#   make cross-e2e         one visitor end to end with each target's dist/ binaries (qemu for ARM):
+#                          issuer -> QR PNG -> agent (folder source) -> bbolt -> central counts
 #   make deb               dist/kipass-agent_VERSION_{arm64,armhf,amd64}.deb (+ SHA256SUMS)
 #   make cross-measure     size and start-up time of every dist/ binary (qemu for ARM)
 #   make cross-clean       remove dist/; cross-clean-cache also removes the sysroots
@@ -31,7 +33,7 @@ export KIPASS_CROSS_CACHE
 CROSS_ENV := DIST=$(KIPASS_DIST)
 
 .PHONY: cross $(addprefix cross-,$(CROSS_TARGETS)) cross-sysroots cross-sums \
-	test-arm64 test-arm64-cgo test-armv7 test-android-arm64 cross-smoke \
+	test-arm64 test-arm64-cgo test-armv7 test-android-arm64 cross-smoke cross-e2e \
 	deb cross-measure cross-clean cross-clean-cache
 
 cross:
@@ -65,6 +67,9 @@ cross-smoke:
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --cgo --arch linux-arm64 ./cross-compile/probe
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --cgo --arch linux-armv7 ./cross-compile/probe
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --arch android-arm64 ./cross-compile/probe
+
+cross-e2e:
+	@for t in $(CROSS_TARGETS); do $(CROSS_ENV) $(CROSS_DIR)/e2e-smoke.sh $$t || exit 1; done
 
 deb:
 	@for t in $(DEB_TARGETS); do [ -e $(KIPASS_DIST)/$$t/kipass-agent ] || { $(CROSS_ENV) $(CROSS_DIR)/build.sh $$t || exit 1; }; done
