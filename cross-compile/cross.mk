@@ -17,6 +17,7 @@
 #   make cross-smoke       the probe's checks (bbolt, gozxing, gocv, oto) on every ARM target under qemu
 #   make cross-e2e         one visitor end to end with each target's dist/ binaries (qemu for ARM):
 #                          issuer -> QR PNG -> agent (folder source) -> bbolt -> central counts
+#   make cross-e2e-linux-arm64  the same for one target
 #   make deb               dist/kipass-agent_VERSION_{arm64,armhf,amd64}.deb (+ SHA256SUMS)
 #   make cross-measure     size and start-up time of every dist/ binary (qemu for ARM)
 #   make cross-clean       remove dist/; cross-clean-cache also removes the sysroots
@@ -32,11 +33,11 @@ CROSS_TEST_PKGS ?= ./...
 export KIPASS_CROSS_CACHE
 CROSS_ENV := DIST=$(KIPASS_DIST)
 
-.PHONY: cross $(addprefix cross-,$(CROSS_TARGETS)) cross-sysroots cross-sums \
+.PHONY: cross $(addprefix cross-,$(CROSS_TARGETS)) $(addprefix cross-e2e-,$(CROSS_TARGETS)) cross-sysroots cross-sums \
 	test-arm64 test-arm64-cgo test-armv7 test-android-arm64 cross-smoke cross-e2e \
 	deb cross-measure cross-clean cross-clean-cache
 
-cross:
+cross: ## cross-compile dist/ for linux-arm64, linux-armv7 (cgo: gocv+oto via a Debian sysroot), linux-amd64, android-arm64 (pure Go) + SHA256SUMS
 	$(CROSS_ENV) $(CROSS_DIR)/build.sh $(CROSS_TARGETS)
 	$(CROSS_ENV) $(CROSS_DIR)/sums.sh
 
@@ -44,43 +45,46 @@ $(addprefix cross-,$(CROSS_TARGETS)): cross-%:
 	$(CROSS_ENV) $(CROSS_DIR)/build.sh $*
 	$(CROSS_ENV) $(CROSS_DIR)/sums.sh
 
-cross-sysroots:
+cross-sysroots: ## build the arm64/armhf sysroots (mmdebstrap, cached outside the repo)
 	$(CROSS_DIR)/sysroot.sh arm64 >/dev/null
 	$(CROSS_DIR)/sysroot.sh armhf >/dev/null
 
 cross-sums:
 	$(CROSS_ENV) $(CROSS_DIR)/sums.sh
 
-test-arm64:
+test-arm64: ## go test ./... for linux/arm64 (CGO_ENABLED=0) under qemu-user
 	$(CROSS_DIR)/test-arm.sh --arch linux-arm64 $(CROSS_TEST_PKGS)
 
-test-arm64-cgo:
+test-arm64-cgo: ## go test ./... for linux/arm64 with cgo (gocv, oto) under qemu-user
 	$(CROSS_DIR)/test-arm.sh --cgo --arch linux-arm64 $(CROSS_TEST_PKGS)
 
-test-armv7:
+test-armv7: ## go test ./... for linux/armv7 (CGO_ENABLED=0) under qemu-user
 	$(CROSS_DIR)/test-arm.sh --arch linux-armv7 $(CROSS_TEST_PKGS)
 
-test-android-arm64:
+test-android-arm64: ## go test ./... for android/arm64 (pure Go) under qemu-user
 	$(CROSS_DIR)/test-arm.sh --arch android-arm64 $(CROSS_TEST_PKGS)
 
-cross-smoke:
+cross-smoke: ## probe checks (bbolt, gozxing, gocv, oto) on each ARM target under qemu
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --cgo --arch linux-arm64 ./cross-compile/probe
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --cgo --arch linux-armv7 ./cross-compile/probe
 	KIPASS_TEST_FLAGS='-count=1 -v' $(CROSS_DIR)/test-arm.sh --arch android-arm64 ./cross-compile/probe
 
-cross-e2e:
+cross-e2e: ## one visitor end to end with each target's dist/ binaries (qemu for ARM)
 	@for t in $(CROSS_TARGETS); do $(CROSS_ENV) $(CROSS_DIR)/e2e-smoke.sh $$t || exit 1; done
 
-deb:
+$(addprefix cross-e2e-,$(CROSS_TARGETS)): cross-e2e-%:
+	$(CROSS_ENV) $(CROSS_DIR)/e2e-smoke.sh $*
+
+deb: ## kipass-agent .deb for arm64, armhf, amd64 (nfpm, hardened systemd unit)
 	@for t in $(DEB_TARGETS); do [ -e $(KIPASS_DIST)/$$t/kipass-agent ] || { $(CROSS_ENV) $(CROSS_DIR)/build.sh $$t || exit 1; }; done
 	$(CROSS_ENV) $(CROSS_DIR)/package.sh $(DEB_TARGETS)
 	$(CROSS_ENV) $(CROSS_DIR)/sums.sh
 
-cross-measure:
+cross-measure: ## size and start-up time of every dist/ binary (qemu for ARM)
 	$(CROSS_ENV) $(CROSS_DIR)/measure.sh
 
-cross-clean:
+cross-clean: ## remove dist/
 	rm -rf $(KIPASS_DIST)
 
-cross-clean-cache: cross-clean
+cross-clean-cache: cross-clean ## also remove the sysroots and cached downloads
 	rm -rf $(KIPASS_CROSS_CACHE)
