@@ -17,8 +17,10 @@ set -euo pipefail
 TARGET=${1:?usage: e2e-smoke.sh TARGET}
 cd "$REPO_DIR"
 DIST=${DIST:-dist}
+mkdir -p "$DIST"
+DIST=$(cd "$DIST" && pwd) # absolute from here on
 ensure_apt curl binutils
-BIN=$REPO_DIR/$DIST/$TARGET
+BIN=$DIST/$TARGET
 for b in kipass-agent kipass-issuer; do
 	[ -x "$BIN/$b" ] || die "$BIN/$b missing: run make cross (or make cross-$TARGET) first"
 done

@@ -22,6 +22,8 @@ NFPM_VERSION=v2.44.0
 [ $# -ge 1 ] || die "usage: package.sh TARGET..."
 cd "$REPO_DIR"
 DIST=${DIST:-dist}
+mkdir -p "$DIST"
+DIST=$(cd "$DIST" && pwd) # absolute from here on
 ensure_apt binutils
 
 NFPM=$CACHE_DIR/bin/nfpm-$NFPM_VERSION
@@ -74,13 +76,13 @@ deb_depends() {
 for target in "$@"; do
 	arch=$(target_debarch "$target")
 	[[ $target == linux-* ]] || die "no .deb for $target"
-	bin=$REPO_DIR/$DIST/$target/${KIPASS_DEB_BIN:-kipass-agent}
+	bin=$DIST/$target/${KIPASS_DEB_BIN:-kipass-agent}
 	[ -x "$bin" ] || die "$bin missing: run cross-compile/build.sh $target (make cross) first"
 	export KIPASS_DEB_ARCH=$arch KIPASS_DEB_BINARY=$bin KIPASS_PKG_DIR=$CROSS_DIR/pkg
 	KIPASS_DEB_DEPENDS=$(deb_depends "$bin")
 	export KIPASS_DEB_DEPENDS
-	rm -f "$REPO_DIR/$DIST/kipass-agent_"*"_$arch.deb"
-	out=$REPO_DIR/$DIST/kipass-agent_${KIPASS_DEB_VERSION}_$arch.deb
+	rm -f "$DIST/kipass-agent_"*"_$arch.deb"
+	out=$DIST/kipass-agent_${KIPASS_DEB_VERSION}_$arch.deb
 	log "package $out (depends: ${KIPASS_DEB_DEPENDS:-none})"
 	(cd "$CROSS_DIR/pkg" && "$NFPM" package --config nfpm.yaml --packager deb --target "$out" >&2)
 done
