@@ -60,9 +60,9 @@ func selectDevice(device string) error {
 	return os.Setenv("ALSA_CONFIG_PATH", path+":"+f.Name())
 }
 
-// context opens the process's oto context on first use and returns it, or
+// sharedContext opens the process's oto context on first use and returns it, or
 // the reason there is no sound device.
-func context(cfg Config) (*oto.Context, error) {
+func sharedContext(cfg Config) (*oto.Context, error) {
 	shared.once.Do(func() {
 		shared.device = cfg.Device
 		if cfg.Device != "" {
@@ -71,6 +71,7 @@ func context(cfg Config) (*oto.Context, error) {
 				return
 			}
 		}
+		silenceALSA()
 		start := time.Now()
 		ctx, ready, err := oto.NewContextWithOptions(&oto.NewContextOptions{
 			SampleRate:   SampleRate,
@@ -103,7 +104,7 @@ func context(cfg Config) (*oto.Context, error) {
 // openDevice opens the oto speaker, or the silent one when there is no
 // sound device.
 func openDevice(cfg Config, lib *library, pol policy, log *slog.Logger) (Speaker, error) {
-	ctx, err := context(cfg)
+	ctx, err := sharedContext(cfg)
 	if err != nil {
 		log.Warn("audio: no sound device; continuing without sound, prompts are only logged",
 			"device", deviceName(cfg.Device), "err", err)
