@@ -38,26 +38,31 @@ func alsaTopConfig() string {
 }
 
 // selectDevice makes ALSA's "default" PCM the plug-wrapped device, for oto
-// (which always opens "default" first). It appends a small config file to
-// ALSA_CONFIG_PATH; alsa-lib reads that list on its first open. The file
-// stays in the temp dir for the life of the process.
+// (which always opens "default" first). It appends a config file to
+// ALSA_CONFIG_PATH, which alsa-lib reads on its first open. alsa-lib runs
+// each top-level file's load hooks right after that file, and alsa.conf's
+// hooks load /etc/asound.conf and ~/.asoundrc, which often redefine
+// "default" (PulseAudio, PipeWire): so the appended file does not define
+// the PCM itself but loads it through its own hook, after theirs. The
+// files stay in the temp dir for the life of the process.
 func selectDevice(device string) error {
-	f, err := os.CreateTemp("", "kipass-alsa-*.conf")
+	dir, err := os.MkdirTemp("", "kipass-alsa-")
 	if err != nil {
 		return fmt.Errorf("audio: device config: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "pcm.!default { type plug slave.pcm \"%s\" }\n", device)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	pcm := filepath.Join(dir, "device.conf")
+	hook := filepath.Join(dir, "hook.conf")
+	if err := os.WriteFile(pcm, []byte(fmt.Sprintf("pcm.!default { type plug slave.pcm \"%s\" }\n", device)), 0o600); err != nil {
+		return fmt.Errorf("audio: device config: %w", err)
 	}
-	if err != nil {
+	if err := os.WriteFile(hook, []byte(fmt.Sprintf("@hooks [ { func load files [ \"%s\" ] } ]\n", pcm)), 0o600); err != nil {
 		return fmt.Errorf("audio: device config: %w", err)
 	}
 	path := os.Getenv("ALSA_CONFIG_PATH")
 	if path == "" {
 		path = alsaTopConfig()
 	}
-	return os.Setenv("ALSA_CONFIG_PATH", path+":"+f.Name())
+	return os.Setenv("ALSA_CONFIG_PATH", path+":"+hook)
 }
 
 // sharedContext opens the process's oto context on first use and returns it, or

@@ -127,18 +127,24 @@ func runReader(out, logPath string) error {
 }
 
 // alsaFileConfig returns an ALSA config with a PCM `name` that records
-// into out through the paced reader. defaultPCM is the definition of ALSA's
-// default PCM; empty makes it the recording PCM too.
-func alsaFileConfig(t *testing.T, name, out, logPath string, defaultPCM string) string {
+// into out through the paced reader, and makes it the default PCM. With
+// systemDefault set, the default is instead defined like a box's
+// /etc/asound.conf or ~/.asoundrc would: in a file loaded by a hook.
+func alsaFileConfig(t *testing.T, name, out, logPath string, systemDefault string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	plug := fmt.Sprintf(`{ type plug slave { pcm "kipass_file" format S32_LE channels %d rate %d } }`, fileChannels, SampleRate)
-	if defaultPCM == "" {
-		defaultPCM = plug
+	top := "pcm.!default " + plug
+	if systemDefault != "" {
+		sys := filepath.Join(filepath.Dir(out), "system.conf")
+		if err := os.WriteFile(sys, []byte("pcm.!default "+systemDefault+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		top = fmt.Sprintf(`@hooks [ { func load files [ "%s" ] } ]`, sys)
 	}
-	return fmt.Sprintf(`pcm.!default %s
+	return fmt.Sprintf(`%s
 pcm.%s %s
 pcm.kipass_file {
 	type file
@@ -146,7 +152,7 @@ pcm.kipass_file {
 	file "| KIPASS_AUDIO_READER=1 exec '%s' '%s' '%s'"
 	format "raw"
 }
-`, defaultPCM, name, plug, exe, out, logPath)
+`, top, name, plug, exe, out, logPath)
 }
 
 // event is one Say made by the child, as reported to the parent.
@@ -537,7 +543,8 @@ func TestPlayback(t *testing.T) {
 		len(lat), lat[0], lat[len(lat)/2], lat[len(lat)-1], buffer, float64(pipeSize)*1000/fileByteRate)
 }
 
-// TestPlaybackDevice checks Config.Device: ALSA's default PCM is a
+// TestPlaybackDevice checks Config.Device: the box's ALSA config (loaded by
+// a hook, as /etc/asound.conf and ~/.asoundrc are) makes the default PCM a
 // nonexistent card, and the prompt must still reach the named PCM.
 func TestPlaybackDevice(t *testing.T) {
 	dir := t.TempDir()
