@@ -3,6 +3,7 @@ package audio
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math"
@@ -68,7 +69,27 @@ func TestEveryPromptHasClipAndTone(t *testing.T) {
 			}
 		}
 	}
-	err := fs.WalkDir(promptFS, "prompts", func(path string, d fs.DirEntry, err error) error {
+	script, err := os.ReadFile(filepath.Join("prompts", "make-prompts.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range Languages {
+		for _, p := range Prompts() {
+			text := p.Text(lang)
+			spoken := strings.ReplaceAll(text, "QR코드", "큐알코드")
+			line := fmt.Sprintf("say %s ", lang)
+			found := false
+			for _, l := range strings.Split(string(script), "\n") {
+				if strings.HasPrefix(l, line) && strings.Contains(l, " "+p.String()+" ") && strings.Contains(l, "'"+spoken+"'") {
+					found = true
+				}
+			}
+			if text == "" || !found {
+				t.Errorf("%s/%v: text %q is not what make-prompts.sh speaks", lang, p, text)
+			}
+		}
+	}
+	err = fs.WalkDir(promptFS, "prompts", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
