@@ -4,7 +4,6 @@ package audio
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,8 +26,8 @@ var shared struct {
 	opened time.Duration // how long opening the device took
 }
 
-// alsaConfigDir is where alsa-lib keeps alsa.conf unless ALSA_CONFIG_DIR
-// says otherwise.
+// alsaTopConfig is the path of alsa.conf: alsa-lib keeps it in ALSA_CONFIG_DIR
+// or /usr/share/alsa.
 func alsaTopConfig() string {
 	dir := os.Getenv("ALSA_CONFIG_DIR")
 	if dir == "" {
@@ -206,12 +205,12 @@ func (s *otoSpeaker) Close() error {
 		return nil
 	}
 	s.closed = true
-	var err error
-	if s.cur != nil {
-		err = s.cur.Close()
-		s.cur = nil
+	if s.cur == nil {
+		return nil
 	}
-	if err != nil && !errors.Is(err, ErrClosed) {
+	err := s.cur.Close()
+	s.cur = nil
+	if err != nil {
 		return fmt.Errorf("audio: close player: %w", err)
 	}
 	return nil
