@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -457,4 +458,49 @@ func TestSilentSpeaker(t *testing.T) {
 	if n := rec.count(slog.LevelWarn); n != 0 {
 		t.Errorf("device none is a choice, not a warning; got %d warnings", n)
 	}
+}
+
+// TestPromptScriptMatchesClips regenerates the clips into a temp dir (when
+// espeak-ng and sox are installed) and checks that the committed clips are
+// what the committed script makes: byte-identical with the same tool
+// versions, and within 10 % of the length with others.
+func TestPromptScriptMatchesClips(t *testing.T) {
+	for _, tool := range []string{"espeak-ng", "sox", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (only needed to regenerate clips)", tool)
+		}
+	}
+	out := t.TempDir()
+	cmd := exec.Command("sh", filepath.Join("prompts", "make-prompts.sh"))
+	cmd.Env = append(os.Environ(), "KIPASS_PROMPTS_OUT="+out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make-prompts.sh: %v\n%s", err, b)
+	}
+	same := 0
+	for _, lang := range Languages {
+		for _, p := range Prompts() {
+			name := lang + "/" + p.String() + ".wav"
+			fresh, err := os.ReadFile(filepath.Join(out, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			committed, err := promptFS.ReadFile("prompts/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(fresh) == string(committed) {
+				same++
+				continue
+			}
+			a, errA := DecodeWAV(fresh)
+			b, errB := DecodeWAV(committed)
+			if errA != nil || errB != nil {
+				t.Fatalf("%s: %v, %v", name, errA, errB)
+			}
+			if r := float64(a.Duration()) / float64(b.Duration()); r < 0.9 || r > 1.1 {
+				t.Errorf("%s: the script makes %v, the committed clip lasts %v: regenerate the clips", name, a.Duration(), b.Duration())
+			}
+		}
+	}
+	t.Logf("%d of %d clips byte-identical to a fresh run of make-prompts.sh", same, len(Languages)*len(Prompts()))
 }

@@ -16,6 +16,7 @@
 set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
+dir=${KIPASS_PROMPTS_OUT:-$dir} # the tests regenerate into a temp dir
 rate=16000
 
 command -v espeak-ng >/dev/null || { echo "make-prompts: espeak-ng not installed (apt-get install espeak-ng)" >&2; exit 1; }
