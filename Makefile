@@ -13,7 +13,7 @@ DEB_BUILD := gcc g++ pkg-config libopencv-dev libasound2-dev
 DEB_BENCH := zxing-cpp-tools zbar-tools
 DEB_VOICE := espeak-ng sox
 
-.PHONY: all build demo test deps deps-bench deps-voice vet race clean help
+.PHONY: all build demo test deps deps-bench deps-voice vet clean help prompts
 
 all: build
 
@@ -52,6 +52,9 @@ vet: deps
 test: deps ## go vet and the race-enabled test suite
 	$(GO) vet ./...
 	$(GO) test -race ./...
+
+prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + sox)
+	sh audio/prompts/make-prompts.sh
 
 clean:
 	rm -rf $(BIN) dist
