@@ -28,13 +28,18 @@ type Chart struct {
 	Title string
 	// ValueLabels writes each non-zero value above its bar.
 	ValueLabels bool
+	// Compact leaves out the grid and the scale (small inline charts).
+	Compact bool
 }
 
 // SVG renders the chart. The plot area starts 28 px from the left and 8 px
 // from the top, and ends 22 px above the bottom (room for the labels); a
 // bar of the largest value fills the plot's height.
 func (c Chart) SVG() template.HTML {
-	const left, top, bottom, right = 28, 18, 22, 4
+	left, top, bottom, right := 28, 18, 22, 4
+	if c.Compact {
+		left, top, bottom, right = 2, 2, 2, 2
+	}
 	w, h := c.Width, c.Height
 	if w <= 0 {
 		w = 720
@@ -52,7 +57,7 @@ func (c Chart) SVG() template.HTML {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
 		w, h, w, h, template.HTMLEscapeString(c.Title))
 	// Grid lines and the scale.
-	for i := 0; i <= 4; i++ {
+	for i := 0; i <= 4 && !c.Compact; i++ {
 		y := float64(top) + plotH*float64(i)/4
 		v := scale * (4 - i) / 4
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e5e7eb" stroke-width="1"/>`, left, y, w-right, y)

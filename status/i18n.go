@@ -10,8 +10,8 @@ var Languages = []string{"ko", "en"}
 
 // messages holds each text in Korean and English.
 var messages = map[string][2]string{
-	"title":          {"KI-Pass 출입 스캐너", "KI-Pass entrance scanner"},
-	"state.scanning": {"정상 작동 중", "Scanning"},
+	"title":                   {"KI-Pass 출입 스캐너", "KI-Pass entrance scanner"},
+	"state.scanning":          {"정상 작동 중", "Scanning"},
 	"state.offline_recording": {"오프라인: 기기에 기록 중", "Offline, still recording"},
 	"state.camera_problem":    {"카메라 문제", "Camera problem"},
 	"state.clock_problem":     {"시계 문제", "Clock problem"},
@@ -37,6 +37,11 @@ var messages = map[string][2]string{
 	"total":                   {"합계 %d명", "%d in total"},
 	"no.counts":               {"방문자 수를 읽을 수 없습니다.", "Visitor counts cannot be read."},
 	"camera":                  {"카메라", "Camera"},
+	"camera.ok":               {"정상", "ok"},
+	"camera.starting":         {"시작 중", "starting"},
+	"camera.no_frames":        {"화면 없음", "no frames"},
+	"camera.failing":          {"오류", "failing"},
+	"camera.ended":            {"입력 끝남", "source ended"},
 	"clock":                   {"시계 차이", "Clock offset"},
 	"unknown":                 {"알 수 없음", "unknown"},
 	"settings":                {"설정", "Settings"},

@@ -4,7 +4,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-
 )
 
 //go:embed templates/*.html
@@ -78,6 +77,9 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 		v.Last = T(lang, "ago", Age(lang, now.Sub(snap.Uplink.LastUpload)))
 	}
 	v.Camera = snap.Camera.State
+	if _, ok := messages["camera."+v.Camera]; ok {
+		v.Camera = T(lang, "camera."+v.Camera)
+	}
 	if snap.Camera.Problem != "" {
 		v.Camera += ": " + snap.Camera.Problem
 	}
@@ -108,7 +110,7 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	for _, d := range counts.Devices {
 		v.Devices = append(v.Devices, deviceRow{Device: d.Device, Today: d.TodayTotal(), Days: d.DaysTotal(),
 			Chart: Chart{Values: d.Hours[:], Labels: make([]string, 24), Colour: DeviceBarColour,
-				Width: 360, Height: 64, Title: d.Device}.SVG()})
+				Width: 360, Height: 40, Title: d.Device, Compact: true}.SVG()})
 	}
 	return v
 }
@@ -125,4 +127,3 @@ type settingsView struct {
 	CanFlush    bool
 	Refresh     bool
 }
-
