@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/clock"
@@ -61,6 +62,7 @@ type Server struct {
 	o     Options
 	guard *guard
 	mux   *http.ServeMux
+	bound atomic.Value // string: the address being served
 }
 
 // New checks the options and returns a Server. A bad address or
@@ -114,6 +116,13 @@ func New(o Options) (*Server, error) {
 // Addr is the configured listen address.
 func (s *Server) Addr() string { return s.o.Addr }
 
+// BoundAddr is the address being served ("" before Serve starts), useful
+// when Addr asks for port 0.
+func (s *Server) BoundAddr() string {
+	a, _ := s.bound.Load().(string)
+	return a
+}
+
 // Metrics are the metrics the server exports.
 func (s *Server) Metrics() *Metrics { return s.o.Metrics }
 
@@ -162,6 +171,8 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
+	s.bound.Store(ln.Addr().String())
+	defer s.bound.Store("")
 	s.o.Log.Info("status page listening", "url", "http://"+ln.Addr().String()+"/")
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
