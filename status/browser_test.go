@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
@@ -56,18 +57,22 @@ func screenshot(t *testing.T, url string, width, height int) string {
 	return out
 }
 
-func near(c color.Color, hex string) bool {
+func rgb(hex string) [3]uint8 {
 	var r, g, b uint8
 	fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b)
-	cr, cg, cb, _ := c.RGBA()
-	d := func(x uint32, y uint8) int {
-		v := int(x>>8) - int(y)
-		if v < 0 {
-			return -v
+	return [3]uint8{r, g, b}
+}
+
+// near reports whether the pixel at x, y is within 3 levels of colour want.
+func near(img *image.RGBA, x, y int, want [3]uint8) bool {
+	i := img.PixOffset(x, y)
+	for c := 0; c < 3; c++ {
+		d := int(img.Pix[i+c]) - int(want[c])
+		if d < -3 || d > 3 {
+			return false
 		}
-		return v
 	}
-	return d(cr, r) <= 3 && d(cg, g) <= 3 && d(cb, b) <= 3
+	return true
 }
 
 // bar is a run of columns filled with one colour.
@@ -75,7 +80,8 @@ type bar struct{ x0, x1, top, bottom int }
 
 // bars finds the vertical bars of colour hex: runs of adjacent columns that
 // hold the colour, each with the rows its middle column covers.
-func bars(img image.Image, hex string) []bar {
+func bars(img *image.RGBA, hex string) []bar {
+	want := rgb(hex)
 	b := img.Bounds()
 	var out []bar
 	in := false
@@ -83,7 +89,7 @@ func bars(img image.Image, hex string) []bar {
 		has := false
 		if x < b.Max.X {
 			for y := b.Min.Y; y < b.Max.Y; y++ {
-				if near(img.At(x, y), hex) {
+				if near(img, x, y, want) {
 					has = true
 					break
 				}
@@ -102,7 +108,7 @@ func bars(img image.Image, hex string) []bar {
 		mid := (out[i].x0 + out[i].x1) / 2
 		out[i].top, out[i].bottom = -1, -1
 		for y := b.Min.Y; y < b.Max.Y; y++ {
-			if near(img.At(mid, y), hex) {
+			if near(img, mid, y, want) {
 				if out[i].top < 0 {
 					out[i].top = y
 				}
@@ -131,21 +137,24 @@ func TestBrowserScreenshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	img, err := png.Decode(f)
+	decoded, err := png.Decode(f)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	bd := img.Bounds()
+	bd := decoded.Bounds()
+	img := image.NewRGBA(bd)
+	draw.Draw(img, bd, decoded, bd.Min, draw.Src)
 	t.Logf("screenshot %s: %dx%d", path, bd.Dx(), bd.Dy())
 
 	// Not blank: many pixels differ from the page background.
 	colours := map[color.RGBA]int{}
 	stateRows := map[int]int{}
+	green := rgb(StateColour[Scanning])
 	for y := bd.Min.Y; y < bd.Max.Y; y += 2 {
 		for x := bd.Min.X; x < bd.Max.X; x += 2 {
-			r, g, b, _ := img.At(x, y).RGBA()
-			colours[color.RGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}]++
-			if near(img.At(x, y), StateColour[Scanning]) {
+			i := img.PixOffset(x, y)
+			colours[color.RGBA{img.Pix[i], img.Pix[i+1], img.Pix[i+2], 255}]++
+			if near(img, x, y, green) {
 				stateRows[y]++
 			}
 		}
