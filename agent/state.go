@@ -120,10 +120,22 @@ func (a *Agent) SetWatch(w Watch) {
 	a.obs.watch = w
 }
 
-// Flush wakes the uplink to send the queue now (the CLI's flush).
+// Flusher is an uplink that can send at once even while it waits out a
+// pause after failures. The uplink room may provide it; until then Flush
+// falls back to Kick, which a sender in a backoff pause does not shorten.
+type Flusher interface {
+	// Flush sends the queue now, skipping any backoff pause.
+	Flush()
+}
+
+// Flush asks the uplink to send the queue now (the CLI's flush).
 func (a *Agent) Flush() {
-	if a.p.Sender != nil {
-		a.p.Sender.Kick()
+	switch s := a.p.Sender.(type) {
+	case nil:
+	case Flusher:
+		s.Flush()
+	default:
+		s.Kick()
 	}
 }
 
@@ -150,6 +162,23 @@ func (a *Agent) Snapshot() status.Snapshot {
 	s.Queue = status.Queue{Depth: q.Depth, OldestEnqueued: q.OldestEnqueued, Dead: q.Dead, Max: o.queueMax}
 
 	o.mu.Lock()
+	w := o.watch
+	o.mu.Unlock()
+	// The other rooms' health sources are asked without holding the lock.
+	var camState, camProblem, storeProblem string
+	var clk status.Clock
+	if w.Camera != nil {
+		camState, camProblem = w.Camera.CameraHealth()
+	}
+	if w.Storage != nil {
+		storeProblem = w.Storage.StorageHealth()
+	}
+	if w.Clock != nil {
+		clk.Offset, clk.Known, clk.Problem = w.Clock.ClockHealth()
+	}
+	s.Clock = clk
+
+	o.mu.Lock()
 	defer o.mu.Unlock()
 	for v, n := range o.verdicts {
 		s.Scans[string(v)] = n
@@ -165,24 +194,19 @@ func (a *Agent) Snapshot() status.Snapshot {
 	case float64(q.Depth) >= QueueAlmostFull*float64(o.queueMax):
 		s.Storage.Problem = fmt.Sprintf("the queue is almost full (%d of %d)", q.Depth, o.queueMax)
 	}
-	if o.watch.Storage != nil && s.Storage.Problem == "" {
-		s.Storage.Problem = o.watch.Storage.StorageHealth()
+	if s.Storage.Problem == "" {
+		s.Storage.Problem = storeProblem
 	}
 	s.Camera = o.cameraLocked(now)
-	if o.watch.Clock != nil {
-		s.Clock.Offset, s.Clock.Known, s.Clock.Problem = o.watch.Clock.ClockHealth()
+	if w.Camera != nil {
+		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
 	return s
 }
 
-// cameraLocked derives the camera's state from the frames read, unless the
-// camera room reports its own health.
+// cameraLocked derives the camera's state from the frames read.
 func (o *observer) cameraLocked(now time.Time) status.Camera {
 	c := status.Camera{LastFrame: o.lastFrame, Frames: o.frames}
-	if o.watch.Camera != nil {
-		c.State, c.Problem = o.watch.Camera.CameraHealth()
-		return c
-	}
 	switch {
 	case o.ended:
 		c.State = "ended"
@@ -218,6 +242,7 @@ func (o *observer) counts() status.Counter {
 // countsFunc lets the status server read the counter chosen at each request.
 type countsFunc func() status.Counter
 
+// HourlyCounts asks the counter in use now.
 func (f countsFunc) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
 	return f().HourlyCounts(from, to)
 }
@@ -250,6 +275,7 @@ type watchedFrames struct {
 	o *observer
 }
 
+// Next reads a frame and notes its arrival or the failure.
 func (w watchedFrames) Next(ctx context.Context) (camera.Frame, error) {
 	f, err := w.Frames.Next(ctx)
 	w.o.mu.Lock()
@@ -274,6 +300,7 @@ type timedDecoder struct {
 	o *observer
 }
 
+// Decode decodes and records how long it took.
 func (d timedDecoder) Decode(img *image.Gray) (decode.Result, error) {
 	t0 := time.Now()
 	r, err := d.Decoder.Decode(img)
@@ -290,6 +317,7 @@ type uplinkWatch struct {
 	o    *observer
 }
 
+// RoundTrip sends the request and notes central's answer to a scan batch.
 func (u uplinkWatch) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := u.base.RoundTrip(r)
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, api.PathScans) {

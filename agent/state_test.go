@@ -17,6 +17,7 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -223,5 +224,88 @@ func TestConfigStatusKeys(t *testing.T) {
 	}
 	if _, err := ParseConfig(strings.NewReader(base + `,"status":{"pin":"1234"}}`)); err == nil {
 		t.Fatal("unknown status key accepted")
+	}
+}
+
+// clockAlarm stands in for the token-trust room's clock report: a fault.
+type clockAlarm struct{ off time.Duration }
+
+func (c clockAlarm) ClockHealth() (time.Duration, bool, string) {
+	return c.off, true, "device clock is 12 min behind central"
+}
+
+// TestSnapshotDerivedHealth drives the derived camera and storage states
+// with a fake clock, a real folder source and a real, tiny queue.
+func TestSnapshotDerivedHealth(t *testing.T) {
+	r := newRig(t, 1)
+	fc := clock.NewFake(time.Now())
+	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1", QueueMax: 1}, fc)
+	r.a.o.OnScan = r.a.obs.onScan(r.a, r.a.o.OnScan)
+
+	if s := r.a.Snapshot(); s.Camera.State != "starting" || s.State() != status.Scanning {
+		t.Fatalf("at start: camera %q, state %s", s.Camera.State, s.State())
+	}
+	fc.Advance(NoFramesAfter + time.Second)
+	if s := r.a.Snapshot(); s.Camera.State != "no_frames" || s.State() != status.CameraProblem {
+		t.Fatalf("no frames: camera %+v, state %s", s.Camera, s.State())
+	}
+
+	dir := t.TempDir()
+	tok1, _ := token.Signer{Key: r.key}.Issue(time.Now())
+	tok2, _ := token.Signer{Key: r.key}.Issue(time.Now().Add(time.Second))
+	var imgs []*image.Gray
+	for _, tok := range []string{tok1, tok2} {
+		img, err := renderFrame(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	if err := camera.WriteFolder(dir, imgs); err != nil {
+		t.Fatal(err)
+	}
+	src, err := camera.Open(context.Background(), "folder:"+dir, camera.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	frames := watchedFrames{src, r.a.obs}
+	f, err := frames.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.a.handleFrame(context.Background(), f)
+	s := r.a.Snapshot()
+	if s.Camera.State != "ok" || s.Camera.Frames != 1 || s.Scans["verified"] != 1 || s.Queue.Depth != 1 {
+		t.Fatalf("after one scan: %+v", s)
+	}
+	// The queue holds its maximum: storage is at risk before any failure.
+	if s.State() != status.StorageProblem || !strings.Contains(s.Storage.Problem, "almost full") {
+		t.Fatalf("full queue: state %s, %q", s.State(), s.Storage.Problem)
+	}
+	f, _ = frames.Next(context.Background())
+	r.a.handleFrame(context.Background(), f)
+	s = r.a.Snapshot()
+	if s.Storage.Failures != 1 || s.Storage.Problem != "a scan could not be recorded" {
+		t.Fatalf("after a failed recording: %+v", s.Storage)
+	}
+	if _, err := frames.Next(context.Background()); err != io.EOF {
+		t.Fatalf("end of folder: %v", err)
+	}
+	if s := r.a.Snapshot(); s.Camera.State != "ended" {
+		t.Fatalf("camera after the source ended: %q", s.Camera.State)
+	}
+	hc, _ := r.a.obs.counter.HourlyCounts(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if len(hc) != 1 || hc[0].Count != 1 || hc[0].Device != "D1" {
+		t.Fatalf("hourly counts = %+v, want the one recorded scan", hc)
+	}
+
+	// A clock alarm from the trust room shows, below a storage problem.
+	r.q.Ack([]string{token.ScanID("D1", tok1)})
+	fc.Advance(StoreFailureShown)
+	r.a.SetWatch(Watch{Clock: clockAlarm{-12 * time.Minute}})
+	s = r.a.Snapshot()
+	if s.State() != status.ClockProblem || !s.Clock.Known || s.Clock.Offset != -12*time.Minute {
+		t.Fatalf("clock alarm: state %s, %+v, storage %+v", s.State(), s.Clock, s.Storage)
 	}
 }

@@ -89,6 +89,7 @@ var (
 // snapshotCollector exports one Snapshot per scrape.
 type snapshotCollector struct{ src Source }
 
+// Describe sends the descriptions of every metric the snapshot gives.
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descScans, descStoreFailures, descQueueDepth, descQueueOldest, descQueueDead,
 		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descClockOffset, descState, descInfo} {
@@ -96,6 +97,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect takes one snapshot and sends its metrics.
 func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src.Snapshot()
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {

@@ -228,6 +228,7 @@ func (s *Server) counts(now time.Time, days int) (Counts, error) {
 
 type emptyCounter struct{}
 
+// HourlyCounts returns no counts.
 func (emptyCounter) HourlyCounts(from, to time.Time) ([]HourCount, error) { return nil, nil }
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
