@@ -313,7 +313,7 @@ func cmdFlush(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("flush", flushUsage, stderr)
 	mk := addFlags(fs)
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up waiting after `duration` (the agent keeps retrying)")
-	poll := fs.Duration("poll", 250*time.Millisecond, "how often to read the queue `depth`")
+	poll := fs.Duration("poll", 250*time.Millisecond, "read the queue depth every `interval`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
