@@ -227,3 +227,48 @@ func TestBrowserScreenshot(t *testing.T) {
 		t.Errorf("per-device charts: %d bars of %s", len(mini), DeviceBarColour)
 	}
 }
+
+// TestBrowserProblemState renders the English page of a device whose
+// camera delivers nothing: the state band turns red.
+func TestBrowserProblemState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	snap := testSnapshot()
+	snap.Camera = Camera{State: "no_frames", Problem: "no frame for 42s"}
+	srv, err := New(Options{Source: staticSource{snap}, Counter: testCounter()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := screenshot(t, serve(t, srv)+"/?lang=en", 1200, 900)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	decoded, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd := decoded.Bounds()
+	img := image.NewRGBA(bd)
+	draw.Draw(img, bd, decoded, bd.Min, draw.Src)
+	red, green := rgb(StateColour[CameraProblem]), rgb(StateColour[Scanning])
+	reds, greens := 0, 0
+	for y := bd.Min.Y; y < bd.Max.Y/4; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			if near(img, x, y, red) {
+				reds++
+			}
+			if near(img, x, y, green) {
+				greens++
+			}
+		}
+	}
+	if reds < bd.Dx()/2*60 || greens > 0 {
+		t.Fatalf("state band: %d red and %d green pixels in the top quarter", reds, greens)
+	}
+	if len(bars(img, HourBarColour)) == 0 {
+		t.Fatal("today's chart is missing from the screenshot")
+	}
+}
