@@ -30,6 +30,8 @@ define install-debs
 	fi
 endef
 
+include status/status.mk
+
 deps: ## install the Debian packages the build needs
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }
 	$(call install-debs,$(DEB_BUILD))
@@ -49,7 +51,7 @@ demo: build ## run the whole scan path on a generated sample
 vet: deps
 	$(GO) vet ./...
 
-test: deps ## go vet and the race-enabled test suite
+test: deps deps-browser ## go vet and the race-enabled test suite
 	$(GO) vet ./...
 	$(GO) test -race ./...
 

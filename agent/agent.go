@@ -140,6 +140,8 @@ type Agent struct {
 
 	closeOnce sync.Once
 	closers   []io.Closer
+
+	obs *observer // status page, metrics and health; set by Open (state.go)
 }
 
 // New returns an Agent over the given parts.
@@ -176,6 +178,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return a.scanLoop(ctx) })
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
+	}
+	if srv := a.StatusServer(); srv != nil {
+		g.Go(func() error { return srv.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
