@@ -100,9 +100,9 @@ func TestIssueChosenKeyTimeAndImages(t *testing.T) {
 	}
 
 	for _, bad := range [][]string{
-		{"issue", "--keys", dir, "--issuer", "pass"},        // two match
-		{"issue", "--keys", dir, "--issuer", "kakao"},       // none
-		{"issue", "--keys", dir, "--kid", "zz"},             // bad kid
+		{"issue", "--keys", dir, "--issuer", "pass"},  // two match
+		{"issue", "--keys", dir, "--issuer", "kakao"}, // none
+		{"issue", "--keys", dir, "--kid", "zz"},       // bad kid
 		{"issue", "--key", filepath.Join(dir, "naver.json"), "--at", "yesterday"},
 		{"issue"},
 		{"revoke", "--keyset", keys, "--kid", "00000001"},
