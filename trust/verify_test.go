@@ -178,3 +178,30 @@ func TestVerdicts(t *testing.T) {
 		t.Fatal("the log contains token content")
 	}
 }
+
+// BenchmarkCheck measures the agent's verdict on a valid signed token:
+// offline, with a learned clock offset (go test -bench Check ./trust/).
+func BenchmarkCheck(b *testing.B) {
+	k := mustKey(b, "dev")
+	tok := mustIssue(b, k, t0)
+	log, _ := newLog()
+	dev := clock.NewFake(t0)
+	clk := OpenClock(ClockOptions{Device: dev, Log: log})
+	clk.Learn(t0, t0, t0)
+	v, err := NewVerifier(VerifierOptions{Keys: token.NewKeySet(k.Public()), Skew: 2 * time.Second, Clock: clk,
+		Opaque: []OpaquePattern{{Issuer: "naver", Pattern: `^NV-[0-9A-Z]{20}$`}}, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu := processCPU()
+	for b.Loop() {
+		if verdict, err := v.Check(ctx, tok, clk.Correct(dev.Now())); verdict != token.Verified {
+			b.Fatal(verdict, err)
+		}
+	}
+	if cpu > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+	}
+}
