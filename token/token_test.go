@@ -94,7 +94,7 @@ func TestVerifyTable(t *testing.T) {
 		{"bad base32", Prefix + strings.Repeat("1", len(body)), t0, ErrEncoding, Invalid},
 		{"truncated", good[:len(good)-8], t0, ErrMalformed, Invalid},
 		{"oversize", good + strings.Repeat("A", 200), t0, ErrOversize, Invalid},
-		{"non-utf8 body", Prefix + "\xc3\x28" + body[2:], t0, ErrEncoding, Invalid},
+		{"non-utf8 body", Prefix + "\xc3\x28" + body[2:], t0, ErrNotUTF8, Invalid},
 		{"unknown key", mustIssue(t, other, t0), t0, ErrUnknownKey, Invalid},
 		{"revoked key", mustIssue(t, revoked, t0), t0, ErrRevokedKey, Invalid},
 		{"bad signature", string(flipped), t0, ErrSignature, Invalid},

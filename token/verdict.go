@@ -64,6 +64,7 @@ var reasons = []struct {
 	{ErrNotToken, "not_token"},
 	{ErrVersion, "version"},
 	{ErrOversize, "oversize"},
+	{ErrNotUTF8, "not_utf8"},
 	{ErrEncoding, "encoding"},
 	{ErrMalformed, "malformed"},
 	{ErrUnknownKey, "unknown_key"},

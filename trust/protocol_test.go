@@ -194,7 +194,7 @@ func compact(s string) string {
 // documented reason is one the code gives.
 func TestProtocolReasonTables(t *testing.T) {
 	doc, _ := readProtocol(t)
-	row := regexp.MustCompile("^\\| `([a-z_<>]+)` \\| ([a-z, ]+) \\| ")
+	row := regexp.MustCompile("^\\| `([a-z0-9_<>]+)` \\| ([a-z, ]+) \\| ")
 	documented := map[string]string{}
 	inTable := false
 	for _, l := range strings.Split(doc, "\n") {
@@ -214,7 +214,7 @@ func TestProtocolReasonTables(t *testing.T) {
 	}
 	code := map[string]string{}
 	for _, err := range []error{
-		token.ErrNotToken, token.ErrVersion, token.ErrOversize, token.ErrEncoding, token.ErrMalformed,
+		token.ErrNotToken, token.ErrVersion, token.ErrOversize, token.ErrNotUTF8, token.ErrEncoding, token.ErrMalformed,
 		token.ErrUnknownKey, token.ErrRevokedKey, token.ErrSignature, token.ErrExpired, token.ErrNotYetValid,
 	} {
 		code[token.Reason(err)] = string(token.VerdictOf(err))
