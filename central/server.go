@@ -57,6 +57,7 @@ func Open(path string, o Options) (*Server, error) {
 	s.mux.HandleFunc("GET "+api.PathKeys, s.handleKeys)
 	s.mux.HandleFunc("GET "+api.PathCounts, s.handleCounts)
 	s.mux.HandleFunc("GET "+api.PathTime, s.handleTime)
+	s.routeVerify()
 	return s, nil
 }
 
