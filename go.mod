@@ -6,9 +6,10 @@ require (
 	github.com/ebitengine/purego v0.4.1 // indirect
 	github.com/hajimehoshi/oto/v2 v2.4.3 // indirect
 	github.com/makiuchi-d/gozxing v0.1.1 // indirect
+	go.bug.st/serial v1.8.0 // indirect
 	go.etcd.io/bbolt v1.4.3 // indirect
 	gocv.io/x/gocv v0.31.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.29.0 // indirect
+	golang.org/x/sys v0.43.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 )
