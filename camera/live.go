@@ -76,7 +76,6 @@ type Live struct {
 	o    Options
 	open func(ctx context.Context) (Source, error)
 
-	cur         Source // owned by the Next goroutine
 	failures    int
 	backoff     time.Duration
 	nextAttempt time.Time
@@ -88,6 +87,7 @@ type Live struct {
 	wake     chan struct{}
 
 	mu        sync.Mutex
+	cur       Source // set and used by Next; Close closes it
 	health    Health
 	low       bool
 	focuser   Focuser
@@ -206,8 +206,13 @@ func (l *Live) Close() error {
 	l.closeOnce.Do(func() {
 		l.mu.Lock()
 		l.closed = true
+		c := l.cur
+		l.cur = nil
 		l.mu.Unlock()
 		close(l.done)
+		if c != nil {
+			c.Close()
+		}
 	})
 	return nil
 }
@@ -216,13 +221,6 @@ func (l *Live) Close() error {
 // It returns only for a frame, ctx's end, Close (ErrClosed), the end of a
 // finite source (io.EOF) or an error that retrying cannot fix.
 func (l *Live) Next(ctx context.Context) (Frame, error) {
-	defer func() {
-		// Next owns cur; after Close, release it here.
-		if l.isClosed() && l.cur != nil {
-			l.cur.Close()
-			l.cur = nil
-		}
-	}()
 	for {
 		if l.isClosed() {
 			return Frame{}, ErrClosed
@@ -230,7 +228,7 @@ func (l *Live) Next(ctx context.Context) (Frame, error) {
 		if err := ctx.Err(); err != nil {
 			return Frame{}, err
 		}
-		if l.cur == nil {
+		if l.current() == nil {
 			if err := l.reopen(ctx); err != nil {
 				if Retryable(err) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrStalled) {
 					continue
@@ -271,14 +269,21 @@ func (l *Live) isClosed() bool {
 	return l.closed
 }
 
-func (l *Live) drop() {
-	if l.cur != nil {
-		l.cur.Close()
-		l.cur = nil
-	}
+func (l *Live) current() Source {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur
+}
+
+func (l *Live) drop() {
+	l.mu.Lock()
+	c := l.cur
+	l.cur = nil
 	l.focuser = nil
 	l.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
 }
 
 // schedule sets the next reopen attempt after a failure, doubling backoff.
@@ -327,8 +332,13 @@ func (l *Live) reopen(ctx context.Context) error {
 		l.schedule()
 		return err
 	}
-	l.cur = src
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		src.Close()
+		return ErrClosed
+	}
+	l.cur = src
 	l.focuser, _ = src.(Focuser)
 	low := l.low
 	l.mu.Unlock()
@@ -361,7 +371,11 @@ func (l *Live) nextWatched(ctx context.Context) (Frame, error) {
 		case <-stop:
 		}
 	}()
-	f, err := l.cur.Next(wctx)
+	src := l.current()
+	if src == nil {
+		return Frame{}, ErrClosed
+	}
+	f, err := src.Next(wctx)
 	if err != nil && stalled.Load() && ctx.Err() == nil {
 		return Frame{}, fmt.Errorf("camera: %q silent for %v: %w", l.p.raw, limit, ErrStalled)
 	}
@@ -417,7 +431,7 @@ func (l *Live) setLow(low bool) {
 	} else {
 		l.o.Logger.Info("camera: activity; full frame rate", "source", l.p.raw)
 	}
-	if pc, ok := l.cur.(pacer); ok {
+	if pc, ok := l.current().(pacer); ok {
 		pc.setInterval(d)
 	}
 }
