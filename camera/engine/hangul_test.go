@@ -7,10 +7,10 @@ func TestComposerTwoSet(t *testing.T) {
 		{"ㅎㅏㄴㄱㅡㄹ", "한글"},
 		{"ㄷㅏㄹㄱ", "닭"},
 		{"ㄷㅏㄹㄱㅇㅣ", "닭이"},
-		{"ㄷㅏㄹㄱㅏ", "달가"},      // a compound final splits before a vowel
+		{"ㄷㅏㄹㄱㅏ", "달가"}, // a compound final splits before a vowel
 		{"ㄱㅏㅂㅅㅇㅓ", "값어"},
 		{"ㅇㅏㄴㅈㅇㅏ", "앉아"},
-		{"ㄱㅗㅏㅇ", "광"},        // compound vowel
+		{"ㄱㅗㅏㅇ", "광"}, // compound vowel
 		{"ㅇㅜㅣㄷㅔ", "위데"},
 		{"ㄸㅏㄸ", "따ㄸ"}, // ㄸ cannot be a final
 		{"ㅏㅏ", "ㅏㅏ"},
