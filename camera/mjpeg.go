@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -105,8 +107,15 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 			return
 		}
 		buf.Reset()
-		n, err := buf.ReadFrom(io.LimitReader(part, maxMJPEGPart+1))
-		part.Close()
+		var n int64
+		if cl, cerr := strconv.ParseInt(part.Header.Get("Content-Length"), 10, 64); cerr == nil && cl > 0 && cl <= maxMJPEGPart {
+			// With a length the frame is complete as soon as its bytes are
+			// in; without one, its end shows only when the next part's
+			// boundary arrives, one frame period later.
+			n, err = io.CopyN(&buf, part, cl)
+		} else {
+			n, err = buf.ReadFrom(io.LimitReader(part, maxMJPEGPart+1))
+		}
 		if err != nil {
 			if s.slot.closed() {
 				return
@@ -131,7 +140,7 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 			continue
 		}
 		lastDecoded = at
-		if !s.slot.put(Frame{Gray: toGray(img), At: at, Seq: seq}) {
+		if !s.slot.put(Frame{Gray: s.gray(img), At: at, Seq: seq}) {
 			return
 		}
 	}
@@ -156,4 +165,21 @@ func (s *mjpegSource) Close() error {
 	s.cancel()
 	<-s.done
 	return nil
+}
+
+// gray takes the luminance of a decoded JPEG, reusing a dropped frame's
+// pixels for the common YCbCr case.
+func (s *mjpegSource) gray(img image.Image) *image.Gray {
+	m, ok := img.(*image.YCbCr)
+	if !ok {
+		return toGray(img)
+	}
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	g := &image.Gray{Pix: s.slot.buffer(w * h), Stride: w, Rect: image.Rect(0, 0, w, h)}
+	for y := 0; y < h; y++ {
+		off := m.YOffset(b.Min.X, b.Min.Y+y)
+		copy(g.Pix[y*w:(y+1)*w], m.Y[off:off+w])
+	}
+	return g
 }
