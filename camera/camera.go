@@ -4,8 +4,16 @@
 // build), and the video writer the demo uses to make its sample clip.
 //
 // Every source yields grey frames (image.Gray), which is all the decoder
-// needs. Frames are handed to the caller and never stored or sent by this
-// package.
+// needs. The daemon uses OpenLive, which reopens failed sources with
+// backoff, watches for stalls, reports Health and drops to a low frame rate
+// when nothing moves; Open gives the plain source.
+//
+// Privacy: frames are handed to the caller and never stored or sent by
+// this package. The one exception is Live.Snapshot, a debug aid for
+// setting up a camera on site, which writes a PNG only when
+// Options.DebugSnapshotDir is set explicitly (it logs a warning at start
+// when it is). Nothing else in the package writes frames; WriteVideo and
+// WriteFolder write frames the caller generated (the demo's clip).
 package camera
 
 import (

@@ -150,6 +150,9 @@ func (s *cvSource) read(vc *gocv.VideoCapture) {
 	k := newControls(cvDriver{vc}, s.o, s.p.raw)
 	if s.p.kind == kindDevice {
 		applyDeviceOptions(vc, k)
+		if k.lacking[ctlAutoFocus] {
+			s.noAFo.Do(func() { close(s.noAF) })
+		}
 	}
 	mat := gocv.NewMat()
 	defer mat.Close()

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,5 +139,41 @@ func TestMJPEGOpenTimesOut(t *testing.T) {
 	_, err := Open(context.Background(), "mjpeg+"+srv.URL, Options{OpenTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrOpenTimeout) {
 		t.Fatalf("%v, want ErrOpenTimeout", err)
+	}
+}
+
+func TestMJPEGClientSkipsBadPart(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary=--b")
+		var good bytes.Buffer
+		jpeg.Encode(&good, pattern(32, 32, 200, 200), nil)
+		for _, part := range [][]byte{[]byte("this is not a JPEG"), good.Bytes()} {
+			fmt.Fprintf(w, "--b\r\nContent-Type: image/jpeg\r\n\r\n")
+			w.Write(part)
+			fmt.Fprint(w, "\r\n")
+		}
+		// Without Content-Length a part ends only at the next boundary.
+		fmt.Fprint(w, "--b\r\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	var logs bytes.Buffer
+	src, err := Open(context.Background(), "mjpeg+"+srv.URL, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f, err := src.Next(ctx)
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := halfMeans(f.Gray); f.Seq != 2 || l < 195 || l > 205 {
+		t.Errorf("frame Seq %d mean %.1f, want the good second part", f.Seq, l)
+	}
+	if !strings.Contains(logs.String(), "mjpeg part skipped") {
+		t.Errorf("bad part not logged:\n%s", logs.String())
 	}
 }
