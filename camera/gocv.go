@@ -148,8 +148,13 @@ func (s *cvSource) read(vc *gocv.VideoCapture) {
 	defer close(s.done)
 	defer vc.Close()
 	k := newControls(cvDriver{vc}, s.o, s.p.raw)
+	flush := 0 // buffers to drop after a low-power pause (devices only)
 	if s.p.kind == kindDevice {
 		applyDeviceOptions(vc, k)
+		flush = int(vc.Get(gocv.VideoCaptureBufferSize))
+		if flush < 1 || flush > 8 {
+			flush = 1
+		}
 		if k.lacking[ctlAutoFocus] {
 			s.noAFo.Do(func() { close(s.noAF) })
 		}
@@ -182,9 +187,9 @@ func (s *cvSource) read(vc *gocv.VideoCapture) {
 		if !s.slot.pace(s.o.Clock, last) {
 			return
 		}
-		if s.slot.interval.Load() > 0 && s.p.live() {
-			// After a low-power pause the driver's queue holds an old frame.
-			vc.Grab(1)
+		if s.slot.interval.Load() > 0 && flush > 0 {
+			// After a low-power pause the driver's buffers hold old frames.
+			vc.Grab(flush)
 		}
 		ok := vc.Read(&mat)
 		last = s.o.Clock.Now()
@@ -269,8 +274,16 @@ func (s *cvSource) Refocus() error {
 	return nil
 }
 
-// setInterval paces the reader (low-power mode).
-func (s *cvSource) setInterval(d time.Duration) { s.slot.setInterval(d) }
+// setInterval paces the reader (low-power mode). Only devices are paced:
+// V4L2 drops frames while nobody dequeues, and the reader flushes its
+// buffers after a pause. A network stream would instead pile up in the
+// socket and deliver ever older frames, so its reader keeps full rate and
+// only deliveries are spaced (by Live).
+func (s *cvSource) setInterval(d time.Duration) {
+	if s.p.kind == kindDevice {
+		s.slot.setInterval(d)
+	}
+}
 
 // Close stops the reader and releases the capture. It waits a short while
 // for a read in progress; a backend stuck in a read is left to finish on

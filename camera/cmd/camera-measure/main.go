@@ -79,7 +79,7 @@ func main() {
 		fmt.Printf("== %s (%s)\n", name, spec)
 		latency(spec, sendTimes, 0, "idle consumer")
 		latency(spec, sendTimes, *busy, fmt.Sprintf("consumer busy %v per frame", *busy))
-		cpu(spec, *secs)
+		cpu(spec, sendTimes, *secs)
 		fmt.Println()
 	}
 }
@@ -268,7 +268,7 @@ func cpuTime() time.Duration {
 // cpu measures CPU seconds per minute with a consumer that takes every
 // frame, first at full rate and then in low-power mode (a static scene,
 // IdleAfter 1 s, LowFPS 2).
-func cpu(spec string, secs float64) {
+func cpu(spec string, sent *sendLog, secs float64) {
 	for _, low := range []bool{false, true} {
 		o := camera.Options{IdleAfter: -1}
 		if low {
@@ -291,10 +291,15 @@ func cpu(spec string, secs float64) {
 		}
 		c0, t0 := cpuTime(), time.Now()
 		frames := 0
+		var age []time.Duration
 		end := t0.Add(time.Duration(secs * float64(time.Second)))
 		for time.Now().Before(end) {
-			if _, err := live.Next(ctx); err != nil {
+			f, err := live.Next(ctx)
+			if err != nil {
 				fail(err)
+			}
+			if t, ok := sent.get(frameIndex(f.Gray)); ok {
+				age = append(age, time.Since(t))
 			}
 			frames++
 		}
@@ -306,7 +311,7 @@ func cpu(spec string, secs float64) {
 		if low {
 			mode = "low power   "
 		}
-		fmt.Printf("  CPU, %s: %.2f CPU-s per minute (%.1f%% of one core), %.1f frames/s delivered, over %.0f s\n",
-			mode, (c1-c0).Seconds()/wall*60, (c1-c0).Seconds()/wall*100, float64(frames)/wall, wall)
+		fmt.Printf("  CPU, %s: %.2f CPU-s per minute (%.1f%% of one core), %.1f frames/s delivered, over %.0f s; frame age at Next %s\n",
+			mode, (c1-c0).Seconds()/wall*60, (c1-c0).Seconds()/wall*100, float64(frames)/wall, wall, pct(age))
 	}
 }
