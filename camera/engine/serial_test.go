@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,11 +60,17 @@ func TestSerialScannerOnPTY(t *testing.T) {
 	if err := os.Symlink(slave, link); err != nil {
 		t.Fatal(err)
 	}
-	var states []camera.State
-	statesCh := make(chan camera.State, 16)
+	var (
+		mu     sync.Mutex
+		states []camera.State
+	)
 	c, err := Open(context.Background(), "serial:"+link+"?baud=115200", Options{
 		IdleEnd: 60 * time.Millisecond, BackoffMin: 20 * time.Millisecond, BackoffMax: 40 * time.Millisecond,
-		OnHealth: func(h camera.Health) { statesCh <- h.State },
+		OnHealth: func(h camera.Health) {
+			mu.Lock()
+			states = append(states, h.State)
+			mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,10 +124,8 @@ func TestSerialScannerOnPTY(t *testing.T) {
 	if got := hr.Health().Reopens; got != 2 {
 		t.Errorf("opens %d, want 2", got)
 	}
-	close(statesCh)
-	for s := range statesCh {
-		states = append(states, s)
-	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(states) < 3 || states[0] != camera.StateOK || states[len(states)-1] != camera.StateOK {
 		t.Errorf("health changes %v", states)
 	}
