@@ -28,6 +28,7 @@ const (
 	StateAbsent
 )
 
+// String returns "ok", "reopening" or "absent".
 func (s State) String() string {
 	switch s {
 	case StateOK:
