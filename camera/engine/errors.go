@@ -8,7 +8,4 @@ var (
 	ErrBadSpec = errors.New("engine: bad scan-engine spec")
 	// ErrClosed is returned by Next after Close. Permanent.
 	ErrClosed = errors.New("engine: closed")
-	// ErrTooLong means a code exceeded Options.MaxLen and was dropped; the
-	// engine goes on. Retryable.
-	ErrTooLong = errors.New("engine: code too long")
 )
