@@ -84,7 +84,10 @@ type Runner interface {
 
 // Parts are the stages the agent wires together.
 type Parts struct {
+	// Frames or Codes is the source: camera frames to decode, or texts a
+	// scan engine decoded. One of the two is set.
 	Frames   Frames
+	Codes    Codes
 	Decoder  Decoder
 	Verifier Verifier
 	Store    Store
@@ -149,6 +152,9 @@ type Options struct {
 	OnScan func(Scan)
 	// OnSourceEnd, when set, is called once when a finite source ends.
 	OnSourceEnd func()
+	// OnCode, when set, is called when a frame held a code (a low-power
+	// camera returns to its full frame rate).
+	OnCode func()
 }
 
 // Agent runs the scan path.
@@ -197,7 +203,12 @@ func (a *Agent) QueueStats() (queue.Stats, error) { return a.p.Store.Stats() }
 // failing in a way that cannot be retried.
 func (a *Agent) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.scanLoop(ctx) })
+	if a.p.Frames != nil {
+		g.Go(func() error { return a.scanLoop(ctx) })
+	}
+	if a.p.Codes != nil {
+		g.Go(func() error { return a.codeLoop(ctx) })
+	}
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
 	}
@@ -266,6 +277,9 @@ func (a *Agent) handleFrame(ctx context.Context, f camera.Frame) {
 			a.o.Log.Debug("decode failed", "err", err)
 		}
 		return
+	}
+	if a.o.OnCode != nil {
+		a.o.OnCode()
 	}
 	a.HandleText(ctx, res.Text, f.At)
 }

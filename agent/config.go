@@ -113,6 +113,19 @@ type CameraConfig struct {
 	FPS float64 `json:"fps,omitempty"`
 	// FourCC requests a pixel format, "MJPG" for most USB cameras.
 	FourCC string `json:"fourcc,omitempty"`
+	// Focus is "driver" (default: leave it), "auto" (continuous autofocus)
+	// or "fixed" (autofocus off at FocusDistance: stands at 20–30 cm).
+	Focus string `json:"focus,omitempty"`
+	// FocusDistance is the fixed focus in the driver's units (0: focus once, then hold).
+	FocusDistance float64 `json:"focus_distance,omitempty"`
+	// Exposure is "driver" (default), "auto" or "glare" (shorter exposure for glowing screens).
+	Exposure string `json:"exposure,omitempty"`
+	// IdleAfter drops the camera to a low frame rate after this long with no
+	// motion and no code; default "30s", "-1s" turns it off.
+	IdleAfter Duration `json:"idle_after,omitempty"`
+	// DebugSnapshotDir, when set, lets a manager save one frame for
+	// debugging. Frames are otherwise never stored. Leave it empty.
+	DebugSnapshotDir string `json:"debug_snapshot_dir,omitempty"`
 }
 
 // AudioConfig selects the voice and the sound device.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/audio"
-	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
@@ -62,10 +61,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, q)
 
-	src, err := camera.Open(ctx, cfg.Source, camera.Options{
-		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
-		Logger: log.With("room", "camera"),
-	})
+	src, err := openSource(ctx, cfg, log.With("room", "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: source: %w", err))
 	}
@@ -93,7 +89,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		OnServerTime: tr.learnReal,
 	})
 	a := New(Parts{
-		Frames:     watchedFrames{src, obs},
+		Codes:      src.codes,
 		Decoder:    timedDecoder{decode.New(decode.Options{}), obs},
 		Verifier:   tr.verifier,
 		Store:      q,
@@ -102,7 +98,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Background: tr.runners,
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd,
+		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 	})
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
@@ -111,7 +107,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	a.closers = closers
 	a.trust = tr
-	a.SetWatch(Watch{Clock: tr})
+	if src.frames != nil {
+		a.p.Frames = watchedFrames{src.frames, obs}
+	}
+	a.SetWatch(Watch{Clock: tr, Camera: src})
 	return a, nil
 }
 
