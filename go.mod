@@ -5,11 +5,14 @@ go 1.26.0
 require (
 	github.com/ebitengine/purego v0.4.1 // indirect
 	github.com/hajimehoshi/oto/v2 v2.4.3 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/makiuchi-d/gozxing v0.1.1 // indirect
 	go.etcd.io/bbolt v1.4.3 // indirect
 	gocv.io/x/gocv v0.31.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.29.0 // indirect
-	golang.org/x/text v0.3.7 // indirect
+	golang.org/x/text v0.41.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 )
