@@ -99,7 +99,7 @@ func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Cr
 		}
 		if f.BusinessNumber != "" {
 			br := tx.Bucket(bBranches)
-			k := key(f.BusinessNumber, addressKey(f.Address))
+			k := key(f.BusinessNumber, AddressKey(f.Address))
 			if br.Get(k) != nil {
 				return fmt.Errorf("branch with this business number and address: %w", ErrConflict)
 			}

@@ -136,8 +136,9 @@ func checkPhone(s string) string {
 	return ""
 }
 
-// addressKey folds an address for comparing branches: case and runs of
-// spaces do not tell two branches apart.
-func addressKey(a string) string {
+// AddressKey folds an address for comparing branches: case and runs of
+// spaces do not tell two branches apart. Stores use it for the unique
+// (business number, address) key.
+func AddressKey(a string) string {
 	return strings.ToLower(strings.Join(strings.Fields(a), " "))
 }

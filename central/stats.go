@@ -193,7 +193,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, p principa
 		return
 	}
 	if why := checkText(purpose, 200, false); why != "" {
-		badField(w, "purpose", why+" (say why: the case or order number)")
+		badField(w, "purpose", why)
 		return
 	}
 	from, err1 := time.Parse(time.RFC3339, q.Get("from"))
