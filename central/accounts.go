@@ -146,7 +146,7 @@ func (s *Server) handleCode(w http.ResponseWriter, r *http.Request, _ principal)
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if why := checkText(req.Entrance, 32, false); why != "" {
+	if why := checkText(req.Entrance, 64, false); why != "" {
 		badField(w, "entrance", why)
 		return
 	}
@@ -219,7 +219,7 @@ func (s *Server) handleEntrance(w http.ResponseWriter, r *http.Request, _ princi
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if why := checkText(req.Entrance, 32, false); why != "" {
+	if why := checkText(req.Entrance, 64, false); why != "" {
 		badField(w, "entrance", why)
 		return
 	}

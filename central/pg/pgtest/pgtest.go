@@ -54,8 +54,9 @@ func withSearchPath(dsn, schema string) string {
 	return dsn + " search_path=" + schema
 }
 
-// Open returns a PostgreSQL store in a new schema, dropped when tb ends.
-func Open(tb testing.TB) *pg.Store {
+// Schema creates a new schema, dropped when tb ends, and returns a DSN
+// whose search_path selects it.
+func Schema(tb testing.TB) string {
 	tb.Helper()
 	dsn := DSN(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -64,26 +65,45 @@ func Open(tb testing.TB) *pg.Store {
 	if err != nil {
 		unavailable(tb, "no server at "+EnvDSN+": "+err.Error())
 	}
+	defer conn.Close(ctx)
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		conn.Close(ctx)
 		tb.Fatalf("create schema: %v", err)
 	}
-	st, err := pg.Open(ctx, withSearchPath(dsn, schema))
-	if err != nil {
-		conn.Close(ctx)
-		tb.Fatalf("open store: %v", err)
-	}
 	tb.Cleanup(func() {
-		st.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Errorf("drop schema: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
 		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			tb.Errorf("drop schema: %v", err)
 		}
-		conn.Close(ctx)
 	})
+	return withSearchPath(dsn, schema)
+}
+
+// Open returns a PostgreSQL store in a new schema, dropped when tb ends.
+func Open(tb testing.TB) *pg.Store {
+	tb.Helper()
+	return OpenDSN(tb, Schema(tb))
+}
+
+// OpenDSN opens another store on a DSN from Schema (a second central
+// server on the same database), closed when tb ends.
+func OpenDSN(tb testing.TB, dsn string) *pg.Store {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := pg.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
 	return st
 }
