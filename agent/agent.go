@@ -78,6 +78,15 @@ type Parts struct {
 	Store    Store
 	Speaker  Speaker
 	Sender   Sender
+	// Background parts run beside the scan loop until ctx ends (the
+	// heartbeat, ...); their failures are theirs to log and retry.
+	Background []Runner
+}
+
+// Runner is a long-running part of the agent.
+type Runner interface {
+	// Run runs until ctx ends.
+	Run(ctx context.Context) error
 }
 
 // Scan describes one verdict given at the door. It never carries the token.
@@ -176,6 +185,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	g.Go(func() error { return a.scanLoop(ctx) })
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
+	}
+	for _, r := range a.p.Background {
+		g.Go(func() error { return r.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {

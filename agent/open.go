@@ -15,6 +15,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/uplink"
@@ -91,6 +92,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
 		Client: &http.Client{Timeout: 10 * time.Second}, Log: log.With("room", "uplink"),
 	})
+	hb := heartbeat.New(heartbeat.Config{
+		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
+		Client: &http.Client{Timeout: 10 * time.Second}, Clock: h.Clock, Log: log.With("room", "heartbeat"),
+		State: heartbeatState(q, h.Clock),
+	})
 	a := New(Parts{
 		Frames:   src,
 		Decoder:  decode.New(decode.Options{}),
@@ -98,6 +104,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Store:    q,
 		Speaker:  spk,
 		Sender:   snd,
+
+		Background: []Runner{hb},
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
 		Clock: h.Clock, Log: log, OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd,
