@@ -8,6 +8,7 @@
 //	kipass-agent run --config FILE      run the daemon
 //	kipass-agent demo [--dir DIR]       run the whole path on a generated sample
 //	kipass-agent decode [--json] IMAGE...  decode still images
+//	kipass-agent enroll --code CODE [--config FILE]  enroll this device
 package main
 
 import (
@@ -34,6 +35,7 @@ Commands:
 	run      run the daemon with a config file
 	demo     run the whole scan path on a generated sample, with a local central
 	decode   decode QR codes in still images (PNG, JPEG)
+	enroll   trade a manager's one-time code for this device's credential
 
 Run "kipass-agent <command> -h" for a command's flags.
 `
@@ -60,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
 	case "decode":
 		err = cmdDecode(args[1:], stdout, stderr)
+	case "enroll":
+		err = cmdEnroll(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "kipass-agent: unknown command %q\n\n%s", args[0], usage)
 		return 2
