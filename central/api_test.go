@@ -440,6 +440,10 @@ func TestCountsAndStats(t *testing.T) {
 		if strings.Contains(string(raw), "KP1") {
 			t.Fatalf("stats leak a token: %s", raw)
 		}
+		var ds api.Stats
+		e.ok(t, 200, "GET", api.FacilityPath(f.Facility.ID, "stats"), back.Credential, nil, &ds)
+		check("device view", ds.CountSeries, "")
+		e.fails(t, 403, "forbidden", "GET", api.FacilityPath(other.Facility.ID, "stats"), back.Credential, nil)
 		var c api.Counts
 		e.ok(t, 200, "GET", api.PathCounts, front.Credential, nil, &c)
 		if c.Hours != wantHours[""] || c.Facility != f.Facility.ID {

@@ -145,7 +145,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathFacilities, s.only(s.handleFacilities, RoleAdmin))
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}", s.facility(s.handleFacility, true, RoleManager, RoleStaff))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/approve", s.only(s.handleApprove, RoleAdmin))
-	m.HandleFunc("GET "+api.PathFacilities+"/{id}/stats", s.facility(s.handleStats, false, RoleManager, RoleStaff))
+	// Devices read their facility's stats for the agent's status page.
+	m.HandleFunc("GET "+api.PathFacilities+"/{id}/stats", s.facility(s.handleStats, false, RoleManager, RoleStaff, RoleDevice))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/enrollment-codes", s.facility(s.handleCode, false, RoleManager))
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}/devices", s.facility(s.handleDevices, false, RoleManager, RoleStaff))
 	m.HandleFunc("PATCH "+api.PathFacilities+"/{id}/devices/{device}", s.facility(s.handleEntrance, false, RoleManager))
@@ -157,6 +158,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathFleet, s.only(s.handleFleet, RoleAdmin, RoleManager, RoleStaff))
 	m.HandleFunc("GET "+api.PathExport, s.only(s.handleExport, RoleAuthority))
 	m.HandleFunc("GET "+api.PathAudit, s.only(s.handleAudit, RoleAuthority, RoleAdmin))
+	// POST /v1/verify (online verification of opaque tokens, verify.go) is
+	// registered here too; device endpoints wrap their handler in s.device,
+	// and Options.Opaque is the issuers' online check.
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
