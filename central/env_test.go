@@ -66,7 +66,7 @@ func newEnv(t testing.TB, st central.Store, o central.Options) *env {
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 22, 1, 30, 0, 0, time.UTC)) // 10:30 KST
 	o.Keys, o.Clock = token.NewKeySet(k.Public()), clk
-	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Log = quietLog()
 	if o.Admins == nil {
 		o.Admins = map[string]string{"ops": adminCred}
 	}
@@ -203,3 +203,5 @@ func gz(b []byte) []byte {
 	w.Close()
 	return buf.Bytes()
 }
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -110,7 +110,7 @@ type Credential struct {
 	Name      string    `json:"name,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	// RevokedAt is set once the credential stops working.
-	RevokedAt time.Time `json:"revoked_at,omitempty"`
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
 }
 
 // Code is a stored one-time enrollment code: the hash of the code, never
@@ -122,7 +122,7 @@ type Code struct {
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	// UsedAt and Device are set when the code is traded.
-	UsedAt time.Time `json:"used_at,omitempty"`
+	UsedAt time.Time `json:"used_at,omitzero"`
 	Device string    `json:"device,omitempty"`
 }
 

@@ -303,9 +303,9 @@ type Device struct {
 	Name       string    `json:"name,omitempty"`
 	Entrance   string    `json:"entrance"`
 	Enrolled   bool      `json:"enrolled"`
-	EnrolledAt time.Time `json:"enrolled_at,omitempty"`
+	EnrolledAt time.Time `json:"enrolled_at,omitzero"`
 	// LastSeen is when central received the last heartbeat (zero: never).
-	LastSeen time.Time `json:"last_seen,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
 	// The last heartbeat's report.
 	QueueDepth          int     `json:"queue_depth"`
 	OldestUnsentSeconds float64 `json:"oldest_unsent_s"`
