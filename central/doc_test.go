@@ -39,3 +39,43 @@ func TestDocumentedEndpointsAreRouted(t *testing.T) {
 		t.Fatalf("found only %d endpoints in the document: %v", len(seen), seen)
 	}
 }
+
+// The JSON examples of central's sections decode strictly into the API
+// types: no unknown or misspelt field, no wrong type.
+func TestDocumentedExamplesDecode(t *testing.T) {
+	doc, err := os.ReadFile("../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start, end := strings.Index(text, "## Central: accounts"), strings.Index(text, "## Server time")
+	if start < 0 || end < start {
+		t.Fatal("central sections not found")
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(text[start:end], -1)
+	if len(blocks) < 15 {
+		t.Fatalf("only %d JSON examples", len(blocks))
+	}
+	candidates := []func() any{
+		func() any { return &[]api.BusinessType{} }, func() any { return &api.Registration{} }, func() any { return &api.Registered{} },
+		func() any { return &api.CodeRequest{} }, func() any { return &api.EnrollmentCode{} }, func() any { return &api.EnrollRequest{} },
+		func() any { return &api.Enrollment{} }, func() any { return &api.ScanBatch{} }, func() any { return &api.BatchResult{} },
+		func() any { return &api.ItemResult{} }, func() any { return &api.Heartbeat{} }, func() any { return &api.HeartbeatAck{} },
+		func() any { return &api.Fleet{} }, func() any { return &api.Stats{} }, func() any { return &api.Counts{} },
+		func() any { return &api.Export{} }, func() any { return &api.Audit{} }, func() any { return &api.Error{} },
+	}
+	for _, b := range blocks {
+		ok := false
+		for _, c := range candidates {
+			dec := json.NewDecoder(strings.NewReader(b[1]))
+			dec.DisallowUnknownFields()
+			if dec.Decode(c()) == nil {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			t.Errorf("example decodes into no API type:\n%s", b[1])
+		}
+	}
+}
