@@ -2,11 +2,14 @@ package central_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/api"
 )
 
@@ -50,6 +53,35 @@ func BenchmarkIngest(b *testing.B) {
 			if n := e.count(b); n != b.N*api.MaxBatch {
 				b.Fatalf("stored %d of %d", n, b.N*api.MaxBatch)
 			}
+		})
+	}
+}
+
+// BenchmarkStoreIngest measures the stores alone: 500-scan batches written
+// straight to Store.Ingest, without HTTP or signature checks.
+func BenchmarkStoreIngest(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			st := be.open(b)
+			defer st.Close()
+			at := time.Date(2026, 11, 22, 10, 0, 0, 0, api.KST)
+			batches := make([][]central.Scan, b.N)
+			for i := range batches {
+				for j := 0; j < api.MaxBatch; j++ {
+					id := fmt.Sprintf("%08x%08x", i, j)
+					batches[i] = append(batches[i], central.Scan{ID: id, Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at.Add(time.Duration(j) * time.Second),
+						Token: "KP1:" + id, Fingerprint: "fp" + id, Verdict: "verified", ReceivedAt: at})
+				}
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := st.Ingest(ctx, batches[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*api.MaxBatch)/time.Since(start).Seconds(), "scans/s")
 		})
 	}
 }

@@ -7,6 +7,9 @@
 #   central/pg/testdb.sh start               start; print `export KIPASS_PG_DSN=...` and `export KIPASS_PG_DIR=...`
 #   central/pg/testdb.sh stop DIR            stop the server started in DIR and remove DIR
 #
+# The server runs with fsync and synchronous_commit off (a test server);
+# KIPASS_PG_DURABLE=1 keeps PostgreSQL's durable defaults, for benchmarks.
+#
 # When the PostgreSQL binaries are missing, `run` runs COMMAND without
 # KIPASS_PG_DSN (the pg tests then skip, unless KIPASS_PG_REQUIRED is set)
 # and `start` fails. Install them with: apt-get install postgresql
@@ -46,8 +49,9 @@ start() {
 	as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; return 1; }
-	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c max_connections=100" start >/dev/null ||
+	local opts="-c listen_addresses='' -k $dir -c max_connections=100"
+	[ -n "${KIPASS_PG_DURABLE:-}" ] || opts="$opts -c fsync=off -c synchronous_commit=off"
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null ||
 		{ cat "$dir/server.log" >&2; return 1; }
 	echo "export KIPASS_PG_DIR=$dir"
 	echo "export KIPASS_PG_DSN='host=$dir user=postgres dbname=postgres sslmode=disable'"
@@ -76,7 +80,7 @@ run)
 	"$@"
 	;;
 *)
-	sed -n '2,13p' "$0" >&2
+	sed -n '2,16p' "$0" >&2
 	exit 2
 	;;
 esac
