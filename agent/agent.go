@@ -149,6 +149,8 @@ type Agent struct {
 
 	closeOnce sync.Once
 	closers   []io.Closer
+
+	obs *observer // status page, metrics and health; set by Open (state.go)
 }
 
 // New returns an Agent over the given parts.
@@ -188,6 +190,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	for _, r := range a.p.Background {
 		g.Go(func() error { return r.Run(ctx) })
+	}
+	if srv := a.StatusServer(); srv != nil {
+		g.Go(func() error { return srv.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {

@@ -68,6 +68,24 @@ type Config struct {
 	Audio AudioConfig `json:"audio,omitempty"`
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string `json:"log_level,omitempty"`
+	// Status configures the local status page and /metrics.
+	Status StatusConfig `json:"status,omitempty"`
+}
+
+// StatusOff as status.listen turns the status page off.
+const StatusOff = "off"
+
+// StatusConfig configures the local status page, /metrics and the API the
+// status, stats and flush commands use.
+type StatusConfig struct {
+	// Listen is the page's address; default "127.0.0.1:8080", this device
+	// only. "0.0.0.0:8080" opens it to the local network; "off" turns it off.
+	Listen string `json:"listen,omitempty"`
+	// PINFile holds the manager PIN, 4 to 12 digits, that unlocks the
+	// settings; without it the settings cannot be changed on the page.
+	PINFile string `json:"pin_file,omitempty"`
+	// Language is the page's default language, "ko" (default) or "en".
+	Language string `json:"language,omitempty"`
 }
 
 // CameraConfig tunes a frame source.
@@ -112,7 +130,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%w %s: %w", ErrConfig, path, err)
 	}
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile} {
+	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.Status.PINFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -168,6 +186,11 @@ func (c *Config) check() error {
 	default:
 		return fmt.Errorf("key \"log_level\": %q is not debug, info, warn or error", c.LogLevel)
 	}
+	switch c.Status.Language {
+	case "", "ko", "en":
+	default:
+		return fmt.Errorf("key \"status.language\": %q is not ko or en", c.Status.Language)
+	}
 	if c.ClockSkew < 0 || c.DedupWindow < 0 || c.QueueMax < 0 {
 		return errors.New("keys \"clock_skew\", \"dedup_window\" and \"queue_max\" must not be negative")
 	}
@@ -183,5 +206,11 @@ func (c *Config) setDefaults() {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.Status.Listen == "" {
+		c.Status.Listen = "127.0.0.1:8080"
+	}
+	if c.Status.Language == "" {
+		c.Status.Language = "ko"
 	}
 }

@@ -1,25 +1,16 @@
 package agent
 
 import (
-	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/heartbeat"
-	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 )
 
-// heartbeatState reports the queue to central's fleet view. The clock
-// offset and camera health are filled in by their rooms as they learn them.
-func heartbeatState(q *queue.Queue, clk clock.Clock) func() heartbeat.State {
-	if clk == nil {
-		clk = clock.Real{}
+// heartbeatState is what the heartbeat tells central's fleet view, taken
+// from the status page's snapshot: the queue, the camera and the clock.
+func heartbeatState(s status.Snapshot) heartbeat.State {
+	hs := heartbeat.State{QueueDepth: s.Queue.Depth, OldestUnsent: s.Queue.OldestAge(s.At), Camera: s.Camera.State}
+	if s.Clock.Known {
+		hs.ClockOffset = s.Clock.Offset
 	}
-	return func() heartbeat.State {
-		var s heartbeat.State
-		if st, err := q.Stats(); err == nil {
-			s.QueueDepth = st.Depth
-			if !st.OldestEnqueued.IsZero() {
-				s.OldestUnsent = max(clk.Now().Sub(st.OldestEnqueued), 0)
-			}
-		}
-		return s
-	}
+	return hs
 }

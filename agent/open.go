@@ -17,6 +17,7 @@ import (
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/uplink"
 )
@@ -79,6 +80,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, src)
 
+	obs := newObserver(cfg, h.Clock)
+	applySettings(&cfg, log)
 	spk, err := audio.Open(audio.Config{
 		Language: cfg.Audio.Language, Volume: cfg.Audio.Volume, Device: cfg.Audio.Device,
 		QuietHours: cfg.Audio.QuietHours, Tones: cfg.Audio.Tones, Clips: cfg.Audio.Clips, Command: cfg.Audio.Command,
@@ -90,16 +93,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 
 	snd := uplink.New(q, uplink.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client: &http.Client{Timeout: 10 * time.Second}, Log: log.With("room", "uplink"),
+		Client: &http.Client{Timeout: 10 * time.Second, Transport: uplinkWatch{http.DefaultTransport, obs}},
+		Log:    log.With("room", "uplink"),
 	})
+	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
 	hb := heartbeat.New(heartbeat.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
 		Client: &http.Client{Timeout: 10 * time.Second}, Clock: h.Clock, Log: log.With("room", "heartbeat"),
-		State: heartbeatState(q, h.Clock),
+		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
 	})
-	a := New(Parts{
-		Frames:   src,
-		Decoder:  decode.New(decode.Options{}),
+	a = New(Parts{
+		Frames:   watchedFrames{src, obs},
+		Decoder:  timedDecoder{decode.New(decode.Options{}), obs},
 		Verifier: token.Verifier{Keys: keys, Skew: time.Duration(cfg.ClockSkew)},
 		Store:    q,
 		Speaker:  spk,
@@ -108,8 +113,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Background: []Runner{hb},
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: h.Clock, Log: log, OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd,
+		Clock: h.Clock, Log: log, OnSourceEnd: h.OnSourceEnd,
 	})
+	a.o.OnScan = obs.onScan(a, h.OnScan)
+	a.obs, obs.metrics = obs, status.NewMetrics(a)
+	if err := a.openStatus(cfg, log); err != nil {
+		return fail(err)
+	}
 	a.closers = closers
 	return a, nil
 }

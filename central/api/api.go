@@ -275,7 +275,8 @@ type Heartbeat struct {
 	// ClockOffsetMillis is the offset the device learned to central's clock
 	// (central − device).
 	ClockOffsetMillis int64 `json:"clock_offset_ms"`
-	// Camera is the camera's health: "ok", "failing", "none", ...
+	// Camera is the camera's state: "ok" or "starting" when healthy;
+	// "failing", "no_frames", "ended", ... otherwise.
 	Camera string `json:"camera"`
 	// Version is the agent's version.
 	Version string `json:"version"`
