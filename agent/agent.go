@@ -70,6 +70,18 @@ type Sender interface {
 	Counts() (forwarded, acknowledged, rejected int64)
 }
 
+// Corrector gives the device time corrected to central's clock.
+type Corrector interface {
+	// Correct returns the corrected time at device reading d.
+	Correct(d time.Time) time.Time
+}
+
+// Runner is a long-running background part (key refresh, clock sync).
+type Runner interface {
+	// Run works until ctx ends.
+	Run(ctx context.Context) error
+}
+
 // Parts are the stages the agent wires together.
 type Parts struct {
 	Frames   Frames
@@ -78,21 +90,16 @@ type Parts struct {
 	Store    Store
 	Speaker  Speaker
 	Sender   Sender
-	// Background parts run beside the scan loop until ctx ends (the
-	// heartbeat, ...); their failures are theirs to log and retry.
+	// Background parts run beside the scan loop under the same errgroup.
 	Background []Runner
-}
-
-// Runner is a long-running part of the agent.
-type Runner interface {
-	// Run runs until ctx ends.
-	Run(ctx context.Context) error
 }
 
 // Scan describes one verdict given at the door. It never carries the token.
 type Scan struct {
 	// At is the device time of the verdict.
 	At time.Time
+	// Corrected is At corrected to central's clock; verdicts use it.
+	Corrected time.Time
 	// Verdict is what the door said.
 	Verdict token.Verdict
 	// Reason is a log-safe rejection reason ("ok" when verified).
@@ -113,6 +120,8 @@ type Stats struct {
 	Decoded int64
 	// Verified scans (verdict verified or pending).
 	Verified int64
+	// Pending scans, among Verified: recorded, awaiting central's verdict.
+	Pending int64
 	// Enqueued scans durably committed (first time).
 	Enqueued int64
 	// Rejected verdicts: invalid or expired.
@@ -131,6 +140,9 @@ type Options struct {
 	DedupWindow time.Duration
 	// Clock is the device clock; clock.Real when nil.
 	Clock clock.Clock
+	// Time corrects device time to central's clock (trust.Clock); the
+	// device time is used as is when nil.
+	Time Corrector
 	// Log receives the agent's logs; slog.Default when nil.
 	Log *slog.Logger
 	// OnScan, when set, is called after every verdict.
@@ -145,12 +157,13 @@ type Agent struct {
 	o    Options
 	seen map[[32]byte]time.Time // code hash -> last seen, for suppression
 
-	frames, decoded, verified, enqueued, rejected, storeFailures atomic.Int64
+	frames, decoded, verified, pending, enqueued, rejected, storeFailures atomic.Int64
 
 	closeOnce sync.Once
 	closers   []io.Closer
 
-	obs *observer // status page, metrics and health; set by Open (state.go)
+	obs   *observer   // status page, metrics and health; set by Open (state.go)
+	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
 }
 
 // New returns an Agent over the given parts.
@@ -167,7 +180,7 @@ func New(p Parts, o Options) *Agent {
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
 	s := Stats{
-		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(),
+		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(), Pending: a.pending.Load(),
 		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
 	}
 	if a.p.Sender != nil {
@@ -271,11 +284,17 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 	a.forget(now)
 	a.decoded.Add(1)
 
-	corrected := now // learned clock offset: see issue on token trust.
+	corrected := now
+	if a.o.Time != nil {
+		corrected = a.o.Time.Correct(now)
+	}
 	verdict, verr := a.p.Verifier.Check(ctx, text, corrected)
-	scan := Scan{At: now, Verdict: verdict, Reason: token.Reason(verr)}
+	scan := Scan{At: now, Corrected: corrected, Verdict: verdict, Reason: token.Reason(verr)}
 	if verdict.Recorded() {
 		a.verified.Add(1)
+		if verdict == token.Pending {
+			a.pending.Add(1)
+		}
 		rec := queue.Record{
 			ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
 			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict),

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/kipass/kipass/trust"
 )
 
 // Duration is a time.Duration written in config files as a Go duration
@@ -60,6 +62,20 @@ type Config struct {
 	KeysFile string `json:"keys_file"`
 	// ClockSkew is the allowance on both sides of a token's validity; default "2s".
 	ClockSkew Duration `json:"clock_skew,omitempty"`
+	// ClockTolerance is how far the device clock may be from central's
+	// before the "check the clock" alarm is raised; default "5s". Verdicts
+	// use the offset learned from central either way.
+	ClockTolerance Duration `json:"clock_tolerance,omitempty"`
+	// KeysRefresh is the time between fetches of the issuer key set from
+	// central (cached in keys_file); default "10m".
+	KeysRefresh Duration `json:"keys_refresh,omitempty"`
+	// Opaque lists issuers whose tokens the agent cannot check itself, each
+	// with the pattern (RE2) its tokens match; such tokens are asked of
+	// central online.
+	Opaque []trust.OpaquePattern `json:"opaque,omitempty"`
+	// VerifyTimeout bounds an online check at the door; default "1500ms".
+	// When central does not answer in time the scan is recorded as pending.
+	VerifyTimeout Duration `json:"verify_timeout,omitempty"`
 	// DedupWindow suppresses the same code seen again within it; default "5s".
 	DedupWindow Duration `json:"dedup_window,omitempty"`
 	// QueueMax caps the records waiting on the device; default 1,000,000.
@@ -194,12 +210,27 @@ func (c *Config) check() error {
 	if c.ClockSkew < 0 || c.DedupWindow < 0 || c.QueueMax < 0 {
 		return errors.New("keys \"clock_skew\", \"dedup_window\" and \"queue_max\" must not be negative")
 	}
+	if c.ClockTolerance < 0 || c.KeysRefresh < 0 || c.VerifyTimeout < 0 {
+		return errors.New("keys \"clock_tolerance\", \"keys_refresh\" and \"verify_timeout\" must not be negative")
+	}
+	if _, err := trust.NewVerifier(trust.VerifierOptions{Opaque: c.Opaque}); err != nil {
+		return fmt.Errorf("key \"opaque\": %w", err)
+	}
 	return nil
 }
 
 func (c *Config) setDefaults() {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = Duration(2 * time.Second)
+	}
+	if c.ClockTolerance == 0 {
+		c.ClockTolerance = Duration(5 * time.Second)
+	}
+	if c.KeysRefresh == 0 {
+		c.KeysRefresh = Duration(10 * time.Minute)
+	}
+	if c.VerifyTimeout == 0 {
+		c.VerifyTimeout = Duration(1500 * time.Millisecond)
 	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = Duration(5 * time.Second)

@@ -95,7 +95,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if err := writeJSONFile(keysFile, keys); err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
 	}
-	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: o.Log.With("room", "central")})
+	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: o.Log.With("room", "central"), Clock: o.Clock})
 	if err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
-	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/uplink"
 )
 
@@ -46,13 +45,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 			closers[i].Close()
 		}
 		return nil, err
-	}
-	keys, err := token.LoadKeySet(cfg.KeysFile)
-	if err != nil {
-		return nil, fmt.Errorf("open agent: %w", err)
-	}
-	if len(keys.Keys()) == 0 {
-		log.Warn("issuer key set is empty: every token will be rejected", "keys_file", cfg.KeysFile)
 	}
 	var credential string
 	if cfg.CredentialFile != "" {
@@ -91,10 +83,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, spk)
 
+	tr, err := openTrust(ctx, cfg, credential, h.Clock, log.With("room", "trust"))
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
 	snd := uplink.New(q, uplink.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client: &http.Client{Timeout: 10 * time.Second, Transport: uplinkWatch{http.DefaultTransport, obs}},
-		Log:    log.With("room", "uplink"),
+		Client:       &http.Client{Timeout: 10 * time.Second, Transport: uplinkWatch{http.DefaultTransport, obs}},
+		Log:          log.With("room", "uplink"),
+		OnServerTime: tr.learnReal,
 	})
 	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
 	hb := heartbeat.New(heartbeat.Config{
@@ -103,17 +100,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
 	})
 	a = New(Parts{
-		Frames:   watchedFrames{src, obs},
-		Decoder:  timedDecoder{decode.New(decode.Options{}), obs},
-		Verifier: token.Verifier{Keys: keys, Skew: time.Duration(cfg.ClockSkew)},
-		Store:    q,
-		Speaker:  spk,
-		Sender:   snd,
-
-		Background: []Runner{hb},
+		Frames:     watchedFrames{src, obs},
+		Decoder:    timedDecoder{decode.New(decode.Options{}), obs},
+		Verifier:   tr.verifier,
+		Store:      q,
+		Speaker:    spk,
+		Sender:     snd,
+		Background: append(tr.runners, hb),
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: h.Clock, Log: log, OnSourceEnd: h.OnSourceEnd,
+		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd,
 	})
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
@@ -121,6 +117,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(err)
 	}
 	a.closers = closers
+	a.trust = tr
+	a.SetWatch(Watch{Clock: tr})
 	return a, nil
 }
 

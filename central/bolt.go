@@ -25,6 +25,7 @@ var (
 	bDevices     = []byte("devices")     // facility \0 device -> api.Device
 	bAudit       = []byte("audit")       // seq (8 bytes) -> api.AuditEntry
 	bDays        = []byte("days")        // "d" YYYYMMDD -> {scans, prints, hours}
+	bVerdicts    = []byte("verdicts")    // token fingerprint -> GivenVerdict
 	bScans       = []byte("scans")
 	bPrints      = []byte("prints")
 	bHours       = []byte("hours")
@@ -44,7 +45,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays} {
+		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -513,6 +514,23 @@ func (s *BoltStore) Purge(_ context.Context, cutoff time.Time) (int, error) {
 				return err
 			}
 		}
+		vb := tx.Bucket(bVerdicts)
+		var old [][]byte
+		err := vb.ForEach(func(k, v []byte) error {
+			var g GivenVerdict
+			if json.Unmarshal(v, &g) != nil || g.At.Before(cutoff) {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := vb.Delete(k); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -569,4 +587,58 @@ func (s *BoltStore) Audit(_ context.Context) ([]api.AuditEntry, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return out, nil
+}
+
+// Scan implements Store.
+func (s *BoltStore) Scan(_ context.Context, id string) (Scan, error) {
+	var sc Scan
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bDays).Cursor()
+		for k, _ := c.Last(); k != nil && !found; k, _ = c.Prev() {
+			sb := tx.Bucket(bDays).Bucket(k).Bucket(bScans)
+			if sb == nil {
+				continue
+			}
+			if v := sb.Get([]byte(id)); v != nil {
+				found = true
+				return json.Unmarshal(v, &sc)
+			}
+		}
+		return nil
+	})
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("scan: %w", err)
+	}
+	return sc, nil
+}
+
+// GiveVerdicts implements Store.
+func (s *BoltStore) GiveVerdicts(_ context.Context, vs []GivenVerdict) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bVerdicts)
+		for _, v := range vs {
+			if err := put(b, []byte(v.Fingerprint), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("give verdicts: %w", err)
+	}
+	return nil
+}
+
+// GivenVerdict implements Store.
+func (s *BoltStore) GivenVerdict(_ context.Context, fingerprint string) (GivenVerdict, error) {
+	var g GivenVerdict
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bVerdicts), []byte(fingerprint), &g) })
+	if err != nil {
+		return GivenVerdict{}, fmt.Errorf("given verdict: %w", err)
+	}
+	return g, nil
 }

@@ -63,6 +63,8 @@ func TestDocumentedExamplesDecode(t *testing.T) {
 		func() any { return &api.ItemResult{} }, func() any { return &api.Heartbeat{} }, func() any { return &api.HeartbeatAck{} },
 		func() any { return &api.Fleet{} }, func() any { return &api.Stats{} }, func() any { return &api.Counts{} },
 		func() any { return &api.Export{} }, func() any { return &api.Audit{} }, func() any { return &api.Error{} },
+		func() any { return &api.VerifyRequest{} }, func() any { return &api.VerifyResult{} },
+		func() any { return &api.GivenVerdicts{} }, func() any { return &api.VerdictsStored{} }, func() any { return &api.ScanVerdict{} },
 	}
 	for _, b := range blocks {
 		ok := false

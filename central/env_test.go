@@ -24,6 +24,7 @@ import (
 const (
 	adminCred     = "admin-secret-for-tests"
 	authorityCred = "authority-secret-for-tests"
+	issuerCred    = "issuer-secret-for-tests"
 )
 
 // backends opens each Store implementation for a test.
@@ -69,6 +70,9 @@ func newEnv(t testing.TB, st central.Store, o central.Options) *env {
 	o.Log = quietLog()
 	if o.Admins == nil {
 		o.Admins = map[string]string{"ops": adminCred}
+	}
+	if o.Issuers == nil {
+		o.Issuers = map[string]string{"naver": issuerCred}
 	}
 	if o.Authorities == nil {
 		o.Authorities = map[string]string{"kdca": authorityCred}

@@ -128,7 +128,8 @@ func (s *Server) check(sc api.Scan, now time.Time) string {
 }
 
 // verdict is central's verdict on a good scan. A pending KP1 token is
-// checked by signature; a pending opaque token goes to Options.Opaque.
+// checked by signature; a pending opaque token takes the verdict its issuer
+// gave already, or goes to Options.Opaque.
 // Pending scans are stored whatever their verdict: the visit happened, and
 // the verdict travels with it to the authority.
 func (s *Server) verdict(r *http.Request, sc api.Scan) string {
@@ -140,6 +141,9 @@ func (s *Server) verdict(r *http.Request, sc api.Scan) string {
 			return string(token.Invalid)
 		}
 		return string(token.Verified)
+	}
+	if g, err := s.st.GivenVerdict(r.Context(), token.Fingerprint(sc.Token)); err == nil {
+		return g.Verdict // the issuer gave it already
 	}
 	if s.opts.Opaque == nil {
 		return sc.Verdict

@@ -60,6 +60,9 @@ type Options struct {
 	// Authorities are the health authority's credentials by name: the only
 	// accounts that may export visits.
 	Authorities map[string]string
+	// Issuers are the QR issuers' credentials by name: they give later
+	// verdicts on their opaque tokens (POST /v1/verdicts).
+	Issuers map[string]string
 	// Opaque gives verdicts on pending scans whose token is not a KP1
 	// token; nil leaves them pending.
 	Opaque Checker
@@ -85,6 +88,7 @@ type Server struct {
 	mux         *http.ServeMux
 	admins      map[string]string // hash -> name
 	authorities map[string]string // hash -> name
+	issuers     map[string]string // hash -> name
 }
 
 // Open opens (or creates) a bbolt store at path and serves it.
@@ -119,12 +123,16 @@ func New(st Store, o Options) *Server {
 	def(&o.OfflineAfter, 30*time.Minute)
 	def(&o.SkewLimit, 30*time.Second)
 	def(&o.BacklogLimit, time.Hour)
-	s := &Server{st: st, opts: o, mux: http.NewServeMux(), admins: map[string]string{}, authorities: map[string]string{}}
+	s := &Server{st: st, opts: o, mux: http.NewServeMux(), admins: map[string]string{}, authorities: map[string]string{},
+		issuers: map[string]string{}}
 	for name, secret := range o.Admins {
 		s.admins[hashSecret(secret)] = name
 	}
 	for name, secret := range o.Authorities {
 		s.authorities[hashSecret(secret)] = name
+	}
+	for name, secret := range o.Issuers {
+		s.issuers[hashSecret(secret)] = name
 	}
 	s.routes()
 	return s
@@ -158,9 +166,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathFleet, s.only(s.handleFleet, RoleAdmin, RoleManager, RoleStaff))
 	m.HandleFunc("GET "+api.PathExport, s.only(s.handleExport, RoleAuthority))
 	m.HandleFunc("GET "+api.PathAudit, s.only(s.handleAudit, RoleAuthority, RoleAdmin))
-	// POST /v1/verify (online verification of opaque tokens, verify.go) is
-	// registered here too; device endpoints wrap their handler in s.device,
-	// and Options.Opaque is the issuers' online check.
+	s.routeVerify() // verify.go: online verification and later verdicts
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -297,6 +303,9 @@ func (s *Server) authenticate(r *http.Request) (principal, *authError) {
 	}
 	if name, ok := s.authorities[hash]; ok {
 		return principal{role: RoleAuthority, name: name}, nil
+	}
+	if name, ok := s.issuers[hash]; ok {
+		return principal{role: RoleIssuer, name: name}, nil
 	}
 	c, err := s.st.Credential(r.Context(), hash)
 	switch {

@@ -62,11 +62,22 @@ type Store interface {
 	HourCounts(ctx context.Context, facility string, from, to time.Time) ([]HourCount, error)
 	// Export returns the scans of a facility in [from, to), oldest first.
 	Export(ctx context.Context, facility string, from, to time.Time) ([]Scan, error)
-	// Purge destroys every day of scans that ended at or before cutoff and
-	// returns how many scans it destroyed.
+	// Purge destroys every day of scans that ended at or before cutoff,
+	// and the given verdicts given before cutoff, and returns how many
+	// scans it destroyed.
 	Purge(ctx context.Context, cutoff time.Time) (int, error)
 	// ScanCount returns how many scans are stored.
 	ScanCount(ctx context.Context) (int, error)
+
+	// Scan returns a stored scan by id (the newest day's, should a scan id
+	// be stored on two days).
+	Scan(ctx context.Context, id string) (Scan, error)
+	// GiveVerdicts stores verdicts an issuer gave later for opaque tokens,
+	// by token fingerprint; a later verdict replaces an earlier one.
+	GiveVerdicts(ctx context.Context, vs []GivenVerdict) error
+	// GivenVerdict returns the verdict given for a token fingerprint;
+	// ErrNotFound when there is none.
+	GivenVerdict(ctx context.Context, fingerprint string) (GivenVerdict, error)
 
 	// AppendAudit appends an entry to the audit log and returns it with its
 	// sequence number. There is no way to change or delete an entry.
@@ -81,8 +92,8 @@ type Store interface {
 // Role is what a credential may do.
 type Role string
 
-// The roles held in the store. Operators (admins) and the health authority
-// are configured in Options, not stored.
+// The roles. Operators (admins), the health authority and issuers are
+// configured in Options, not stored.
 const (
 	// RoleManager manages one facility: codes, devices, staff, counts.
 	RoleManager Role = "manager"
@@ -94,6 +105,8 @@ const (
 	RoleAdmin Role = "admin"
 	// RoleAuthority is the health authority: the only role that exports visits.
 	RoleAuthority Role = "authority"
+	// RoleIssuer is a QR issuer giving later verdicts on its opaque tokens.
+	RoleIssuer Role = "issuer"
 )
 
 // Credential is a stored credential: the SHA-256 of its secret, never the
@@ -140,6 +153,16 @@ type Scan struct {
 	Verdict     string    `json:"verdict"`
 	ReceivedAt  time.Time `json:"received_at"`
 	Copy        bool      `json:"copy,omitempty"`
+}
+
+// GivenVerdict is an issuer's later verdict on an opaque token.
+type GivenVerdict struct {
+	// Fingerprint is token.Fingerprint of the token: central keeps no
+	// second copy of the token text for it.
+	Fingerprint string    `json:"fingerprint"`
+	Verdict     string    `json:"verdict"`
+	Reason      string    `json:"reason,omitempty"`
+	At          time.Time `json:"at"`
 }
 
 // Ingested is the store's answer for one scan.

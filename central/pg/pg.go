@@ -93,6 +93,12 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	to_time timestamptz NOT NULL,
 	purpose text NOT NULL,
 	records integer NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts (
+	fingerprint text PRIMARY KEY,
+	verdict text NOT NULL,
+	reason text NOT NULL DEFAULT '',
+	at timestamptz NOT NULL);
+CREATE INDEX IF NOT EXISTS verdicts_at ON verdicts (at);
 CREATE OR REPLACE FUNCTION kipass_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
 	$$ BEGIN RAISE EXCEPTION 'audit log is append-only' USING ERRCODE = 'KP001'; END $$;
 CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
@@ -549,7 +555,39 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		s.mu.Unlock()
 		n += rows
 	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM verdicts WHERE at < $1`, cutoff); err != nil {
+		return n, classify("purge verdicts", err)
+	}
 	return n, nil
+}
+
+// Scan implements central.Store.
+func (s *Store) Scan(ctx context.Context, id string) (central.Scan, error) {
+	var sc central.Scan
+	err := s.pool.QueryRow(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy
+		FROM scans WHERE id = $1 ORDER BY day DESC LIMIT 1`, id).
+		Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy)
+	return sc, classify("scan", err)
+}
+
+// GiveVerdicts implements central.Store.
+func (s *Store) GiveVerdicts(ctx context.Context, vs []central.GivenVerdict) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, v := range vs {
+			b.Queue(`INSERT INTO verdicts (fingerprint, verdict, reason, at) VALUES ($1,$2,$3,$4)
+				ON CONFLICT (fingerprint) DO UPDATE SET verdict = $2, reason = $3, at = $4`, v.Fingerprint, v.Verdict, v.Reason, v.At)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return classify("give verdicts", err)
+}
+
+// GivenVerdict implements central.Store.
+func (s *Store) GivenVerdict(ctx context.Context, fingerprint string) (central.GivenVerdict, error) {
+	g := central.GivenVerdict{Fingerprint: fingerprint}
+	err := s.pool.QueryRow(ctx, `SELECT verdict, reason, at FROM verdicts WHERE fingerprint = $1`, fingerprint).Scan(&g.Verdict, &g.Reason, &g.At)
+	return g, classify("given verdict", err)
 }
 
 // ScanCount implements central.Store.

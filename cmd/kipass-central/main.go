@@ -62,7 +62,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.data, "data", "", "data `dir` for the embedded store central.db (the default store)")
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("KIPASS_CENTRAL_POSTGRES"), "PostgreSQL connection `string` instead of --data (env KIPASS_CENTRAL_POSTGRES)")
 	fs.StringVar(&o.keys, "keys", "", "issuer key set `file` (JSON) served to devices and used to check tokens")
-	fs.StringVar(&o.accounts, "accounts", "", "operator and health-authority credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{\"name\":\"secret\"}}")
+	fs.StringVar(&o.accounts, "accounts", "", "operator, health-authority and issuer credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{...},\"issuers\":{...}}")
 	fs.BoolVar(&o.dev, "dev", false, "development: accept scans and heartbeats from devices without a credential")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -89,6 +89,7 @@ func run(args []string, stderr io.Writer) int {
 type accounts struct {
 	Admins      map[string]string `json:"admins"`
 	Authorities map[string]string `json:"authorities"`
+	Issuers     map[string]string `json:"issuers"`
 }
 
 func loadAccounts(path string, log *slog.Logger) (accounts, error) {
@@ -110,7 +111,7 @@ func loadAccounts(path string, log *slog.Logger) (accounts, error) {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return a, fmt.Errorf("accounts %s: %w", path, err)
 	}
-	for _, m := range []map[string]string{a.Admins, a.Authorities} {
+	for _, m := range []map[string]string{a.Admins, a.Authorities, a.Issuers} {
 		for name, secret := range m {
 			if len(secret) < 16 {
 				return a, fmt.Errorf("accounts %s: the credential of %q is shorter than 16 characters", path, name)
@@ -146,7 +147,7 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 		}
 	}
 	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
-		Admins: acc.Admins, Authorities: acc.Authorities})
+		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers})
 	defer cs.Close()
 	hs := &http.Server{Addr: o.addr, Handler: cs.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
