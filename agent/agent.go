@@ -212,11 +212,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
 	}
-	if srv := a.StatusServer(); srv != nil {
-		g.Go(func() error { return srv.Run(ctx) })
-	}
 	for _, r := range a.p.Background {
 		g.Go(func() error { return r.Run(ctx) })
+	}
+	if srv := a.StatusServer(); srv != nil {
+		g.Go(func() error { return srv.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {

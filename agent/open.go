@@ -14,6 +14,7 @@ import (
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/uplink"
@@ -88,14 +89,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Log:          log.With("room", "uplink"),
 		OnServerTime: tr.learnReal,
 	})
-	a := New(Parts{
+	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
+	hb := heartbeat.New(heartbeat.Config{
+		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
+		Client: &http.Client{Timeout: 10 * time.Second}, Clock: h.Clock, Log: log.With("room", "heartbeat"),
+		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
+	})
+	a = New(Parts{
 		Codes:      src.codes,
 		Decoder:    timedDecoder{decode.New(decode.Options{}), obs},
 		Verifier:   tr.verifier,
 		Store:      q,
 		Speaker:    spk,
 		Sender:     snd,
-		Background: tr.runners,
+		Background: append(tr.runners, hb),
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
 		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,

@@ -95,6 +95,23 @@ func TestProtocolExamplesRoundTrip(t *testing.T) {
 		"api.Counts":      func() any { return new(api.Counts) },
 		"api.Time":        func() any { return new(api.Time) },
 	}
+	// Central's enrollment, fleet, statistics and export (issue 9).
+	for name, mk := range map[string]func() any{
+		"[]api.BusinessType": func() any { return new([]api.BusinessType) },
+		"api.Registration":   func() any { return new(api.Registration) },
+		"api.Registered":     func() any { return new(api.Registered) },
+		"api.EnrollmentCode": func() any { return new(api.EnrollmentCode) },
+		"api.EnrollRequest":  func() any { return new(api.EnrollRequest) },
+		"api.Enrollment":     func() any { return new(api.Enrollment) },
+		"api.ItemResult":     func() any { return new(api.ItemResult) },
+		"api.Heartbeat":      func() any { return new(api.Heartbeat) },
+		"api.Fleet":          func() any { return new(api.Fleet) },
+		"api.Stats":          func() any { return new(api.Stats) },
+		"api.Export":         func() any { return new(api.Export) },
+		"api.Audit":          func() any { return new(api.Audit) },
+	} {
+		types[name] = mk
+	}
 	decoded := map[string]any{}
 	var exampleToken string
 	for _, ex := range examples {
