@@ -30,6 +30,10 @@ define install-debs
 	fi
 endef
 
+include status/status.mk
+include central/central.mk
+include trust/trust.mk
+
 deps: ## install the Debian packages the build needs
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }
 	$(call install-debs,$(DEB_BUILD))
@@ -49,9 +53,9 @@ demo: build ## run the whole scan path on a generated sample
 vet: deps
 	$(GO) vet ./...
 
-test: deps ## go vet and the race-enabled test suite
+test: deps deps-browser deps-pg ## go vet and the race-enabled test suite (with a throwaway PostgreSQL)
 	$(GO) vet ./...
-	$(GO) test -race ./...
+	central/pg/testdb.sh run -- $(GO) test -race ./...
 
 prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + sox)
 	sh audio/prompts/make-prompts.sh

@@ -52,6 +52,11 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Poll is how long the sender sleeps on an empty queue when not kicked; 5 s when zero.
 	Poll time.Duration
+	// OnServerTime, when set, is called after every answer that carries
+	// central's clock, with the device times (from Clock) just before the
+	// request was sent and just after the answer arrived. The trust package
+	// learns the offset to central's clock from it.
+	OnServerTime func(sent, received, server time.Time)
 }
 
 // Sender forwards batches from a Store to central.
@@ -232,6 +237,7 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 	if s.cfg.Credential != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
 	}
+	sent := s.cfg.Clock.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
 		return api.BatchResult{}, &sendError{op: "post batch", class: ErrRetryable, err: err}
@@ -252,9 +258,13 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 			err:        fmt.Errorf("central answered %s (reason %q)", resp.Status, ae.Reason),
 			retryAfter: retryAfter(resp.Header.Get("Retry-After"), s.cfg.Clock.Now())}
 	}
+	received := s.cfg.Clock.Now()
 	var res api.BatchResult
 	if err := json.Unmarshal(data, &res); err != nil {
 		return api.BatchResult{}, &sendError{op: "decode answer", class: ErrRetryable, err: err}
+	}
+	if s.cfg.OnServerTime != nil && !res.ServerTime.IsZero() {
+		s.cfg.OnServerTime(sent, received, res.ServerTime)
 	}
 	return res, nil
 }
