@@ -16,7 +16,8 @@
 #   make test-android-arm64 go test ./... for android/arm64 (pure Go) under qemu
 #   make cross-smoke       the probe's checks (bbolt, gozxing, gocv, oto) on every ARM target under qemu
 #   make cross-e2e         one visitor end to end with each target's dist/ binaries (qemu for ARM):
-#                          issuer -> QR PNG -> agent (folder source) -> bbolt -> central counts
+#                          issuer -> QR PNG -> agent (folder source) -> bbolt -> central counts;
+#                          plus android with the token on the agent's stdin (scan-engine path)
 #   make cross-e2e-linux-arm64  the same for one target
 #   make deb               dist/kipass-agent_VERSION_{arm64,armhf,amd64}.deb (+ SHA256SUMS)
 #   make cross-measure     size and start-up time of every dist/ binary (qemu for ARM)
@@ -71,6 +72,7 @@ cross-smoke: ## probe checks (bbolt, gozxing, gocv, oto) on each ARM target unde
 
 cross-e2e: ## one visitor end to end with each target's dist/ binaries (qemu for ARM)
 	@for t in $(CROSS_TARGETS); do $(CROSS_ENV) $(CROSS_DIR)/e2e-smoke.sh $$t || exit 1; done
+	$(CROSS_ENV) KIPASS_E2E_SOURCE=stdin $(CROSS_DIR)/e2e-smoke.sh android-arm64
 
 $(addprefix cross-e2e-,$(CROSS_TARGETS)): cross-e2e-%:
 	$(CROSS_ENV) $(CROSS_DIR)/e2e-smoke.sh $*

@@ -3,10 +3,14 @@
 # from dist/TARGET/ running under qemu-user (natively for linux-amd64):
 #
 #   kipass-issuer keygen + issue --png --screen   (TARGET binary)
-#   kipass-central serve on 127.0.0.1             (host binary, pure Go)
+#   kipass-central serve --dev on 127.0.0.1       (host binary, pure Go; --dev:
+#       devices need no credential, counts need no login)
 #   kipass-agent run --config ...                 (TARGET binary) with source
 #       folder:DIR holding the phone-screen PNG, audio through an external
 #       command that records what it was asked to play
+#
+# KIPASS_E2E_SOURCE=stdin feeds the token text on the agent's standard
+# input instead ("source": "stdin", the scan-engine path used on Android).
 #
 # It passes when central's hourly counts show the visit, i.e. the ARM build
 # decoded the QR, verified the token, committed it to its bbolt queue and
@@ -52,7 +56,7 @@ log "e2e $TARGET: building the host central"
 
 "${run[@]}" "$BIN/kipass-issuer" keygen --issuer dev --out "$W/key.json" --keyset "$W/keys.json" >/dev/null
 port=$((20000 + RANDOM % 20000))
-"$W/kipass-central" serve --addr "127.0.0.1:$port" --data "$W/central" --keys "$W/keys.json" --log-level warn 2>"$W/central.log" &
+"$W/kipass-central" serve --dev --addr "127.0.0.1:$port" --data "$W/central" --keys "$W/keys.json" --log-level warn 2>"$W/central.log" &
 pids+=($!)
 
 facility=FAC-E2E-$TARGET
@@ -60,12 +64,13 @@ cat >"$W/agent.json" <<JSON
 {
   "facility": "$facility",
   "device": "e2e-1",
-  "source": "folder:$W/frames",
+  "source": "$( [ "${KIPASS_E2E_SOURCE:-folder}" = stdin ] && echo stdin || echo "folder:$W/frames")",
   "data_dir": "$W/data",
   "central_url": "http://127.0.0.1:$port",
   "keys_file": "$W/keys.json",
   "audio": {"command": ["sh", "-c", "echo played \$0 >>$W/played.log", "{file}"]},
-  "log_level": "info"
+  "log_level": "info",
+  "status": {"listen": "127.0.0.1:$((port + 1))"}
 }
 JSON
 
@@ -74,27 +79,36 @@ for _ in $(seq 50); do
 	curl -fsS "http://127.0.0.1:$port/v1/time" >/dev/null 2>&1 && break
 	sleep 0.2
 done
-"${run[@]}" "$BIN/kipass-issuer" issue --key "$W/key.json" --png "$W/frames/0001.png" --screen >/dev/null
 start=$(date +%s%N)
-"${run[@]}" "$BIN/kipass-agent" run --config "$W/agent.json" 2>"$W/agent.log" &
-agent=$!
+if [ "${KIPASS_E2E_SOURCE:-folder}" = stdin ]; then
+	mkfifo "$W/stdin"
+	"${run[@]}" "$BIN/kipass-agent" run --config "$W/agent.json" <"$W/stdin" 2>"$W/agent.log" &
+	agent=$!
+	exec 3>"$W/stdin"
+	"${run[@]}" "$BIN/kipass-issuer" issue --key "$W/key.json" >&3
+else
+	"${run[@]}" "$BIN/kipass-issuer" issue --key "$W/key.json" --png "$W/frames/0001.png" --screen >/dev/null
+	"${run[@]}" "$BIN/kipass-agent" run --config "$W/agent.json" 2>"$W/agent.log" &
+	agent=$!
+fi
 pids+=($agent)
 
 date_kst=$(TZ=Asia/Seoul date +%F)
 total=0
 for _ in $(seq 120); do
 	total=$(curl -fsS "http://127.0.0.1:$port/v1/counts?facility=$facility&date=$date_kst" 2>/dev/null |
-		sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+		sed -n 's/.*"total":\([0-9]*\).*/\1/p' || true)
 	[ "${total:-0}" -ge 1 ] && break
 	kill -0 "$agent" 2>/dev/null || break
 	sleep 0.5
 done
 ms=$((($(date +%s%N) - start) / 1000000))
 kill -TERM "$agent" 2>/dev/null || true
+exec 3>&-
 rc=0
 wait "$agent" || rc=$?
 if [ "${total:-0}" -ge 1 ]; then
-	log "e2e $TARGET: ok — central stored $total visit(s) ${ms} ms after the agent started; agent exit $rc on SIGTERM; audio: $(wc -l <"$W/played.log" 2>/dev/null || echo 0) prompt(s) played through the command"
+	log "e2e $TARGET (${KIPASS_E2E_SOURCE:-folder} source): ok — central stored $total visit(s) ${ms} ms after the agent started; agent exit $rc on SIGTERM; audio: $(wc -l <"$W/played.log" 2>/dev/null || echo 0) prompt(s) played through the command"
 	[ $rc -eq 0 ] || { cat "$W/agent.log" >&2; die "agent exited $rc on SIGTERM"; }
 else
 	log "e2e $TARGET: FAILED — central stored no visit within ${ms} ms. agent log:"
