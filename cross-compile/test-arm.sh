@@ -20,11 +20,6 @@
 #     took 121 s of the 120 s on arm64 (pure Go, passed once), and ran out on
 #     armv7, android and arm64 with cgo ("context deadline exceeded").
 #     The same path runs on each target in e2e-smoke.sh (make cross-e2e).
-#   - ^TestStatusOfRunningAgent$ everywhere: its agent runs on a clock at 1/10
-#     speed against central's real clock, so the learned offset grows by
-#     0.9 s per real second; under qemu the test takes ~12 s and the offset
-#     (10 s) passes clock_tolerance (5 s): state "clock_problem". Not an ARM
-#     difference; it would fail the same on any slow device.
 #   - with --cgo, audio's TestPlayback, TestPlaybackDevice, TestNoDevice: they
 #     re-run their own test binary (os.Args[0]) as a child process; under
 #     qemu-user the kernel cannot exec an ARM binary without binfmt_misc,
@@ -71,7 +66,7 @@ esac
 if [ $cgo = 1 ]; then
 	cgo_env "$target" # exports KIPASS_SYSROOT: the exec wrapper passes it to qemu -L
 fi
-slow='TestDemoEndToEnd|TestStatusOfRunningAgent'
+slow='TestDemoEndToEnd'
 default_skip="^($slow)\$"
 [ $cgo = 1 ] && default_skip="^($slow|TestPlayback|TestPlaybackDevice|TestNoDevice)\$"
 [ "$target" = android-arm64 ] && default_skip="^($slow|TestOpenLockedFileTimesOut)\$"
