@@ -1,0 +1,171 @@
+package decode
+
+import (
+	"image"
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// candidate is a possible finder pattern: a 1:1:3:1:1 run both across and
+// down, in a binarized frame.
+type candidate struct {
+	x, y     float64 // centre
+	size     float64 // finder width in pixels (7 modules)
+	inverted bool    // light centre on dark: a dark-mode code
+}
+
+// findCandidates scans every other row of a binarized frame for finder
+// patterns of either polarity and confirms each down its centre column.
+// It is the cheap gate that decides whether a frame is worth the cascade,
+// and it tells where to zoom and which polarity to try.
+func findCandidates(m *gozxing.BitMatrix, out []candidate) []candidate {
+	w, h := m.GetWidth(), m.GetHeight()
+	var runs [5]int
+	for y := 1; y < h; y += 2 {
+		n := 0 // runs completed in the window
+		cur, length := m.Get(0, y), 1
+		for x := 1; x <= w; x++ {
+			var v bool
+			if x < w {
+				v = m.Get(x, y)
+			}
+			if x < w && v == cur {
+				length++
+				continue
+			}
+			// a run of colour cur ended at x-1
+			copy(runs[:], runs[1:])
+			runs[4] = length
+			n++
+			if n >= 5 && ratioOK(runs) {
+				// cur is the colour of the last run, which is the outer
+				// ring's; a normal finder has a dark (set) ring.
+				total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
+				cx := float64(x-runs[4]-runs[3]) - float64(runs[2])/2
+				if cy, ok := confirmColumn(m, int(cx), y, total, cur); ok {
+					out = addCandidate(out, candidate{x: cx, y: cy, size: float64(total), inverted: !cur})
+				}
+			}
+			cur, length = v, 1
+		}
+	}
+	return out
+}
+
+// ratioOK checks 1:1:3:1:1 with the tolerance ZXing uses (half a module).
+func ratioOK(r [5]int) bool {
+	total := r[0] + r[1] + r[2] + r[3] + r[4]
+	if total < 7 {
+		return false
+	}
+	mod := float64(total) / 7
+	tol := mod / 2
+	return math.Abs(mod-float64(r[0])) < tol && math.Abs(mod-float64(r[1])) < tol &&
+		math.Abs(3*mod-float64(r[2])) < 3*tol && math.Abs(mod-float64(r[3])) < tol &&
+		math.Abs(mod-float64(r[4])) < tol
+}
+
+// confirmColumn checks the runs up and down column x through y and returns
+// the vertical centre when they also read 1:1:3:1:1 at a similar size.
+// ring is the colour of the outer ring, which the core shares.
+func confirmColumn(m *gozxing.BitMatrix, x, y, total int, ring bool) (float64, bool) {
+	h := m.GetHeight()
+	centre := ring
+	if m.Get(x, y) != centre {
+		return 0, false
+	}
+	maxRun := total
+	var r [5]int
+	yy := y
+	for yy >= 0 && m.Get(x, yy) == centre && r[2] < maxRun {
+		r[2]++
+		yy--
+	}
+	for yy >= 0 && m.Get(x, yy) != centre && r[1] < maxRun {
+		r[1]++
+		yy--
+	}
+	for yy >= 0 && m.Get(x, yy) == centre && r[0] < maxRun {
+		r[0]++
+		yy--
+	}
+	yy = y + 1
+	for yy < h && m.Get(x, yy) == centre && r[2] < 2*maxRun {
+		r[2]++
+		yy++
+	}
+	bottomCentre := yy
+	for yy < h && m.Get(x, yy) != centre && r[3] < maxRun {
+		r[3]++
+		yy++
+	}
+	for yy < h && m.Get(x, yy) == centre && r[4] < maxRun {
+		r[4]++
+		yy++
+	}
+	vt := r[0] + r[1] + r[2] + r[3] + r[4]
+	if !ratioOK(r) || vt*2 < total || vt > 2*total {
+		return 0, false
+	}
+	return float64(bottomCentre) - float64(r[2])/2, true
+}
+
+// addCandidate merges a candidate into a nearby one of the same polarity.
+func addCandidate(cs []candidate, c candidate) []candidate {
+	for i := range cs {
+		o := &cs[i]
+		if o.inverted == c.inverted && math.Abs(o.x-c.x) < c.size/2 && math.Abs(o.y-c.y) < c.size/2 {
+			return cs
+		}
+	}
+	if len(cs) >= 64 {
+		return cs
+	}
+	return append(cs, c)
+}
+
+// candidateBox returns a rectangle, in the binarized image's coordinates,
+// that should hold the code around the candidates of the given polarity,
+// and the typical finder size. ok is false without candidates.
+func candidateBox(cs []candidate, inverted bool, w, h int) (image.Rectangle, float64, bool) {
+	var minX, minY, maxX, maxY, size float64
+	n := 0
+	for _, c := range cs {
+		if c.inverted != inverted {
+			continue
+		}
+		if n == 0 {
+			minX, maxX, minY, maxY = c.x, c.x, c.y, c.y
+		}
+		minX, maxX = min(minX, c.x), max(maxX, c.x)
+		minY, maxY = min(minY, c.y), max(maxY, c.y)
+		size = max(size, c.size)
+		n++
+	}
+	if n == 0 {
+		return image.Rectangle{}, 0, false
+	}
+	var padX, padY float64
+	if n == 1 || (maxX-minX < size && maxY-minY < size) {
+		// one finder: the code may lie in any direction from it.
+		padX, padY = 6*size, 6*size
+	} else {
+		span := max(maxX-minX, maxY-minY)
+		padX, padY = 0.6*size+0.25*span, 0.6*size+0.25*span
+	}
+	r := image.Rect(int(minX-padX), int(minY-padY), int(maxX+padX+1), int(maxY+padY+1))
+	return r.Intersect(image.Rect(0, 0, w, h)), size, true
+}
+
+// polarity counts candidates per polarity.
+func polarity(cs []candidate) (normal, inverted int) {
+	for _, c := range cs {
+		if c.inverted {
+			inverted++
+		} else {
+			normal++
+		}
+	}
+	return
+}
