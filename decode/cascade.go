@@ -25,6 +25,8 @@ type frameCtx struct {
 	tgt      img  // where the code probably is: a zoomed crop, or base
 	invFirst bool // try the inverted polarity first
 	invTried bool // base-inv already ran
+	triple   bool // our candidates hold a plausible finder triple
+	roiLive  bool
 	cands    []candidate
 }
 
@@ -69,6 +71,7 @@ func (f *frameCtx) both(im img, hybrid bool) (Result, bool) {
 // budget is spent. It returns the result and the stage's name.
 func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	d := f.d
+	f.roiLive = roiLive
 	if roiLive {
 		rr := pad(d.roi, 0.3, image.Rect(0, 0, f.w, f.h))
 		if rr.Dx() >= minSide && rr.Dy() >= minSide {
@@ -100,6 +103,25 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 		f.cands = findCandidates(m, d.cands[:0])
 		d.cands = f.cands
 	}
+	if len(f.cands) > noisyCandidates {
+		// Sensor noise binarizes into false finders everywhere: look for
+		// finders, and try once, on a smoothed frame.
+		n := f.base.w * f.base.h
+		d.bufs.work2 = grow(d.bufs.work2, n)
+		if cap(d.bufs.tmp) < n {
+			d.bufs.tmp = make([]uint16, n)
+		}
+		box3(d.bufs.work2, f.base.pix, d.bufs.tmp[:n], f.base.w, f.base.h)
+		r, ok, like, m := d.attempt(d.bufs.work2, f.base.w, f.base.h, true, f.base.v)
+		if ok {
+			return r, "denoise", true
+		}
+		f.codeLike = f.codeLike || like
+		if m != nil {
+			f.cands = findCandidates(m, d.cands[:0])
+			d.cands = f.cands
+		}
+	}
 	normal, inverted := polarity(f.cands)
 	// Gate: nothing code-like and no recent code: stop here.
 	if !f.codeLike && normal+inverted == 0 && !roiLive {
@@ -117,8 +139,14 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return r, "base-inv", true
 		}
 	}
-	for _, st := range stages {
+	for i, st := range stages {
 		if f.timeUp() {
+			return Result{}, "", false
+		}
+		// Past the zoom, sweep and inversion, go on only with some sign
+		// of a code: gozxing saw finders, our finders form a triple, or a
+		// code was read here recently.
+		if i >= firstCostly && !(f.codeLike || f.triple || f.roiLive) {
 			return Result{}, "", false
 		}
 		if r, ok := st.run(f); ok {
@@ -128,6 +156,9 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	return Result{}, "", false
 }
 
+// firstCostly is the index of the first stage that needs a sign of a code.
+const firstCostly = 3
+
 type stage struct {
 	name string
 	run  func(f *frameCtx) (Result, bool)
@@ -136,6 +167,7 @@ type stage struct {
 // stages are the attempts after the base pass, in order.
 var stages = []stage{
 	{"zoom", (*frameCtx).zoom},
+	{"sweep", (*frameCtx).sweepStage},
 	{"base-inv", func(f *frameCtx) (Result, bool) {
 		if f.invTried {
 			return Result{}, false
@@ -168,7 +200,8 @@ var stages = []stage{
 		return f.both(img{f.pix, f.w, f.h, identity}, true)
 	}},
 	{"opencv", func(f *frameCtx) (Result, bool) {
-		if f.d.cv == nil {
+		// OpenCV's detector is slow: only for frames that look like a code.
+		if f.d.cv == nil || !(f.codeLike || f.roiLive) {
 			return Result{}, false
 		}
 		return f.d.cv.run(f)
@@ -208,7 +241,7 @@ func (f *frameCtx) zoom() (Result, bool) {
 		return Result{}, false
 	}
 	d := f.d
-	if (modPx == 0 || modPx < 4.5) && r.Dx()*r.Dy() <= 1<<19 {
+	if (modPx < 4.5 || r.Dx()*r.Dy() <= 1<<16) && r.Dx()*r.Dy() <= 1<<19 {
 		d.bufs.zoom = grow(d.bufs.zoom, 4*r.Dx()*r.Dy())
 		zw, zh := zoom2(d.bufs.zoom, f.pix, f.w, f.h, r)
 		f.tgt = img{d.bufs.zoom[:zw*zh], zw, zh, scaled(float64(r.Min.X)-0.5, float64(r.Min.Y)-0.5, 0.5)}

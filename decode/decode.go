@@ -36,6 +36,7 @@ import (
 	"github.com/kipass/kipass/clock"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 // Result is a decoded code.
@@ -103,9 +104,11 @@ type Stats struct {
 type Decoder struct {
 	o      Options
 	reader gozxing.Reader
+	qr     *decoder.Decoder // gozxing's QR bit-matrix decoder, for sweep
 	hints  map[gozxing.DecodeHintType]interface{}
 	bufs   buffers
 	cands  []candidate
+	cands2 []candidate
 	stats  Stats
 	cv     cvStage // nil when OpenCV is not built in or disabled
 
@@ -150,6 +153,7 @@ func New(o Options) *Decoder {
 	d := &Decoder{
 		o:      o,
 		reader: qrcode.NewQRCodeReader(),
+		qr:     decoder.NewDecoder(),
 		// gozxing switches a hint on by the key's presence, whatever its
 		// value: only put in the hints we want on.
 		hints: map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true},

@@ -3,6 +3,7 @@ package decode
 import (
 	"image"
 	"math"
+	"sort"
 
 	"github.com/makiuchi-d/gozxing"
 )
@@ -38,7 +39,7 @@ func findCandidates(m *gozxing.BitMatrix, out []candidate) []candidate {
 			copy(runs[:], runs[1:])
 			runs[4] = length
 			n++
-			if n >= 5 && ratioOK(runs) {
+			if n >= 5 && runs[0]+runs[1]+runs[2]+runs[3]+runs[4] >= minFinder && ratioOK(runs) {
 				// cur is the colour of the last run, which is the outer
 				// ring's; a normal finder has a dark (set) ring.
 				total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
@@ -53,14 +54,27 @@ func findCandidates(m *gozxing.BitMatrix, out []candidate) []candidate {
 	return out
 }
 
-// ratioOK checks 1:1:3:1:1 with the tolerance ZXing uses (half a module).
+const (
+	// minFinder is the smallest finder width looked for, in pixels
+	// (modules of 1.5 px); smaller hits are mostly sensor noise.
+	minFinder = 11
+	// maxCandidates bounds the work on noisy or busy frames.
+	maxCandidates = 128
+	// noisyCandidates: more than this many means the binarized frame is
+	// full of noise; look again on a smoothed frame.
+	noisyCandidates = 40
+)
+
+// ratioOK checks 1:1:3:1:1 with a looser tolerance than ZXing's half a
+// module (three quarters, and at least one pixel), so that small, blurred
+// finders that gozxing misses still open the cascade.
 func ratioOK(r [5]int) bool {
 	total := r[0] + r[1] + r[2] + r[3] + r[4]
 	if total < 7 {
 		return false
 	}
 	mod := float64(total) / 7
-	tol := mod / 2
+	tol := max(mod*0.75, 1.01)
 	return math.Abs(mod-float64(r[0])) < tol && math.Abs(mod-float64(r[1])) < tol &&
 		math.Abs(3*mod-float64(r[2])) < 3*tol && math.Abs(mod-float64(r[3])) < tol &&
 		math.Abs(mod-float64(r[4])) < tol
@@ -119,7 +133,7 @@ func addCandidate(cs []candidate, c candidate) []candidate {
 			return cs
 		}
 	}
-	if len(cs) >= 64 {
+	if len(cs) >= maxCandidates {
 		return cs
 	}
 	return append(cs, c)
@@ -127,35 +141,59 @@ func addCandidate(cs []candidate, c candidate) []candidate {
 
 // candidateBox returns a rectangle, in the binarized image's coordinates,
 // that should hold the code around the candidates of the given polarity,
-// and the typical finder size. ok is false without candidates.
+// and the median finder size. ok is false without candidates. Noise and
+// text make scattered candidates of odd sizes; a code makes a dense group
+// of similar ones (its finders, and data modules that happen to read
+// 1:1:3:1:1), so the box is the densest group of candidates near the
+// median size.
 func candidateBox(cs []candidate, inverted bool, w, h int) (image.Rectangle, float64, bool) {
-	var minX, minY, maxX, maxY, size float64
-	n := 0
+	var sizes []float64
 	for _, c := range cs {
-		if c.inverted != inverted {
-			continue
+		if c.inverted == inverted {
+			sizes = append(sizes, c.size)
 		}
-		if n == 0 {
-			minX, maxX, minY, maxY = c.x, c.x, c.y, c.y
-		}
-		minX, maxX = min(minX, c.x), max(maxX, c.x)
-		minY, maxY = min(minY, c.y), max(maxY, c.y)
-		size = max(size, c.size)
-		n++
 	}
-	if n == 0 {
+	if len(sizes) == 0 {
 		return image.Rectangle{}, 0, false
 	}
-	var padX, padY float64
-	if n == 1 || (maxX-minX < size && maxY-minY < size) {
-		// one finder: the code may lie in any direction from it.
-		padX, padY = 6*size, 6*size
-	} else {
-		span := max(maxX-minX, maxY-minY)
-		padX, padY = 0.6*size+0.25*span, 0.6*size+0.25*span
+	sort.Float64s(sizes)
+	med := sizes[len(sizes)/2]
+	keep := func(c candidate) bool {
+		return c.inverted == inverted && c.size >= 0.4*med && c.size <= 2.5*med
 	}
-	r := image.Rect(int(minX-padX), int(minY-padY), int(maxX+padX+1), int(maxY+padY+1))
-	return r.Intersect(image.Rect(0, 0, w, h)), size, true
+	radius := 10 * med
+	seed, best := -1, -1
+	for i, c := range cs {
+		if !keep(c) {
+			continue
+		}
+		n := 0
+		for _, o := range cs {
+			if keep(o) && math.Hypot(o.x-c.x, o.y-c.y) < radius {
+				n++
+			}
+		}
+		if n > best {
+			seed, best = i, n
+		}
+	}
+	sc := cs[seed]
+	minX, maxX, minY, maxY := sc.x, sc.x, sc.y, sc.y
+	for _, c := range cs {
+		if keep(c) && math.Hypot(c.x-sc.x, c.y-sc.y) < radius {
+			minX, maxX = min(minX, c.x), max(maxX, c.x)
+			minY, maxY = min(minY, c.y), max(maxY, c.y)
+		}
+	}
+	var p float64
+	if best == 1 || (maxX-minX < med && maxY-minY < med) {
+		// one finder: the code may lie in any direction from it.
+		p = 6 * med
+	} else {
+		p = med + 0.15*max(maxX-minX, maxY-minY)
+	}
+	r := image.Rect(int(minX-p), int(minY-p), int(maxX+p+1), int(maxY+p+1))
+	return r.Intersect(image.Rect(0, 0, w, h)), med, true
 }
 
 // polarity counts candidates per polarity.

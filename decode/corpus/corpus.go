@@ -183,7 +183,7 @@ func makeFrame(cat string, sz image.Point, i int, seed int64, tokens []string) (
 		o.Roll = uni(0, 360)
 	case "moire":
 		o.Moire = uni(0.3, 0.7)
-		o.MoirePitch = uni(4, 12)
+		o.MoirePitch = uni(6, 16)
 	case "glare":
 		o.Glare = uni(0.5, 1.2)
 		o.GlareU, o.GlareV = uni(-0.4, 0.4), uni(-0.4, 0.4)
@@ -203,7 +203,7 @@ func makeFrame(cat string, sz image.Point, i int, seed int64, tokens []string) (
 		tilt(30)
 		o.Roll = uni(0, 360)
 		o.Moire = uni(0, 0.4)
-		o.MoirePitch = uni(5, 12)
+		o.MoirePitch = uni(6, 16)
 		if r.Intn(2) == 0 {
 			o.Glare = uni(0.2, 0.7)
 			o.GlareU, o.GlareV = uni(-0.4, 0.4), uni(-0.4, 0.4)
@@ -223,7 +223,12 @@ func makeFrame(cat string, sz image.Point, i int, seed int64, tokens []string) (
 	o.DY = int(uni(-0.1, 0.1) * float64(sz.Y) * (1 - o.Scale))
 	f := Frame{Category: cat, Options: o}
 	if cat == "nocode" {
-		f.Img = screen.Blank(o)
+		// half without a phone, half with a phone showing text
+		if i%2 == 0 {
+			f.Img = screen.Blank(o)
+		} else {
+			f.Img = screen.Phone(o)
+		}
 		return f, nil
 	}
 	c, err := screen.Encode(text, o.Level, 0)

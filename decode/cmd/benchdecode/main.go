@@ -197,7 +197,7 @@ func printTimes(names []string, res map[string][]sample) {
 			label string
 			code  bool
 			q     float64
-		}{{"code median", true, 0.5}, {"code p95", true, 0.95}, {"no code median", false, 0.5}} {
+		}{{"code median", true, 0.5}, {"code p95", true, 0.95}, {"no code median", false, 0.5}, {"no code p95", false, 0.95}} {
 			fmt.Printf("%-26s", size+" "+row.label)
 			for _, nm := range names {
 				var v []float64
