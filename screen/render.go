@@ -126,7 +126,7 @@ func Phone(o Options) *image.Gray {
 type scene struct {
 	o      Options
 	c      *Code
-	text   bool // draw a text screen instead of a code
+	text   bool       // draw a text screen instead of a code
 	n      float64    // modules across the code, quiet zone included
 	r      [9]float64 // plane-to-camera rotation, row major
 	nz     [3]float64 // plane normal in camera space
