@@ -89,9 +89,16 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 
 	f.base = img{f.pix, f.w, f.h, identity}
 	if max(f.w, f.h) > maxBase {
+		// halve until it fits (8K frames are halved three times); the
+		// buffer is halved in place after the first pass.
 		d.bufs.base = grow(d.bufs.base, (f.w/2)*(f.h/2))
 		bw, bh := downscale2(d.bufs.base, f.pix, f.w, f.h)
-		f.base = img{d.bufs.base[:bw*bh], bw, bh, scaled(0, 0, 2)}
+		scale := 2.0
+		for max(bw, bh) > maxBase {
+			bw, bh = downscale2(d.bufs.base, d.bufs.base, bw, bh)
+			scale *= 2
+		}
+		f.base = img{d.bufs.base[:bw*bh], bw, bh, scaled(0, 0, scale)}
 	}
 	f.tgt = f.base
 	r, ok, like, m := d.attempt(f.base.pix, f.base.w, f.base.h, true, f.base.v)
@@ -120,6 +127,9 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 		if m != nil {
 			f.cands = findCandidates(m, d.cands[:0])
 			d.cands = f.cands
+		}
+		if len(f.cands) > noisyCandidates && !f.codeLike && !roiLive {
+			return Result{}, "", false // noise all over, nothing code-like
 		}
 	}
 	normal, inverted := polarity(f.cands)

@@ -223,6 +223,9 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	pix := d.contiguous(img)
 	d.bufs.smoothed = false
 
+	if flat(pix, w, h) {
+		return Result{}, fmt.Errorf("decode: flat %dx%d frame: %w", w, h, ErrNoCode)
+	}
 	if d.skipBlurry(pix, w, h) {
 		d.stats.Skipped++
 		return Result{}, fmt.Errorf("decode: %w", errors.Join(ErrSkipped, ErrNoCode))
@@ -241,11 +244,25 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	if f.overBudget {
 		d.stats.OverBudget++
 	}
-	if f.codeLike || roiLive {
+	if f.codeLike || f.triple || roiLive {
 		d.fails++
 		d.maybeRefocus(start)
 	}
 	return Result{}, fmt.Errorf("decode: %w", ErrNoCode)
+}
+
+// flat reports whether a coarse sample of the frame has almost no
+// contrast (a single colour, a covered lens): no code can be there.
+func flat(pix []byte, w, h int) bool {
+	lo, hi := byte(255), byte(0)
+	sy, sx := max(h/64, 1), max(w/64, 1)
+	for y := 0; y < h; y += sy {
+		row := pix[y*w : (y+1)*w]
+		for x := 0; x < w; x += sx {
+			lo, hi = min(lo, row[x]), max(hi, row[x])
+		}
+	}
+	return int(hi)-int(lo) < 12
 }
 
 func frameSize(img *image.Gray) string {
