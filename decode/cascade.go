@@ -167,7 +167,7 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 }
 
 // firstCostly is the index of the first stage that needs a sign of a code.
-const firstCostly = 3
+const firstCostly = 4
 
 type stage struct {
 	name string
@@ -178,6 +178,16 @@ type stage struct {
 var stages = []stage{
 	{"zoom", (*frameCtx).zoom},
 	{"sweep", (*frameCtx).sweepStage},
+	{"deglare", func(f *frameCtx) (Result, bool) {
+		if f.invFirst {
+			return Result{}, false // glare lifts dark modules; dark mode differs
+		}
+		n := f.tgt.w * f.tgt.h
+		f.d.bufs.work2 = grow(f.d.bufs.work2, n)
+		f.d.bufs.blk = grow(f.d.bufs.blk, ((f.tgt.w+3)/4)*((f.tgt.h+3)/4))
+		deglare(f.d.bufs.work2, f.tgt.pix, f.d.bufs.blk, f.tgt.w, f.tgt.h)
+		return f.try(img{f.d.bufs.work2, f.tgt.w, f.tgt.h, f.tgt.v}, true)
+	}},
 	{"base-inv", func(f *frameCtx) (Result, bool) {
 		if f.invTried {
 			return Result{}, false

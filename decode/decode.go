@@ -125,9 +125,9 @@ type Decoder struct {
 }
 
 type buffers struct {
-	frame, base, inv, work, work2, work3, zoom, smooth []byte
-	tmp                                                []uint16
-	smoothed                                           bool // smooth holds box3(target) for this frame
+	frame, base, inv, work, work2, work3, zoom, smooth, blk []byte
+	tmp                                                     []uint16
+	smoothed                                                bool // smooth holds box3(target) for this frame
 }
 
 // New returns a Decoder.

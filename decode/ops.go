@@ -171,3 +171,42 @@ func sharpness(pix []byte, w, h int) float64 {
 	}
 	return float64(sum) / float64(n)
 }
+
+// deglare removes a smooth additive hot spot (glare on the screen's glass):
+// it finds the local black floor (the minimum over about 12x12 pixels,
+// from 4x4 blocks) and stretches each pixel between that floor and white.
+// Areas with no dark pixel nearby (floor close to white) become white.
+// blk must hold ((w+3)/4)*((h+3)/4) bytes.
+func deglare(dst, src, blk []byte, w, h int) {
+	bw, bh := (w+3)/4, (h+3)/4
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			m := byte(255)
+			for y := by * 4; y < min(by*4+4, h); y++ {
+				for x := bx * 4; x < min(bx*4+4, w); x++ {
+					m = min(m, src[y*w+x])
+				}
+			}
+			blk[by*bw+bx] = m
+		}
+	}
+	for y := 0; y < h; y++ {
+		by := y / 4
+		for x := 0; x < w; x++ {
+			bx := x / 4
+			floor := byte(255)
+			for yy := max(by-1, 0); yy <= min(by+1, bh-1); yy++ {
+				for xx := max(bx-1, 0); xx <= min(bx+1, bw-1); xx++ {
+					floor = min(floor, blk[yy*bw+xx])
+				}
+			}
+			v := src[y*w+x]
+			span := 255 - int(floor)
+			if span < 48 {
+				dst[y*w+x] = 255
+				continue
+			}
+			dst[y*w+x] = byte((int(v) - int(floor)) * 255 / span)
+		}
+	}
+}
