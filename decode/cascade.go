@@ -128,6 +128,16 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			f.cands = findCandidates(m, d.cands[:0])
 			d.cands = f.cands
 		}
+		if len(f.cands) > noisyCandidates {
+			// Still noisy: smooth once more, only to find the finders
+			// (the zoom reads from the full-resolution frame).
+			d.bufs.work3 = grow(d.bufs.work3, n)
+			box3(d.bufs.work3, d.bufs.work2, d.bufs.tmp[:n], f.base.w, f.base.h)
+			if m := binarize(img{d.bufs.work3, f.base.w, f.base.h, f.base.v}); m != nil {
+				f.cands = findCandidates(m, d.cands[:0])
+				d.cands = f.cands
+			}
+		}
 		if len(f.cands) > noisyCandidates && !f.codeLike && !roiLive {
 			return Result{}, "", false // noise all over, nothing code-like
 		}

@@ -7,23 +7,34 @@
 // The cascade, in order, stopping at the first success or when the budget
 // is spent:
 //
-//	roi         the region where the last code was found (tracking)
-//	base        the frame (halved when larger than 1000 px), HybridBinarizer
-//	base-inv    the same, luminance inverted (dark mode); gozxing's
-//	            ALSO_INVERTED hint does nothing, so we invert ourselves
-//	centre      a centre crop zoomed 2x (small or distant codes)
-//	global      GlobalHistogramBinarizer, both polarities
-//	stretch     contrast stretched (low light), both polarities
-//	smooth      3x3 mean (screen moiré, noise), both polarities
-//	sharpen     unsharp mask (slight defocus)
-//	rot45       the centre crop rotated 45° (rotation where it helps)
-//	fullres     the full-resolution frame when base was halved
-//	opencv      OpenCV QRCodeDetector corners + warp + gozxing (cgo builds)
+//	roi       the region where the last code was found (tracking), both
+//	          polarities
+//	base      the frame (halved until its larger side is at most 1000 px),
+//	          HybridBinarizer
+//	          gate: our own finder-pattern scan of the binarized frame; with
+//	          no candidate and nothing code-like, the frame is "no code"
+//	denoise   when the binarized frame is full of false finders (sensor
+//	          noise): a 3x3 mean, and candidates found on a smoothed frame
+//	base-inv  inverted luminance (dark mode) when candidates say so;
+//	          gozxing's ALSO_INVERTED hint does nothing, so we invert
+//	zoom      the candidates' region from the full-resolution frame,
+//	          doubled when modules are small (distant codes); it becomes
+//	          the target of the stages below
+//	sweep     finders from gozxing or our candidates, grid sampled for
+//	          several dimensions around the estimate (tilt)
+//	deglare   local black-floor stretch against glare hot spots
+//	global    GlobalHistogramBinarizer, both polarities
+//	stretch   contrast stretched (low light), both polarities
+//	smooth    3x3 mean (screen moiré, noise), both polarities
+//	sharpen   unsharp mask (slight defocus)
+//	fullres   the full-resolution frame when base was halved
+//	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
+//	          cgo builds without the nocv tag
 //
-// Stages after the first two polarities run only on "code-like" frames:
-// gozxing found finder patterns but could not read the code, or a code was
-// read recently. Frames with nothing code-like stop early, which keeps
-// no-code frames cheap.
+// Stages from global on run only with a sign of a code: gozxing found
+// finder patterns, our candidates form a finder triple, or a code was read
+// here recently. Rotation is left to gozxing's detector, which reads any
+// in-plane angle; the sweep and the OpenCV warp handle perspective.
 package decode
 
 import (
