@@ -20,7 +20,7 @@ func FuzzDecode(f *testing.F) {
 	noise := make([]byte, 120*90)
 	rand.New(rand.NewSource(1)).Read(noise)
 	f.Add(noise, uint16(120), uint16(90))
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: testBudget})
 	f.Fuzz(func(t *testing.T, data []byte, w, stride uint16) {
 		img := &image.Gray{Pix: data, Stride: int(stride)}
 		if int(stride) > 0 {
@@ -58,7 +58,7 @@ func TestBadFrames(t *testing.T) {
 		"negative origin": {Pix: make([]byte, 100*100), Stride: 100, Rect: image.Rect(-50, -50, 50, 50)},
 		"stride < width":  {Pix: make([]byte, 100*100), Stride: 10, Rect: image.Rect(0, 0, 100, 100)},
 	}
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: testBudget})
 	for name, img := range frames {
 		start := time.Now()
 		_, err := d.Decode(img)
@@ -75,7 +75,7 @@ func TestBadFrames(t *testing.T) {
 func TestSubImage(t *testing.T) {
 	big := render(t, tokenLike, decodeOpts(1280, 720))
 	sub := big.SubImage(image.Rect(320, 120, 960, 600)).(*image.Gray)
-	r, err := decode.New(decode.Options{}).Decode(sub)
+	r, err := decode.New(decode.Options{Budget: testBudget}).Decode(sub)
 	if err != nil || r.Text != tokenLike {
 		t.Fatalf("sub-image: %q, %v", r.Text, err)
 	}

@@ -37,7 +37,7 @@ func blurredToken(t *testing.T) *image.Gray {
 	t.Helper()
 	for sigma := 2.0; sigma <= 6; sigma += 0.5 {
 		img := render(t, tokenLike, screen.Options{Scale: 0.5, Blur: sigma, Seed: 5})
-		if _, err := decode.New(decode.Options{}).Decode(img); err != nil {
+		if _, err := decode.New(decode.Options{Budget: testBudget}).Decode(img); err != nil {
 			t.Logf("defocus sigma %.1f px defeats the decoder", sigma)
 			return img
 		}
@@ -51,7 +51,7 @@ func TestBlurTriggersRefocus(t *testing.T) {
 	sharp := render(t, tokenLike, screen.Options{Scale: 0.5, Seed: 5})
 	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
 	foc := &fakeFocuser{}
-	d := decode.New(decode.Options{Focuser: foc, Clock: clk, RefocusAfter: 3, RefocusEvery: 2 * time.Second})
+	d := decode.New(decode.Options{Budget: testBudget, Focuser: foc, Clock: clk, RefocusAfter: 3, RefocusEvery: 2 * time.Second})
 	for i := 0; i < 3; i++ {
 		if _, err := d.Decode(blurred); !errors.Is(err, decode.ErrNoCode) {
 			t.Fatalf("blurred frame %d: %v", i, err)
@@ -89,7 +89,7 @@ func TestBlurTriggersRefocus(t *testing.T) {
 func TestRefocusErrorIsNotFatal(t *testing.T) {
 	blurred := blurredToken(t)
 	foc := &fakeFocuser{err: errors.New("camera busy")}
-	d := decode.New(decode.Options{Focuser: foc, Clock: clock.NewFake(time.Unix(0, 0))})
+	d := decode.New(decode.Options{Budget: testBudget, Focuser: foc, Clock: clock.NewFake(time.Unix(0, 0))})
 	for i := 0; i < 4; i++ {
 		if _, err := d.Decode(blurred); !errors.Is(err, decode.ErrNoCode) {
 			t.Fatalf("frame %d: %v", i, err)
@@ -102,7 +102,7 @@ func TestRefocusErrorIsNotFatal(t *testing.T) {
 
 func TestWorksWithoutFocuser(t *testing.T) {
 	blurred := blurredToken(t)
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: testBudget})
 	for i := 0; i < 5; i++ {
 		if _, err := d.Decode(blurred); !errors.Is(err, decode.ErrNoCode) {
 			t.Fatalf("frame %d: %v", i, err)
@@ -116,7 +116,7 @@ func TestWorksWithoutFocuser(t *testing.T) {
 func TestSkipsClearlyBlurrierFrames(t *testing.T) {
 	sharp := render(t, tokenLike, screen.Options{Seed: 1})
 	soft := render(t, tokenLike, screen.Options{Seed: 1, Blur: 2.5})
-	d := decode.New(decode.Options{SkipBlurry: true})
+	d := decode.New(decode.Options{Budget: testBudget, SkipBlurry: true})
 	for i := 0; i < 3; i++ {
 		if _, err := d.Decode(sharp); err != nil {
 			t.Fatalf("sharp frame %d: %v", i, err)
@@ -140,7 +140,7 @@ func TestSkipsClearlyBlurrierFrames(t *testing.T) {
 		t.Error("Stats().Skipped = 0")
 	}
 	// Without SkipBlurry nothing is skipped.
-	d2 := decode.New(decode.Options{})
+	d2 := decode.New(decode.Options{Budget: testBudget})
 	d2.Decode(sharp)
 	d2.Decode(sharp)
 	d2.Decode(sharp)
@@ -157,7 +157,7 @@ func plainGozxing(img *image.Gray) error {
 }
 
 func TestInvertedCodes(t *testing.T) {
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: testBudget})
 	for _, o := range []screen.Options{
 		{Dark: true},
 		{Dark: true, Width: 1280, Height: 720, Roll: 20, Seed: 2},
@@ -177,7 +177,7 @@ func TestInvertedCodes(t *testing.T) {
 
 func TestROITracking(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
-	d := decode.New(decode.Options{Clock: clk})
+	d := decode.New(decode.Options{Budget: testBudget, Clock: clk})
 	o := screen.Options{Width: 1280, Height: 720, Scale: 0.3, DX: 300, DY: 100, Seed: 1}
 	r, err := d.Decode(render(t, tokenLike, o))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/screen"
@@ -71,7 +72,7 @@ func TestSeedReproducible(t *testing.T) {
 }
 
 func TestRenderReadsBack(t *testing.T) {
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: time.Minute})
 	for _, o := range []screen.Options{{}, {Dark: true}, {Width: 1280, Height: 720}} {
 		img, err := screen.Render("KP1:TEST", o)
 		if err != nil {
