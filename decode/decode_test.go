@@ -119,4 +119,3 @@ func loadPNG(t testing.TB, path string) image.Image {
 	}
 	return img
 }
-
