@@ -142,6 +142,18 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return Result{}, "", false // noise all over, nothing code-like
 		}
 	}
+	if len(f.cands) == 0 && !f.codeLike && f.base.v.a >= 4 {
+		// A large frame (a photo, a 4K camera) shrunk a lot: small codes
+		// may have vanished from base; look for finders one level finer.
+		fine := f.level(f.base.v.a / 2)
+		if m := binarize(fine); m != nil {
+			for _, c := range findCandidates(m, d.cands[:0]) {
+				c.x, c.y, c.size = c.x/2, c.y/2, c.size/2
+				f.cands = append(f.cands, c)
+			}
+			d.cands = f.cands
+		}
+	}
 	normal, inverted := polarity(f.cands)
 	// Gate: nothing code-like and no recent code: stop here.
 	if !f.codeLike && normal+inverted == 0 && !roiLive {
@@ -224,10 +236,16 @@ var stages = []stage{
 		return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
 	}},
 	{"fullres", func(f *frameCtx) (Result, bool) {
-		if f.base.w == f.w {
-			return Result{}, false
+		// finer levels of the pyramid, down to the full-resolution frame
+		for scale := f.base.v.a / 2; scale >= 1; scale /= 2 {
+			if f.timeUp() {
+				return Result{}, false
+			}
+			if r, ok := f.both(f.level(scale), true); ok {
+				return r, true
+			}
 		}
-		return f.both(img{f.pix, f.w, f.h, identity}, true)
+		return Result{}, false
 	}},
 	{"opencv", func(f *frameCtx) (Result, bool) {
 		// OpenCV's detector is slow: only for frames that look like a code.
@@ -288,4 +306,19 @@ func (f *frameCtx) zoom() (Result, bool) {
 func pad(r image.Rectangle, frac float64, bounds image.Rectangle) image.Rectangle {
 	dx, dy := int(float64(r.Dx())*frac), int(float64(r.Dy())*frac)
 	return image.Rect(r.Min.X-dx, r.Min.Y-dy, r.Max.X+dx, r.Max.Y+dy).Intersect(bounds)
+}
+
+// level returns the frame reduced by scale (a power of two, 1 = the frame
+// itself), computed into bufs.level.
+func (f *frameCtx) level(scale float64) img {
+	if scale <= 1 {
+		return img{f.pix, f.w, f.h, identity}
+	}
+	d := f.d
+	d.bufs.level = grow(d.bufs.level, (f.w/2)*(f.h/2))
+	w, h := downscale2(d.bufs.level, f.pix, f.w, f.h)
+	for s := 2.0; s < scale; s *= 2 {
+		w, h = downscale2(d.bufs.level, d.bufs.level, w, h)
+	}
+	return img{d.bufs.level[:w*h], w, h, scaled(0, 0, scale)}
 }

@@ -27,7 +27,9 @@
 //	stretch   contrast stretched (low light), both polarities
 //	smooth    3x3 mean (screen moiré, noise), both polarities
 //	sharpen   unsharp mask (slight defocus)
-//	fullres   the full-resolution frame when base was halved
+//	fullres   finer levels, down to the full-resolution frame, when base
+//	          was halved (for frames over 2000 px, candidates are also
+//	          looked for one level finer before the gate gives up)
 //	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
 //	          cgo builds without the nocv tag
 //
@@ -136,9 +138,9 @@ type Decoder struct {
 }
 
 type buffers struct {
-	frame, base, inv, work, work2, work3, zoom, smooth, blk []byte
-	tmp                                                     []uint16
-	smoothed                                                bool // smooth holds box3(target) for this frame
+	frame, base, inv, work, work2, work3, zoom, smooth, blk, level []byte
+	tmp                                                            []uint16
+	smoothed                                                       bool // smooth holds box3(target) for this frame
 }
 
 // New returns a Decoder.

@@ -190,7 +190,7 @@ func candidateBox(cs []candidate, inverted bool, w, h int) (image.Rectangle, flo
 		// one finder: the code may lie in any direction from it.
 		p = 6 * med
 	} else {
-		p = med + 0.15*max(maxX-minX, maxY-minY)
+		p = 2*med + 0.5*max(maxX-minX, maxY-minY)
 	}
 	r := image.Rect(int(minX-p), int(minY-p), int(maxX+p+1), int(maxY+p+1))
 	return r.Intersect(image.Rect(0, 0, w, h)), med, true
