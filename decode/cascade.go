@@ -155,8 +155,10 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 		}
 	}
 	normal, inverted := polarity(f.cands)
-	// Gate: nothing code-like and no recent code: stop here.
-	if !f.codeLike && normal+inverted == 0 && !roiLive {
+	// Gate: nothing code-like and no recent code: stop here. Light-on-dark
+	// crosses alone are weak evidence (the gaps in text on a phone screen
+	// make a few); a dark-mode code shows several.
+	if !f.codeLike && !roiLive && (normal+inverted == 0 || normal == 0 && inverted < minInverted) {
 		return Result{}, "", false
 	}
 	f.invFirst = inverted > normal
@@ -187,6 +189,10 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	}
 	return Result{}, "", false
 }
+
+// minInverted is the number of light-on-dark finder candidates, without
+// any dark-on-light one, that opens the cascade.
+const minInverted = 4
 
 // firstCostly is the index of the first stage that needs a sign of a code.
 const firstCostly = 4

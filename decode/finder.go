@@ -44,7 +44,7 @@ func findCandidates(m *gozxing.BitMatrix, out []candidate) []candidate {
 				// ring's; a normal finder has a dark (set) ring.
 				total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 				cx := float64(x-runs[4]-runs[3]) - float64(runs[2])/2
-				if cy, ok := confirmColumn(m, int(cx), y, total, cur); ok {
+				if cy, ok := confirmColumn(m, int(cx), y, total, cur); ok && confirmDiagonal(m, int(cx), int(cy), total, cur) {
 					out = addCandidate(out, candidate{x: cx, y: cy, size: float64(total), inverted: !cur})
 				}
 			}
@@ -123,6 +123,47 @@ func confirmColumn(m *gozxing.BitMatrix, x, y, total int, ring bool) (float64, b
 		return 0, false
 	}
 	return float64(bottomCentre) - float64(r[2])/2, true
+}
+
+// confirmDiagonal checks the runs along the down-right diagonal through
+// (x, y), as ZXing's finder does: 1:1:3:1:1 again, at a size similar to
+// the row's (diagonal steps are longer, so sizes are in steps).
+func confirmDiagonal(m *gozxing.BitMatrix, x, y, total int, ring bool) bool {
+	w, h := m.GetWidth(), m.GetHeight()
+	centre := ring
+	if m.Get(x, y) != centre {
+		return false
+	}
+	maxRun := total
+	var r [5]int
+	i := 0
+	for x-i >= 0 && y-i >= 0 && m.Get(x-i, y-i) == centre && r[2] < maxRun {
+		r[2]++
+		i++
+	}
+	for x-i >= 0 && y-i >= 0 && m.Get(x-i, y-i) != centre && r[1] < maxRun {
+		r[1]++
+		i++
+	}
+	for x-i >= 0 && y-i >= 0 && m.Get(x-i, y-i) == centre && r[0] < maxRun {
+		r[0]++
+		i++
+	}
+	i = 1
+	for x+i < w && y+i < h && m.Get(x+i, y+i) == centre && r[2] < 2*maxRun {
+		r[2]++
+		i++
+	}
+	for x+i < w && y+i < h && m.Get(x+i, y+i) != centre && r[3] < maxRun {
+		r[3]++
+		i++
+	}
+	for x+i < w && y+i < h && m.Get(x+i, y+i) == centre && r[4] < maxRun {
+		r[4]++
+		i++
+	}
+	dt := r[0] + r[1] + r[2] + r[3] + r[4]
+	return ratioOK(r) && dt*3 >= total && dt <= 2*total
 }
 
 // addCandidate merges a candidate into a nearby one of the same polarity.

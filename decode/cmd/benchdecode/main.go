@@ -9,7 +9,7 @@
 // tool on a 1x1 PNG (process start and library loading), so their figures
 // still include reading the PNG.
 //
-// Usage: go run ./decode/cmd/benchdecode [-n 12] [-seed 1] [-keep DIR]
+// Usage: go run ./decode/cmd/benchdecode [-n 12] [-seed 1] [-keep DIR] [-v] [-budget 60ms]
 package main
 
 import (
@@ -37,7 +37,10 @@ type tool struct {
 	base time.Duration                    // per-call overhead to subtract
 }
 
-var verbose bool
+var (
+	verbose bool
+	budget  time.Duration
+)
 
 type sample struct {
 	cat  string
@@ -53,6 +56,7 @@ func main() {
 	testdata := flag.Bool("testdata", true, "also decode gozxing's testdata photos")
 	cats := flag.String("categories", "", "comma-separated categories (default all)")
 	flag.BoolVar(&verbose, "v", false, "list frames another decoder read and ours did not")
+	flag.DurationVar(&budget, "budget", 0, "our decoder's per-frame budget (0: the decoder's default)")
 	flag.Parse()
 	if err := run(*n, *seed, *keep, *testdata, *cats); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdecode:", err)
@@ -78,7 +82,8 @@ func run(n int, seed int64, keep string, testdata bool, cats string) error {
 		cfg.Categories = strings.Split(cats, ",")
 	}
 	results := map[string][]sample{}
-	dec := decode.New(decode.Options{})
+	dec := decode.New(decode.Options{Budget: budget})
+	defer dec.Close()
 	start := time.Now()
 	frames := 0
 	err := corpus.Each(cfg, func(f corpus.Frame) error {
@@ -282,7 +287,8 @@ func printTestdata(tools []tool) {
 		fmt.Println("gozxing testdata:", err)
 		return
 	}
-	dec := decode.New(decode.Options{})
+	dec := decode.New(decode.Options{Budget: budget})
+	defer dec.Close()
 	ok := 0
 	var total time.Duration
 	for _, p := range photos {
