@@ -157,8 +157,9 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	normal, inverted := polarity(f.cands)
 	// Gate: nothing code-like and no recent code: stop here. Light-on-dark
 	// crosses alone are weak evidence (the gaps in text on a phone screen
-	// make a few); a dark-mode code shows several.
-	if !f.codeLike && !roiLive && (normal+inverted == 0 || normal == 0 && inverted < minInverted) {
+	// make a few); a dark-mode code shows several, or three that sit like
+	// a code's finders.
+	if !f.codeLike && !roiLive && (normal+inverted == 0 || normal == 0 && inverted < minInverted && !hasTriple(f.cands, true)) {
 		return Result{}, "", false
 	}
 	f.invFirst = inverted > normal

@@ -69,7 +69,8 @@ type Focuser interface {
 // Options configure a Decoder. The zero value is usable.
 type Options struct {
 	// Budget is the time a Decode call may spend on one frame; the first
-	// attempt always runs. 0 means 60 ms.
+	// attempt always runs. 0 means 100 ms (a hard frame may cost a few camera
+	// frames; easy frames take a few ms).
 	Budget time.Duration
 	// Focuser, if set, is asked to refocus when code-like frames keep
 	// failing. The decoder works without one.
@@ -146,7 +147,7 @@ type buffers struct {
 // New returns a Decoder.
 func New(o Options) *Decoder {
 	if o.Budget <= 0 {
-		o.Budget = 60 * time.Millisecond
+		o.Budget = 100 * time.Millisecond
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}

@@ -104,6 +104,27 @@ func (f *frameCtx) sweepCandidates(m *gozxing.BitMatrix, im img, cs []candidate)
 	return Result{}, false
 }
 
+// hasTriple reports whether three candidates of the given polarity sit
+// like the finders of one code.
+func hasTriple(cs []candidate, inverted bool) bool {
+	var ps []candidate
+	for _, c := range cs {
+		if c.inverted == inverted && len(ps) < 8 {
+			ps = append(ps, c)
+		}
+	}
+	for i := 0; i < len(ps); i++ {
+		for j := i + 1; j < len(ps); j++ {
+			for k := j + 1; k < len(ps); k++ {
+				if plausibleTriple(ps[i], ps[j], ps[k]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // plausibleTriple: similar finder sizes, and a corner with two arms of
 // similar length at a roughly right angle (allowing for tilt).
 func plausibleTriple(a, b, c candidate) bool {
