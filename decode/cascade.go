@@ -142,8 +142,8 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return Result{}, "", false // noise all over, nothing code-like
 		}
 	}
-	if len(f.cands) == 0 && !f.codeLike && f.base.v.a >= 4 {
-		// A large frame (a photo, a 4K camera) shrunk a lot: small codes
+	if len(f.cands) == 0 && !f.codeLike && f.base.v.a >= 2 {
+		// A large frame (720p and up, photos) was shrunk: small codes
 		// may have vanished from base; look for finders one level finer.
 		fine := f.level(f.base.v.a / 2)
 		if m := binarize(fine); m != nil {

@@ -23,13 +23,26 @@ type candidate struct {
 func findCandidates(m *gozxing.BitMatrix, out []candidate) []candidate {
 	w, h := m.GetWidth(), m.GetHeight()
 	var runs [5]int
+	row := gozxing.NewBitArray(w)
 	for y := 1; y < h; y += 2 {
+		row = m.GetRow(y, row)
+		bits := row.GetBitArray()
+		get := func(x int) bool { return bits[x>>5]>>(uint(x)&31)&1 != 0 }
 		n := 0 // runs completed in the window
-		cur, length := m.Get(0, y), 1
+		cur, length := get(0), 1
 		for x := 1; x <= w; x++ {
 			var v bool
 			if x < w {
-				v = m.Get(x, y)
+				// skip whole words of one colour quickly
+				if x&31 == 0 && x+32 <= w {
+					word := bits[x>>5]
+					if cur && word == 0xffffffff || !cur && word == 0 {
+						length += 32
+						x += 31
+						continue
+					}
+				}
+				v = get(x)
 			}
 			if x < w && v == cur {
 				length++
