@@ -6,8 +6,9 @@
 //
 // Our decoder is timed in-process on in-memory frames. The external tools
 // are timed per file as wall time minus the median wall time of the same
-// tool on a 1x1 PNG (process start and library loading), so their figures
-// still include reading the PNG.
+// tool on a 1x1 PNG (process start and library loading), sampled every
+// eight frames through the run so that load drift hits both alike; their
+// figures still include reading the PNG.
 //
 // Usage: go run ./decode/cmd/benchdecode [-n 12] [-seed 1] [-keep DIR] [-v] [-budget 60ms]
 package main
@@ -32,9 +33,27 @@ import (
 )
 
 type tool struct {
-	name string
-	run  func(path string) (string, bool) // decoded text, ok
-	base time.Duration                    // per-call overhead to subtract
+	name     string
+	run      func(path string) (string, bool) // decoded text, ok
+	overhead []float64                        // wall ms on a 1x1 PNG, sampled through the run
+}
+
+// sampleOverhead times the tool on a 1x1 PNG: process start and library
+// loading, the part of a per-file call that is not decoding.
+func (t *tool) sampleOverhead(tiny string) {
+	t0 := time.Now()
+	t.run(tiny)
+	t.overhead = append(t.overhead, ms(time.Since(t0)))
+}
+
+// base is the median overhead sample.
+func (t *tool) base() float64 {
+	v := append([]float64(nil), t.overhead...)
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
 }
 
 var (
@@ -76,7 +95,11 @@ func run(n int, seed int64, keep string, testdata bool, cats string) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tools := externalTools(dir)
+	tools := externalTools()
+	tiny := filepath.Join(dir, "tiny-1x1.png")
+	if err := writePNG(tiny, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		return err
+	}
 	cfg := corpus.Config{Seed: seed, PerCategory: n}
 	if cats != "" {
 		cfg.Categories = strings.Split(cats, ",")
@@ -100,11 +123,14 @@ func run(n int, seed int64, keep string, testdata bool, cats string) error {
 		results["ours"] = append(results["ours"], sample{f.Category, size, correct(f.Text, r.Text, err), ms(el)})
 		ours := correct(f.Text, r.Text, err)
 		for _, t := range tools {
+			if frames%8 == 1 {
+				t.sampleOverhead(tiny) // interleaved, so load drift affects both alike
+			}
 			t0 := time.Now()
 			text, ok := t.run(path)
-			el := time.Since(t0) - t.base
+			el := time.Since(t0)
 			theirs := correct(f.Text, text, boolErr(ok))
-			results[t.name] = append(results[t.name], sample{f.Category, size, theirs, ms(max(el, 0))})
+			results[t.name] = append(results[t.name], sample{f.Category, size, theirs, ms(el)})
 			if verbose && theirs && !ours {
 				fmt.Fprintf(os.Stderr, "%s read %s (v%d), ours did not\n", t.name, f.Name, f.Version)
 			}
@@ -116,6 +142,13 @@ func run(n int, seed int64, keep string, testdata bool, cats string) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, t := range tools {
+		b := t.base()
+		for i := range results[t.name] {
+			results[t.name][i].ms = max(results[t.name][i].ms-b, 0)
+		}
+		fmt.Fprintf(os.Stderr, "%s: per-call overhead %.1f ms (median of %d samples, subtracted)\n", t.name, b, len(t.overhead))
 	}
 	names := []string{"ours"}
 	for _, t := range tools {
@@ -239,12 +272,11 @@ func writePNG(path string, img image.Image) error {
 	return f.Close()
 }
 
-// externalTools returns the installed comparison decoders with their
-// measured per-call overhead.
-func externalTools(dir string) []tool {
-	var tools []tool
+// externalTools returns the installed comparison decoders.
+func externalTools() []*tool {
+	var tools []*tool
 	if p, err := exec.LookPath("ZXingReader"); err == nil {
-		tools = append(tools, tool{name: "zxing-cpp", run: func(path string) (string, bool) {
+		tools = append(tools, &tool{name: "zxing-cpp", run: func(path string) (string, bool) {
 			out, err := exec.Command(p, "-bytes", "-format", "QRCode", path).Output()
 			return string(out), err == nil && len(out) > 0
 		}})
@@ -252,7 +284,7 @@ func externalTools(dir string) []tool {
 		fmt.Fprintln(os.Stderr, "ZXingReader not found (apt-get install zxing-cpp-tools); skipping it")
 	}
 	if p, err := exec.LookPath("zbarimg"); err == nil {
-		tools = append(tools, tool{name: "zbar", run: func(path string) (string, bool) {
+		tools = append(tools, &tool{name: "zbar", run: func(path string) (string, bool) {
 			out, err := exec.Command(p, "-q", "--raw", "-Sdisable", "-Sqrcode.enable", path).Output()
 			out = bytes.TrimSuffix(out, []byte("\n"))
 			return string(out), err == nil && len(out) > 0
@@ -260,28 +292,13 @@ func externalTools(dir string) []tool {
 	} else {
 		fmt.Fprintln(os.Stderr, "zbarimg not found (apt-get install zbar-tools); skipping it")
 	}
-	tiny := filepath.Join(dir, "tiny-1x1.png")
-	if err := writePNG(tiny, image.NewGray(image.Rect(0, 0, 1, 1))); err == nil {
-		for i := range tools {
-			var v []float64
-			for k := 0; k < 7; k++ {
-				t0 := time.Now()
-				tools[i].run(tiny)
-				v = append(v, ms(time.Since(t0)))
-			}
-			sort.Float64s(v)
-			tools[i].base = time.Duration(v[len(v)/2] * float64(time.Millisecond))
-			fmt.Fprintf(os.Stderr, "%s: per-call overhead %.1f ms (subtracted)\n", tools[i].name, v[len(v)/2])
-		}
-		os.Remove(tiny)
-	}
 	return tools
 }
 
 // printTestdata decodes gozxing's testdata photos with our decoder and
 // with ZXingReader (one batch call, so its time includes one process start
 // spread over all photos).
-func printTestdata(tools []tool) {
+func printTestdata(tools []*tool) {
 	photos, err := corpus.GozxingPhotos()
 	if err != nil {
 		fmt.Println("gozxing testdata:", err)
