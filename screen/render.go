@@ -196,20 +196,32 @@ const (
 	bodyRadius             = 0.16
 )
 
+// background is a smooth, seeded wall behind the phone; it is the sum of
+// a column term and a row term, so render tabulates both.
 func (s *scene) background(x, y float64) float64 {
-	w, h := float64(s.o.Width), float64(s.o.Height)
-	a := s.bgA
-	return 70 + 50*y/h + 12*math.Sin(x/w*(3+4*a[0])+a[1]*6) + 8*math.Sin(y/h*(2+5*a[2])+a[3]*6)
+	return s.bgCol(x) + s.bgRow(y)
 }
 
-// shade returns the light leaving the scene at an image point.
-func (s *scene) shade(x, y float64) float64 {
+func (s *scene) bgCol(x float64) float64 {
+	a := s.bgA
+	return 12 * math.Sin(x/float64(s.o.Width)*(3+4*a[0])+a[1]*6)
+}
+
+func (s *scene) bgRow(y float64) float64 {
+	h := float64(s.o.Height)
+	a := s.bgA
+	return 70 + 50*y/h + 8*math.Sin(y/h*(2+5*a[2])+a[3]*6)
+}
+
+// shade returns the light leaving the scene at an image point; bg is the
+// background there (it varies slowly, so callers compute it per pixel).
+func (s *scene) shade(x, y, bg float64) float64 {
 	if s.c == nil && !s.text {
-		return s.background(x, y)
+		return bg
 	}
 	u, v, ok := s.plane(x, y)
 	if !ok || !inRounded(u, v, bodyL, bodyT, bodyR, bodyB, bodyRadius) {
-		return s.background(x, y)
+		return bg
 	}
 	var l float64
 	white, black := 235.0, 22.0
@@ -299,11 +311,17 @@ func renderScene(s *scene, o Options, text bool) *image.Gray {
 	buf := make([]float32, w*h)
 	// 2x2 supersampling: antialiased edges, yet fine screen grids still alias.
 	offs := [4][2]float64{{0.25, 0.25}, {0.75, 0.25}, {0.25, 0.75}, {0.75, 0.75}}
+	col := make([]float64, w)
+	for x := range col {
+		col[x] = s.bgCol(float64(x) + 0.5)
+	}
 	for y := 0; y < h; y++ {
+		row := s.bgRow(float64(y) + 0.5)
 		for x := 0; x < w; x++ {
+			bg := col[x] + row
 			var sum float64
 			for _, d := range offs {
-				sum += s.shade(float64(x)+d[0], float64(y)+d[1])
+				sum += s.shade(float64(x)+d[0], float64(y)+d[1], bg)
 			}
 			buf[y*w+x] = float32(sum / 4)
 		}
