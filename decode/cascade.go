@@ -225,6 +225,20 @@ var stages = []stage{
 		invert(f.d.bufs.inv, f.base.pix)
 		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
 	}},
+	{"zoom4", func(f *frameCtx) (Result, bool) {
+		// tiny modules (about 2 px): double the doubled crop once more
+		if f.tgt.v.a != 0.5 || f.tgt.w*f.tgt.h > 1<<18 {
+			return Result{}, false
+		}
+		t := f.tgt
+		f.d.bufs.zoom4 = grow(f.d.bufs.zoom4, 4*t.w*t.h)
+		zw, zh := zoom2(f.d.bufs.zoom4, t.pix, t.w, t.h, image.Rect(0, 0, t.w, t.h))
+		v := t.v
+		v.tx += v.a * -0.5
+		v.ty += v.d * -0.5
+		v.a, v.d = v.a/2, v.d/2
+		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
+	}},
 	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }},
 	{"stretch", func(f *frameCtx) (Result, bool) {
 		f.d.bufs.work2 = grow(f.d.bufs.work2, f.tgt.w*f.tgt.h)

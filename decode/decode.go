@@ -23,6 +23,7 @@
 //	sweep     finders from gozxing or our candidates, grid sampled for
 //	          several dimensions around the estimate (tilt)
 //	deglare   local black-floor stretch against glare hot spots
+//	zoom4     the doubled crop doubled again (modules of about 2 px)
 //	global    GlobalHistogramBinarizer, both polarities
 //	stretch   contrast stretched (low light), both polarities
 //	smooth    3x3 mean (screen moiré, noise), both polarities
@@ -139,9 +140,9 @@ type Decoder struct {
 }
 
 type buffers struct {
-	frame, base, inv, work, work2, work3, zoom, smooth, blk, level []byte
-	tmp                                                            []uint16
-	smoothed                                                       bool // smooth holds box3(target) for this frame
+	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level []byte
+	tmp                                                                   []uint16
+	smoothed                                                              bool // smooth holds box3(target) for this frame
 }
 
 // New returns a Decoder.
