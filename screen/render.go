@@ -112,10 +112,21 @@ func Blank(o Options) *image.Gray {
 	return render(nil, o)
 }
 
+// Phone renders the scene of Render with the phone showing an app screen
+// of text instead of a code, for frames with no code that still have
+// fine, high-contrast detail.
+func Phone(o Options) *image.Gray {
+	if err := o.defaults(); err != nil {
+		return Blank(o)
+	}
+	return renderScene(newScene(nil, o), o, true)
+}
+
 // scene holds the geometry of one frame.
 type scene struct {
 	o      Options
 	c      *Code
+	text   bool       // draw a text screen instead of a code
 	n      float64    // modules across the code, quiet zone included
 	r      [9]float64 // plane-to-camera rotation, row major
 	nz     [3]float64 // plane normal in camera space
@@ -185,20 +196,32 @@ const (
 	bodyRadius             = 0.16
 )
 
+// background is a smooth, seeded wall behind the phone; it is the sum of
+// a column term and a row term, so render tabulates both.
 func (s *scene) background(x, y float64) float64 {
-	w, h := float64(s.o.Width), float64(s.o.Height)
-	a := s.bgA
-	return 70 + 50*y/h + 12*math.Sin(x/w*(3+4*a[0])+a[1]*6) + 8*math.Sin(y/h*(2+5*a[2])+a[3]*6)
+	return s.bgCol(x) + s.bgRow(y)
 }
 
-// shade returns the light leaving the scene at an image point.
-func (s *scene) shade(x, y float64) float64 {
-	if s.c == nil {
-		return s.background(x, y)
+func (s *scene) bgCol(x float64) float64 {
+	a := s.bgA
+	return 12 * math.Sin(x/float64(s.o.Width)*(3+4*a[0])+a[1]*6)
+}
+
+func (s *scene) bgRow(y float64) float64 {
+	h := float64(s.o.Height)
+	a := s.bgA
+	return 70 + 50*y/h + 8*math.Sin(y/h*(2+5*a[2])+a[3]*6)
+}
+
+// shade returns the light leaving the scene at an image point; bg is the
+// background there (it varies slowly, so callers compute it per pixel).
+func (s *scene) shade(x, y, bg float64) float64 {
+	if s.c == nil && !s.text {
+		return bg
 	}
 	u, v, ok := s.plane(x, y)
 	if !ok || !inRounded(u, v, bodyL, bodyT, bodyR, bodyB, bodyRadius) {
-		return s.background(x, y)
+		return bg
 	}
 	var l float64
 	white, black := 235.0, 22.0
@@ -211,6 +234,11 @@ func (s *scene) shade(x, y float64) float64 {
 		}
 		l = bg
 		switch {
+		case s.text && v >= scrT+0.12 && v < scrB-0.1 && u > scrL+0.06 && u < scrR-0.06:
+			if s.ink(u, v) {
+				l = fg
+			}
+		case s.text:
 		case u >= -0.5 && u < 0.5 && v >= -0.5 && v < 0.5:
 			mx := int(math.Floor((u+0.5)*s.n)) - QuietZone
 			my := int(math.Floor((v+0.5)*s.n)) - QuietZone
@@ -237,6 +265,33 @@ func (s *scene) shade(x, y float64) float64 {
 	return l
 }
 
+// ink draws lines of small glyph-like strokes, like text in an app.
+func (s *scene) ink(u, v float64) bool {
+	const line, cell = 0.075, 0.032
+	li := math.Floor(v / line)
+	fv := v/line - li
+	if fv > 0.5 {
+		return false
+	}
+	ci := math.Floor(u / cell)
+	fu := u/cell - ci
+	h := uint32(int64(li)*7919+int64(ci)*104729+s.o.Seed) * 2654435761
+	h ^= h >> 13
+	if h%6 == 0 || int(ci)%11 > 8+int(h%3) { // spaces, ragged line ends
+		return false
+	}
+	// a glyph: a few strokes inside the cell
+	switch h % 4 {
+	case 0:
+		return fu < 0.25 || fv < 0.1
+	case 1:
+		return fu > 0.55 && fu < 0.8
+	case 2:
+		return fv > 0.35 && fu < 0.8
+	}
+	return (fu < 0.2 || fu > 0.6 && fu < 0.8) && fv > 0.1
+}
+
 func inRounded(u, v, l, t, r, b, rad float64) bool {
 	if u < l || u >= r || v < t || v >= b {
 		return false
@@ -247,16 +302,26 @@ func inRounded(u, v, l, t, r, b, rad float64) bool {
 }
 
 func render(c *Code, o Options) *image.Gray {
-	s := newScene(c, o)
+	return renderScene(newScene(c, o), o, false)
+}
+
+func renderScene(s *scene, o Options, text bool) *image.Gray {
+	s.text = text
 	w, h := o.Width, o.Height
 	buf := make([]float32, w*h)
 	// 2x2 supersampling: antialiased edges, yet fine screen grids still alias.
 	offs := [4][2]float64{{0.25, 0.25}, {0.75, 0.25}, {0.25, 0.75}, {0.75, 0.75}}
+	col := make([]float64, w)
+	for x := range col {
+		col[x] = s.bgCol(float64(x) + 0.5)
+	}
 	for y := 0; y < h; y++ {
+		row := s.bgRow(float64(y) + 0.5)
 		for x := 0; x < w; x++ {
+			bg := col[x] + row
 			var sum float64
 			for _, d := range offs {
-				sum += s.shade(float64(x)+d[0], float64(y)+d[1])
+				sum += s.shade(float64(x)+d[0], float64(y)+d[1], bg)
 			}
 			buf[y*w+x] = float32(sum / 4)
 		}

@@ -3,8 +3,10 @@ package screen_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/screen"
@@ -71,7 +73,7 @@ func TestSeedReproducible(t *testing.T) {
 }
 
 func TestRenderReadsBack(t *testing.T) {
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: time.Minute})
 	for _, o := range []screen.Options{{}, {Dark: true}, {Width: 1280, Height: 720}} {
 		img, err := screen.Render("KP1:TEST", o)
 		if err != nil {
@@ -87,5 +89,18 @@ func TestRenderReadsBack(t *testing.T) {
 	}
 	if _, err := d.Decode(screen.Blank(screen.Options{})); !errors.Is(err, decode.ErrNoCode) {
 		t.Errorf("blank frame: %v", err)
+	}
+}
+
+// BenchmarkRender measures the renderer the demo uses to make its video.
+func BenchmarkRender(b *testing.B) {
+	for _, o := range []screen.Options{{}, {Width: 1280, Height: 720, Roll: 10, TiltX: 20, Moire: 0.3, Blur: 1, Noise: 3}} {
+		b.Run(fmt.Sprintf("%dx%d", max(o.Width, 640), max(o.Height, 480)), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := screen.Render("KP1:"+strings.Repeat("ABCDEFGH", 18), o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

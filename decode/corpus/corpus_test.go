@@ -1,0 +1,61 @@
+package corpus_test
+
+import (
+	"bytes"
+	"image"
+	"testing"
+
+	"github.com/kipass/kipass/decode/corpus"
+)
+
+func TestReproducibleAndComplete(t *testing.T) {
+	cfg := corpus.Config{Seed: 3, PerCategory: 2, Sizes: []image.Point{{320, 240}}}
+	a, err := corpus.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := corpus.Generate(cfg)
+	if len(a) != len(corpus.Categories)*2 || len(a) != len(b) {
+		t.Fatalf("%d frames, want %d", len(a), len(corpus.Categories)*2)
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Text != b[i].Text || !bytes.Equal(a[i].Img.Pix, b[i].Img.Pix) {
+			t.Fatalf("frame %s differs between runs with the same seed", a[i].Name)
+		}
+		if (a[i].Category == "nocode") != (a[i].Text == "") {
+			t.Errorf("%s: text %q", a[i].Name, a[i].Text)
+		}
+	}
+	c, _ := corpus.Generate(corpus.Config{Seed: 4, PerCategory: 2, Sizes: cfg.Sizes})
+	if bytes.Equal(a[0].Img.Pix, c[0].Img.Pix) {
+		t.Error("different seeds gave the same first frame")
+	}
+}
+
+func TestVersionsAndTokens(t *testing.T) {
+	versions := map[int]bool{}
+	tokens := 0
+	err := corpus.Each(corpus.Config{Seed: 1, PerCategory: 20, Categories: []string{"clean"}, Sizes: []image.Point{{320, 240}},
+		Tokens: []string{"KP1:TESTTOKEN"}}, func(f corpus.Frame) error {
+		if f.Text == "KP1:TESTTOKEN" {
+			tokens++
+		} else {
+			versions[f.Version] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokens != 10 {
+		t.Errorf("%d token frames, want 10", tokens)
+	}
+	for v := 1; v <= 10; v++ {
+		if !versions[v] {
+			t.Errorf("no text of version %d", v)
+		}
+	}
+	if err := corpus.Each(corpus.Config{PerCategory: 1, Categories: []string{"fog"}}, func(corpus.Frame) error { return nil }); err == nil {
+		t.Error("unknown category accepted")
+	}
+}
