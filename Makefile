@@ -61,5 +61,8 @@ test: deps deps-browser deps-pg ## go vet and the race-enabled test suite (with 
 prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + sox)
 	sh audio/prompts/make-prompts.sh
 
+bench-decode: deps deps-bench ## decode rate and ms per frame: ours vs ZXingReader vs zbarimg on generated screen photos
+	$(GO) run ./decode/cmd/benchdecode -n 12
+
 clean:
 	rm -rf $(BIN) dist

@@ -66,7 +66,8 @@ func newRig(t *testing.T, maxRecords int) *rig {
 		t.Fatal(err)
 	}
 	r.a = New(Parts{
-		Decoder: decode.New(decode.Options{}), Verifier: token.Verifier{Keys: token.NewKeySet(r.key.Public()), Skew: time.Second},
+		// A one-minute budget: machine load must not make a test fail.
+		Decoder: decode.New(decode.Options{Budget: time.Minute}), Verifier: token.Verifier{Keys: token.NewKeySet(r.key.Public()), Skew: time.Second},
 		Store: q, Speaker: spk,
 	}, Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log,
 		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }})

@@ -78,6 +78,9 @@ type Config struct {
 	VerifyTimeout Duration `json:"verify_timeout,omitempty"`
 	// DedupWindow suppresses the same code seen again within it; default "5s".
 	DedupWindow Duration `json:"dedup_window,omitempty"`
+	// DecodeBudget bounds the decoding attempts on one frame; default
+	// "100ms". Slow boards may want more; a visitor waits for it.
+	DecodeBudget Duration `json:"decode_budget,omitempty"`
 	// QueueMax caps the records waiting on the device; default 1,000,000.
 	QueueMax int `json:"queue_max,omitempty"`
 	// Audio selects the voice and the sound device.

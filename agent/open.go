@@ -89,6 +89,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Log:          log.With("room", "uplink"),
 		OnServerTime: tr.learnReal,
 	})
+	// The decoder asks a live camera to refocus when codes are seen but
+	// not read; it skips frames clearly blurrier than recent ones.
+	decOpts := decode.Options{Budget: time.Duration(cfg.DecodeBudget), SkipBlurry: src.live != nil,
+		Clock: h.Clock, Logger: log.With("room", "decode")}
+	if src.live != nil {
+		decOpts.Focuser = src.live
+	}
+	dec := decode.New(decOpts)
+	closers = append(closers, dec)
 	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
 	hb := heartbeat.New(heartbeat.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
@@ -97,7 +106,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	})
 	a = New(Parts{
 		Codes:      src.codes,
-		Decoder:    timedDecoder{decode.New(decode.Options{}), obs},
+		Decoder:    timedDecoder{dec, obs},
 		Verifier:   tr.verifier,
 		Store:      q,
 		Speaker:    spk,

@@ -29,17 +29,20 @@ func cmdDecode(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per image per line")
+	budget := fs.Duration("budget", 0, "time `budget` per image for the decoding attempts (default 100ms)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("no images given")
 	}
-	d := decode.New(decode.Options{})
+	d := decode.New(decode.Options{Budget: *budget})
+	defer d.Close()
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	failed := 0
 	for _, path := range fs.Args() {
+		d.Reset() // unrelated stills: no region or sharpness history
 		line := decodeOne(d, path)
 		if !line.OK {
 			failed++

@@ -39,7 +39,7 @@ func decodePNG(t *testing.T, path string) string {
 	if !ok {
 		t.Fatalf("%s is %T, want grey", path, img)
 	}
-	res, err := decode.New(decode.Options{}).Decode(g)
+	res, err := decode.New(decode.Options{Budget: time.Minute}).Decode(g)
 	if err != nil {
 		t.Fatalf("decode %s: %v", path, err)
 	}
