@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kipass/kipass/camera"
 	"io"
 	"os"
 	"path/filepath"
@@ -76,7 +77,8 @@ type Config struct {
 	// VerifyTimeout bounds an online check at the door; default "1500ms".
 	// When central does not answer in time the scan is recorded as pending.
 	VerifyTimeout Duration `json:"verify_timeout,omitempty"`
-	// DedupWindow suppresses the same code seen again within it; default "5s".
+	// DedupWindow suppresses the same code seen again within it; default
+	// "5s" for cameras, "2.5s" for scan engines.
 	DedupWindow Duration `json:"dedup_window,omitempty"`
 	// DecodeBudget bounds the decoding attempts on one frame; default
 	// "100ms". Slow boards may want more; a visitor waits for it.
@@ -249,7 +251,10 @@ func (c *Config) setDefaults() {
 		c.VerifyTimeout = Duration(1500 * time.Millisecond)
 	}
 	if c.DedupWindow == 0 {
-		c.DedupWindow = Duration(5 * time.Second)
+		c.DedupWindow = Duration(camera.CameraDedupWindow)
+		if isEngineSpec(c.Source) {
+			c.DedupWindow = Duration(camera.EngineDedupWindow)
+		}
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

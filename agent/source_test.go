@@ -55,6 +55,13 @@ func TestEngineSpecsAndCameraKeys(t *testing.T) {
 	if _, err := parseFocus("blurry"); err == nil || !strings.Contains(err.Error(), "camera.focus") {
 		t.Fatalf("bad focus: %v", err)
 	}
+	for spec, want := range map[string]time.Duration{"stdin": 2500 * time.Millisecond, "0": 5 * time.Second} {
+		c := Config{Source: spec}
+		c.setDefaults()
+		if time.Duration(c.DedupWindow) != want {
+			t.Errorf("default dedup window for %q = %v, want %v", spec, time.Duration(c.DedupWindow), want)
+		}
+	}
 	if _, err := parseExposure("glare"); err != nil {
 		t.Fatal(err)
 	}
