@@ -119,6 +119,8 @@ type Status struct {
 	Remaining int `json:"remaining"`
 	// Rate is the acknowledged scans per second over the last progress period.
 	Rate float64 `json:"rate"`
+	// Batch is the current batch size (smaller after network failures).
+	Batch int `json:"batch"`
 }
 
 // Sender forwards batches from a Store to central.
@@ -130,6 +132,11 @@ type Sender struct {
 	forwarded atomic.Int64
 	acked     atomic.Int64
 	rejected  atomic.Int64
+
+	// batch is the current batch size: cut to a quarter after a network
+	// failure (a 1 KB/s link cannot carry 500 scans within the client
+	// timeout), doubled after each success up to BatchSize.
+	batch atomic.Int64
 
 	mu     sync.Mutex
 	status Status
@@ -171,8 +178,10 @@ func New(st Store, cfg Config) *Sender {
 		cfg.ProgressEvery = 10 * time.Second
 	}
 	now := cfg.Clock.Now()
-	return &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1),
+	s := &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1),
 		status: Status{State: Starting, Since: now, Remaining: -1}, winStart: now}
+	s.batch.Store(int64(cfg.BatchSize))
+	return s
 }
 
 // Kick wakes the sender: a new scan was queued.
@@ -195,6 +204,7 @@ func (s *Sender) Status() Status {
 	st := s.status
 	s.mu.Unlock()
 	st.Forwarded, st.Acknowledged, st.Rejected = s.Counts()
+	st.Batch = int(s.batch.Load())
 	return st
 }
 
@@ -394,7 +404,7 @@ func (s *Sender) backoff(failures int, err error) time.Duration {
 // an empty queue). A batch in which central asked to retry every scan is a
 // retryable error.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
-	recs, err := s.st.Oldest(s.cfg.BatchSize)
+	recs, err := s.st.Oldest(int(s.batch.Load()))
 	if err != nil {
 		return 0, &sendError{op: "read queue", class: ErrRetryable, err: err}
 	}
@@ -414,8 +424,12 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 		if errors.As(err, &se) && se.status != 0 {
 			s.markAttempt(recs)
 		}
+		if errors.As(err, &se) && se.network && ctx.Err() == nil {
+			s.batch.Store(max(int64(len(recs))/4, 1))
+		}
 		return 0, err
 	}
+	s.batch.Store(min(s.batch.Load()*2, int64(s.cfg.BatchSize)))
 	s.forwarded.Add(int64(len(recs)))
 	if len(res.Results) != len(recs) {
 		return 0, &sendError{op: "send batch", class: ErrRetryable,
