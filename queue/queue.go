@@ -603,3 +603,37 @@ func u64(n uint64) []byte {
 	binary.BigEndian.PutUint64(k, n)
 	return k
 }
+
+// DeadLetter describes a record central rejected permanently. It carries no
+// token.
+type DeadLetter struct {
+	// ID is the scan id.
+	ID string `json:"id"`
+	// Reason is central's rejection reason.
+	Reason string `json:"reason"`
+	// EnqueuedAt and RejectedAt date the record.
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	RejectedAt time.Time `json:"rejected_at"`
+}
+
+// DeadLetters returns up to n dead letters (in id order), for the status
+// page and the fault suite.
+func (q *Queue) DeadLetters(n int) ([]DeadLetter, error) {
+	var out []DeadLetter
+	err := q.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDead).Cursor()
+		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
+			var d deadRecord
+			if json.Unmarshal(v, &d) != nil {
+				out = append(out, DeadLetter{ID: string(k), Reason: "undecodable"})
+				continue
+			}
+			out = append(out, DeadLetter{ID: string(k), Reason: d.Reason, EnqueuedAt: d.EnqueuedAt, RejectedAt: d.RejectedAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	return out, nil
+}

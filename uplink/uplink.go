@@ -84,6 +84,9 @@ type Config struct {
 	ProgressEvery time.Duration
 	// NoGzip sends batches uncompressed.
 	NoGzip bool
+	// Parallel is how many full batches are sent at once while a backlog
+	// drains on a healthy link; 2 when zero, 1 turns it off.
+	Parallel int
 }
 
 // State is the sender's view of the link to central.
@@ -173,6 +176,9 @@ func New(st Store, cfg Config) *Sender {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 5 * time.Second
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 2
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 10 * time.Second
@@ -399,55 +405,51 @@ func (s *Sender) backoff(failures int, err error) time.Duration {
 	return s.cfg.MinBackoff/2 + rand.N(ceil-s.cfg.MinBackoff/2+1)
 }
 
-// SendOnce sends one batch of the oldest queued scans and applies central's
-// answer. It returns how many scans central acknowledged or rejected (0 for
-// an empty queue). A batch in which central asked to retry every scan is a
+// SendOnce sends the oldest queued scans and applies central's answers: one
+// batch, or Config.Parallel full batches at once while a backlog drains and
+// the link is healthy (they are acknowledged in one queue transaction). It
+// returns how many scans central acknowledged or rejected (0 for an empty
+// queue). A round in which central asked to retry every scan is a
 // retryable error.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
-	recs, err := s.st.Oldest(int(s.batch.Load()))
+	size := int(s.batch.Load())
+	k := 1
+	if size == s.cfg.BatchSize && s.cfg.Parallel > 1 {
+		k = s.cfg.Parallel
+	}
+	recs, err := s.st.Oldest(size * k)
 	if err != nil {
 		return 0, &sendError{op: "read queue", class: ErrRetryable, err: err}
 	}
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
-	for i, r := range recs {
-		batch.Scans[i] = api.Scan{
-			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
-		}
+	var chunks [][]queue.Record
+	for len(recs) > 0 {
+		n := min(size, len(recs))
+		chunks, recs = append(chunks, recs[:n]), recs[n:]
 	}
-	res, err := s.post(ctx, batch)
-	if err != nil {
-		var se *sendError
-		if errors.As(err, &se) && se.status != 0 {
-			s.markAttempt(recs)
+	outs := make([]outcome, len(chunks))
+	if len(chunks) == 1 {
+		outs[0] = s.exchange(ctx, chunks[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range chunks {
+			wg.Add(1)
+			go func() { defer wg.Done(); outs[i] = s.exchange(ctx, chunks[i]) }()
 		}
-		if errors.As(err, &se) && se.network && ctx.Err() == nil {
-			s.batch.Store(max(int64(len(recs))/4, 1))
-		}
-		return 0, err
-	}
-	s.batch.Store(min(s.batch.Load()*2, int64(s.cfg.BatchSize)))
-	s.forwarded.Add(int64(len(recs)))
-	if len(res.Results) != len(recs) {
-		return 0, &sendError{op: "send batch", class: ErrRetryable,
-			err: fmt.Errorf("central answered %d results for %d scans", len(res.Results), len(recs))}
+		wg.Wait()
 	}
 	var ack, rej, reasons, retry []string
-	for i, it := range res.Results {
-		if it.ID != recs[i].ID {
-			return 0, &sendError{op: "send batch", class: ErrRetryable, err: fmt.Errorf("result %d is for another scan", i)}
+	var firstErr error
+	for _, o := range outs {
+		if o.err != nil {
+			if firstErr == nil {
+				firstErr = o.err
+			}
+			continue
 		}
-		switch {
-		case it.Status.Acknowledged():
-			ack = append(ack, it.ID)
-		case it.Status == api.Rejected:
-			rej, reasons = append(rej, it.ID), append(reasons, it.Reason)
-		default:
-			retry = append(retry, it.ID)
-		}
+		ack, rej, reasons, retry = append(ack, o.ack...), append(rej, o.rej...), append(reasons, o.reasons...), append(retry, o.retry...)
 	}
 	if err := s.st.Ack(ack); err != nil {
 		return 0, &sendError{op: "ack", class: ErrRetryable, err: err}
@@ -472,12 +474,63 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	s.cfg.Log.Debug("batch forwarded", "sent", len(recs), "acknowledged", len(ack), "rejected", len(rej), "retry", len(retry))
+	s.cfg.Log.Debug("batch forwarded", "batches", len(chunks), "acknowledged", len(ack), "rejected", len(rej), "retry", len(retry))
+	if firstErr != nil {
+		return len(ack) + len(rej), firstErr
+	}
 	if len(ack)+len(rej) == 0 {
 		return 0, &sendError{op: "send batch", class: ErrRetryable, status: http.StatusOK,
 			err: fmt.Errorf("central asked to retry all %d scans", len(retry))}
 	}
 	return len(ack) + len(rej), nil
+}
+
+// outcome is central's answer to one batch, sorted by what to do.
+type outcome struct {
+	ack, rej, reasons, retry []string
+	err                      error
+}
+
+// exchange posts one batch and sorts central's per-item answers.
+func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) {
+	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
+	for i, r := range recs {
+		batch.Scans[i] = api.Scan{
+			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
+			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
+		}
+	}
+	res, err := s.post(ctx, batch)
+	if err != nil {
+		var se *sendError
+		if errors.As(err, &se) && se.status != 0 {
+			s.markAttempt(recs)
+		}
+		if errors.As(err, &se) && se.network && ctx.Err() == nil {
+			s.batch.Store(max(int64(len(recs))/4, 1))
+		}
+		return outcome{err: err}
+	}
+	s.batch.Store(min(s.batch.Load()*2, int64(s.cfg.BatchSize)))
+	s.forwarded.Add(int64(len(recs)))
+	if len(res.Results) != len(recs) {
+		return outcome{err: &sendError{op: "send batch", class: ErrRetryable,
+			err: fmt.Errorf("central answered %d results for %d scans", len(res.Results), len(recs))}}
+	}
+	for i, it := range res.Results {
+		if it.ID != recs[i].ID {
+			return outcome{err: &sendError{op: "send batch", class: ErrRetryable, err: fmt.Errorf("result %d is for another scan", i)}}
+		}
+		switch {
+		case it.Status.Acknowledged():
+			o.ack = append(o.ack, it.ID)
+		case it.Status == api.Rejected:
+			o.rej, o.reasons = append(o.rej, it.ID), append(o.reasons, it.Reason)
+		default:
+			o.retry = append(o.retry, it.ID)
+		}
+	}
+	return o
 }
 
 func (s *Sender) markAttempt(recs []queue.Record) {
