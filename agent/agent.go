@@ -177,6 +177,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
 	}
+	if r, ok := a.p.Store.(interface{ Run(context.Context) error }); ok {
+		g.Go(func() error { return r.Run(ctx) }) // the queue's 28-day purge
+	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +62,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open agent: data dir: %w", err)
 	}
-	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax})
+	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax, Log: log.With("room", "queue")})
 	if err != nil {
 		return nil, fmt.Errorf("open agent: %w", err)
 	}
@@ -87,9 +86,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, spk)
 
+	client, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
 	snd := uplink.New(q, uplink.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client: &http.Client{Timeout: 10 * time.Second}, Log: log.With("room", "uplink"),
+		Client: client, Log: log.With("room", "uplink"),
 	})
 	a := New(Parts{
 		Frames:   src,
