@@ -24,10 +24,15 @@ func Run(ctx context.Context, sc Scale, p Plan, report func(...Result)) int {
 		report(Result{Scenario: "setup", Err: err})
 		return 1
 	}
+	cycles := p.Cycles
+	if cycles <= 0 {
+		cycles = sc.pick(30, 200)
+	}
 	groups := []struct {
 		name string
 		run  func() []Result
 	}{
+		{"kill-9", func() []Result { return []Result{sc.KillScenario(ctx, is, cycles, p.BinDir)} }},
 		{"central", func() []Result { return sc.CentralScenarios(ctx, is) }},
 		{"net", func() []Result { return sc.NetworkScenarios(ctx, is) }},
 	}

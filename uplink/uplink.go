@@ -348,7 +348,7 @@ func (s *Sender) progress(idle bool) {
 	s.mu.Lock()
 	s.status.Remaining = remaining
 	s.mu.Unlock()
-	if delta > 0 {
+	if delta > 0 && !idle {
 		args := []any{"acknowledged_total", acked, "remaining", remaining, "rate_per_s", int(rate)}
 		if remaining > 0 && rate > 0 {
 			args = append(args, "eta", (time.Duration(float64(remaining)/rate) * time.Second).Round(time.Second))

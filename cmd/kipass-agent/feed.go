@@ -47,10 +47,22 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	defer a.Close()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	sc := bufio.NewScanner(stdin)
-	for sc.Scan() {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+	lines := make(chan string)
+	go func() { // stdin may block forever: read it apart from ctx
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for {
+		var text string
+		select {
+		case err := <-done:
+			return err
+		case text = <-lines:
+		}
+		text = strings.TrimSpace(text)
+		if text == "" || ctx.Err() != nil {
 			continue
 		}
 		last = agent.Scan{}
@@ -61,5 +73,4 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(stdout, "refused %v %s\n", last.Prompt, last.Reason)
 		}
 	}
-	return <-done
 }
