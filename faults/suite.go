@@ -14,6 +14,9 @@ type Plan struct {
 	Cycles int
 	// BinDir holds prebuilt kipass-agent and kipass-central ("" builds them).
 	BinDir string
+	// Self is an executable that runs OpenAndReport for "open-queue PATH"
+	// (the kipass-faults binary itself).
+	Self string
 }
 
 // Run runs the selected scenario groups in order, calling report with each
@@ -35,6 +38,8 @@ func Run(ctx context.Context, sc Scale, p Plan, report func(...Result)) int {
 		{"kill-9", func() []Result { return []Result{sc.KillScenario(ctx, is, cycles, p.BinDir)} }},
 		{"central", func() []Result { return sc.CentralScenarios(ctx, is) }},
 		{"net", func() []Result { return sc.NetworkScenarios(ctx, is) }},
+		{"corrupt", func() []Result { return sc.CorruptScenarios(ctx, is, p.Self) }},
+		{"disk", func() []Result { return []Result{sc.DiskFullScenario(ctx, is)} }},
 	}
 	n := 0
 	for _, g := range groups {

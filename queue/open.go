@@ -48,6 +48,9 @@ func Open(path string, o Options) (*Queue, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Reserve == 0 {
+		o.Reserve = defaultReserve
+	}
 	q := &Queue{path: path, opts: o, log: o.Log, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
 	stamp := func() string { return o.Clock.Now().UTC().Format("20060102T150405.000Z") }
 
@@ -89,6 +92,7 @@ func Open(path string, o Options) (*Queue, error) {
 			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
 		}
 	}
+	q.ensureReserve()
 	go q.committer()
 	return q, nil
 }

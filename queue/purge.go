@@ -42,39 +42,41 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 	for {
 		n := 0
 		more := false
-		err := q.update(func(tx *bolt.Tx) error {
-			p, ids := tx.Bucket(bucketPending), tx.Bucket(bucketIDs)
-			c := p.Cursor()
-			var del [][]byte
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if len(v) >= 8 && binary.BigEndian.Uint64(v) >= cutoff {
-					break
-				}
-				if len(del) == purgeChunk {
-					more = true
-					break
-				}
-				del = append(del, k)
-				if s, err := decodeStored(v); err == nil {
-					if ik := ids.Get([]byte(s.ID)); ik != nil && string(ik) == string(k) {
-						if err := ids.Delete([]byte(s.ID)); err != nil {
-							return err
+		err := q.freeing(func() error {
+			return q.update(func(tx *bolt.Tx) error {
+				p, ids := tx.Bucket(bucketPending), tx.Bucket(bucketIDs)
+				c := p.Cursor()
+				var del [][]byte
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					if len(v) >= 8 && binary.BigEndian.Uint64(v) >= cutoff {
+						break
+					}
+					if len(del) == purgeChunk {
+						more = true
+						break
+					}
+					del = append(del, k)
+					if s, err := decodeStored(v); err == nil {
+						if ik := ids.Get([]byte(s.ID)); ik != nil && string(ik) == string(k) {
+							if err := ids.Delete([]byte(s.ID)); err != nil {
+								return err
+							}
 						}
 					}
 				}
-			}
-			for _, k := range del {
-				if err := p.Delete(k); err != nil {
+				for _, k := range del {
+					if err := p.Delete(k); err != nil {
+						return err
+					}
+				}
+				n = len(del)
+				hc := hourBatch{}
+				hc.add(now, fieldPurged, n)
+				if err := hc.write(tx); err != nil {
 					return err
 				}
-			}
-			n = len(del)
-			hc := hourBatch{}
-			hc.add(now, fieldPurged, n)
-			if err := hc.write(tx); err != nil {
-				return err
-			}
-			return setDepth(tx, depth(tx)-n)
+				return setDepth(tx, depth(tx)-n)
+			})
 		})
 		if err != nil {
 			return pc, fmt.Errorf("purge: %w", err)
@@ -84,57 +86,59 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			break
 		}
 	}
-	err := q.update(func(tx *bolt.Tx) error {
-		var deadKeys, badKeys [][]byte
-		err := tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
-			var d deadRecord
-			if json.Unmarshal(v, &d) != nil || uint64(d.RejectedAt.UnixNano()) < cutoff {
-				deadKeys = append(deadKeys, k)
+	err := q.freeing(func() error {
+		return q.update(func(tx *bolt.Tx) error {
+			var deadKeys, badKeys [][]byte
+			err := tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
+				var d deadRecord
+				if json.Unmarshal(v, &d) != nil || uint64(d.RejectedAt.UnixNano()) < cutoff {
+					deadKeys = append(deadKeys, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			err = tx.Bucket(bucketBad).ForEach(func(k, v []byte) error {
+				if len(v) < 8 || binary.BigEndian.Uint64(v) < cutoff {
+					badKeys = append(badKeys, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range deadKeys {
+				if err := tx.Bucket(bucketDead).Delete(k); err != nil {
+					return err
+				}
+			}
+			for _, k := range badKeys {
+				if err := tx.Bucket(bucketBad).Delete(k); err != nil {
+					return err
+				}
+			}
+			pc.Dead, pc.Undecryptable = len(deadKeys), len(badKeys)
+			hc := hourBatch{}
+			hc.add(now, fieldPurged, len(deadKeys)+len(badKeys))
+			if err := hc.write(tx); err != nil {
+				return err
+			}
+			// Hourly counters hold counts only; keep them 400 days.
+			hb := tx.Bucket(bucketHours)
+			old := uint64(now.Add(-hourRetention).Unix())
+			var hk [][]byte
+			hc2 := hb.Cursor()
+			for k, _ := hc2.First(); k != nil && binary.BigEndian.Uint64(k) < old; k, _ = hc2.Next() {
+				hk = append(hk, k)
+			}
+			for _, k := range hk {
+				if err := hb.Delete(k); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		err = tx.Bucket(bucketBad).ForEach(func(k, v []byte) error {
-			if len(v) < 8 || binary.BigEndian.Uint64(v) < cutoff {
-				badKeys = append(badKeys, k)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, k := range deadKeys {
-			if err := tx.Bucket(bucketDead).Delete(k); err != nil {
-				return err
-			}
-		}
-		for _, k := range badKeys {
-			if err := tx.Bucket(bucketBad).Delete(k); err != nil {
-				return err
-			}
-		}
-		pc.Dead, pc.Undecryptable = len(deadKeys), len(badKeys)
-		hc := hourBatch{}
-		hc.add(now, fieldPurged, len(deadKeys)+len(badKeys))
-		if err := hc.write(tx); err != nil {
-			return err
-		}
-		// Hourly counters hold counts only; keep them 400 days.
-		hb := tx.Bucket(bucketHours)
-		old := uint64(now.Add(-hourRetention).Unix())
-		var hk [][]byte
-		hc2 := hb.Cursor()
-		for k, _ := hc2.First(); k != nil && binary.BigEndian.Uint64(k) < old; k, _ = hc2.Next() {
-			hk = append(hk, k)
-		}
-		for _, k := range hk {
-			if err := hb.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 	if err != nil {
 		return pc, fmt.Errorf("purge: %w", err)
@@ -155,6 +159,7 @@ func (q *Queue) Run(ctx context.Context) error {
 				"pending", pc.Pending, "dead", pc.Dead, "undecryptable", pc.Undecryptable,
 				"retention", q.opts.Retention.String())
 		}
+		q.ensureReserve()
 		select {
 		case <-ctx.Done():
 			return nil

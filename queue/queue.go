@@ -88,6 +88,9 @@ type Options struct {
 	MaxGroup int
 	// Log receives purge counts and alarms; slog.Default when nil.
 	Log *slog.Logger
+	// Reserve is the size of the disk-full reserve file PATH.reserve
+	// (see reserve.go); 0 means 4 MiB, negative turns it off.
+	Reserve int64
 }
 
 // DefaultRetention is how long any record is kept: 28 days.
@@ -403,8 +406,24 @@ func (q *Queue) Ack(ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	err := q.freeing(func() error { return q.ack(ids) })
+	if isNoSpace(err) && len(ids) > 1 {
+		// Smaller transactions need fewer new pages.
+		h := len(ids) / 2
+		if err = q.Ack(ids[:h]); err == nil {
+			err = q.Ack(ids[h:])
+		}
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("ack %d records: %w", len(ids), err)
+	}
+	return nil
+}
+
+func (q *Queue) ack(ids []string) error {
 	now := q.opts.Clock.Now()
-	err := q.update(func(tx *bolt.Tx) error {
+	return q.update(func(tx *bolt.Tx) error {
 		idx, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
 		n := depth(tx)
 		done := 0
@@ -431,10 +450,6 @@ func (q *Queue) Ack(ids []string) error {
 		}
 		return setDepth(tx, n)
 	})
-	if err != nil {
-		return fmt.Errorf("ack %d records: %w", len(ids), err)
-	}
-	return nil
 }
 
 // MarkAttempt adds one to the attempt count of the pending records with the
@@ -489,49 +504,51 @@ func (q *Queue) Reject(ids, reasons []string) error {
 		return nil
 	}
 	now := q.opts.Clock.Now()
-	err := q.update(func(tx *bolt.Tx) error {
-		idx, p, dead := tx.Bucket(bucketIDs), tx.Bucket(bucketPending), tx.Bucket(bucketDead)
-		n := depth(tx)
-		done := 0
-		for i, id := range ids {
-			k := idx.Get([]byte(id))
-			if k == nil {
-				continue
+	err := q.freeing(func() error {
+		return q.update(func(tx *bolt.Tx) error {
+			idx, p, dead := tx.Bucket(bucketIDs), tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+			n := depth(tx)
+			done := 0
+			for i, id := range ids {
+				k := idx.Get([]byte(id))
+				if k == nil {
+					continue
+				}
+				v := p.Get(k)
+				if v == nil {
+					continue
+				}
+				s, err := decodeStored(v)
+				if err != nil {
+					continue // moved aside by the next Oldest
+				}
+				d := deadRecord{storedRecord: s, RejectedAt: now}
+				if i < len(reasons) {
+					d.Reason = reasons[i]
+				}
+				dv, err := json.Marshal(d)
+				if err != nil {
+					return err
+				}
+				if err := dead.Put([]byte(id), dv); err != nil {
+					return err
+				}
+				if err := p.Delete(k); err != nil {
+					return err
+				}
+				if err := idx.Delete([]byte(id)); err != nil {
+					return err
+				}
+				n--
+				done++
 			}
-			v := p.Get(k)
-			if v == nil {
-				continue
-			}
-			s, err := decodeStored(v)
-			if err != nil {
-				continue // moved aside by the next Oldest
-			}
-			d := deadRecord{storedRecord: s, RejectedAt: now}
-			if i < len(reasons) {
-				d.Reason = reasons[i]
-			}
-			dv, err := json.Marshal(d)
-			if err != nil {
+			hc := hourBatch{}
+			hc.add(now, fieldRejected, done)
+			if err := hc.write(tx); err != nil {
 				return err
 			}
-			if err := dead.Put([]byte(id), dv); err != nil {
-				return err
-			}
-			if err := p.Delete(k); err != nil {
-				return err
-			}
-			if err := idx.Delete([]byte(id)); err != nil {
-				return err
-			}
-			n--
-			done++
-		}
-		hc := hourBatch{}
-		hc.add(now, fieldRejected, done)
-		if err := hc.write(tx); err != nil {
-			return err
-		}
-		return setDepth(tx, n)
+			return setDepth(tx, n)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("reject %d records: %w", len(ids), err)

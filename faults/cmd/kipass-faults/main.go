@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +43,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return suite(ctx, args[1:], stdout, stderr)
 	case "bench-queue":
 		return bench(ctx, args[1:], stdout, stderr)
+	case "open-queue": // child of the damage trials
+		if len(args) != 2 {
+			return 2
+		}
+		json.NewEncoder(stdout).Encode(faults.OpenAndReport(args[1]))
+		return 0
 	}
 	fmt.Fprintf(stderr, "kipass-faults: unknown command %q\n", args[0])
 	return 2
@@ -83,7 +90,12 @@ func suite(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	results := faults.Run(ctx, sc, faults.Plan{Only: re, Cycles: *cycles, BinDir: *bin}, report)
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	results := faults.Run(ctx, sc, faults.Plan{Only: re, Cycles: *cycles, BinDir: *bin, Self: self}, report)
 	fmt.Fprintf(stdout, "fault suite: %d scenarios, %d failed, %s\n", results, failed, time.Since(start).Round(time.Second))
 	if failed > 0 || results == 0 {
 		return 1
