@@ -94,6 +94,7 @@ func (sc Scale) runLink(ctx context.Context, is *Issuer, lc linkCase) (res Resul
 	url := c.URL
 	var proxy *toxiproxy.Proxy
 	if lc.toxic != "" || lc.flap > 0 {
+		zerolog.SetGlobalLevel(zerolog.Disabled) // toxics log through the global logger
 		zl := zerolog.Nop()
 		ts := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zl)
 		proxy = toxiproxy.NewProxy(ts, "central", "127.0.0.1:0", c.Addr)
@@ -174,7 +175,7 @@ func (sc Scale) runLink(ctx context.Context, is *Issuer, lc linkCase) (res Resul
 		fwg.Add(1)
 		go func() {
 			defer fwg.Done()
-			for time.Now().Add(2 * lc.flap).Before(wend.Add(time.Millisecond)) {
+			for cycle := 0; cycle < int(lc.window/(2*lc.flap)); cycle++ {
 				time.Sleep(lc.flap)
 				proxy.Stop()
 				flaps++
