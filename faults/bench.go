@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/kipass/kipass/queue"
@@ -100,6 +103,7 @@ func BenchQueue(ctx context.Context, o BenchOptions) ([]string, error) {
 	}
 	defer q.Close()
 	snd := uplink.New(q, uplink.Config{URL: c.URL, Client: &http.Client{Timeout: 30 * time.Second}, Log: discard})
+	cpu0 := cpuTime()
 	t0 = time.Now()
 	for {
 		n, err := snd.SendOnce(ctx)
@@ -111,9 +115,13 @@ func BenchQueue(ctx context.Context, o BenchOptions) ([]string, error) {
 		}
 	}
 	el = time.Since(t0)
+	cpu := cpuTime() - cpu0
 	stored, _ := c.Srv.ScanCount()
-	lines = append(lines, fmt.Sprintf("drain backlog to central (loopback): %8.0f scans/s  (%d scans in %s, batches of 500, gzip; central stored %d)",
+	lines = append(lines, fmt.Sprintf("drain backlog to central (loopback): %8.0f scans/s  (%d scans in %s, batches of 500, gzip, 2 in flight; central stored %d)",
 		float64(o.Backlog)/el.Seconds(), o.Backlog, el.Round(time.Millisecond), stored))
+	lines = append(lines, fmt.Sprintf("drain CPU cost (device + central):   %8.1f µs/scan  (= %.0f scans/s per fully available core; %.1f CPU-s over %s wall)",
+		float64(cpu.Microseconds())/float64(o.Backlog), float64(o.Backlog)/cpu.Seconds(), cpu.Seconds(), el.Round(time.Millisecond)))
+	lines = append(lines, fmt.Sprintf("machine load average during the run: %s", loadAvg()))
 	return lines, nil
 }
 
@@ -163,4 +171,26 @@ func enqueueConcurrent(path string, is *Issuer, n, workers int, led *Ledger) (fl
 		return 0, el, err
 	}
 	return float64(n) / el.Seconds(), el, nil
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg reads /proc/loadavg ("?" when it cannot).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ") + fmt.Sprintf(" (%d CPUs)", runtime.NumCPU())
 }
