@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -261,3 +262,56 @@ func TestOneMetaPageFlippedStillOpens(t *testing.T) {
 		t.Fatalf("%d records, stats %+v", len(got), st)
 	}
 }
+
+func TestMarkAttemptAndRunPurgesOnItsClock(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC))
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	q := openT(t, filepath.Join(t.TempDir(), "q.db"), Options{Clock: fc, Log: log})
+	defer q.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := q.Enqueue(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.MarkAttempt([]string{"id-001", "id-001", "nope"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := q.Oldest(2)
+	if got[0].Attempts != 0 || got[1].Attempts != 2 || got[1].Token != rec(1).Token {
+		t.Fatalf("attempts: %+v", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx) }()
+	// Move the clock past the retention in hourly steps until Run purged.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if st, _ := q.Stats(); st.Depth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not purge")
+		}
+		fc.Advance(time.Hour)
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "pending=2") {
+		t.Fatalf("purge counts not logged:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
