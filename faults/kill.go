@@ -180,69 +180,10 @@ func (sc Scale) KillScenario(ctx context.Context, is *Issuer, cycles int, binDir
 
 	led := NewLedger()
 	var refused, centralKills int
-	// runAgent starts the agent, feeds it tokens until stop is closed, and
-	// returns once the agent has died and its output has been read.
 	runAgent := func(stop <-chan struct{}, kill bool) error {
-		inR, inW, err := os.Pipe()
-		if err != nil {
-			return err
-		}
-		outR, outW, err := os.Pipe()
-		if err != nil {
-			inR.Close()
-			inW.Close()
-			return err
-		}
-		defer inW.Close()
-		defer outR.Close()
-		ag, err := startProc(agentBin, []string{"feed", "--config", cfgPath}, agentLog, inR, outW)
-		if err != nil {
-			return err
-		}
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { // confirmations
-			defer wg.Done()
-			s := bufio.NewScanner(outR)
-			for s.Scan() {
-				if id, ok := strings.CutPrefix(s.Text(), "confirmed "); ok {
-					led.Confirm(id)
-				} else if strings.HasPrefix(s.Text(), "refused ") {
-					refused++
-				}
-			}
-		}()
-		go func() { // scans
-			defer wg.Done()
-			if !kill {
-				<-stop
-				return
-			}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				tok, err := is.Token(time.Now())
-				if err != nil {
-					return
-				}
-				if _, err := io.WriteString(inW, tok+"\n"); err != nil {
-					return
-				}
-				time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-			}
-		}()
-		<-stop
-		if kill {
-			ag.kill9()
-		} else {
-			ag.stop()
-		}
-		inW.Close()
-		wg.Wait()
-		return nil
+		n, err := runFeed(agentBin, cfgPath, agentLog, is, led, stop, kill)
+		refused += n
+		return err
 	}
 
 	for i := 0; i < cycles && ctx.Err() == nil; i++ {
@@ -346,4 +287,72 @@ func waitCentralStable(ctx context.Context, url, facility string, want int, with
 		}
 	}
 	return fmt.Errorf("central holds %d scans after %s, want at least %d", last, within, want)
+}
+
+// runFeed starts "kipass-agent feed", feeds it fresh tokens (when kill is
+// set) until stop is closed, then kills it with SIGKILL (kill) or stops it
+// with SIGTERM, and returns once its output has been read: every
+// "confirmed <id>" line goes into led. It returns the refused count.
+func runFeed(agentBin, cfgPath, agentLog string, is *Issuer, led *Ledger, stop <-chan struct{}, kill bool) (int, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return 0, err
+	}
+	defer inW.Close()
+	defer outR.Close()
+	ag, err := startProc(agentBin, []string{"feed", "--config", cfgPath}, agentLog, inR, outW)
+	if err != nil {
+		return 0, err
+	}
+	refused := 0
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // confirmations
+		defer wg.Done()
+		s := bufio.NewScanner(outR)
+		for s.Scan() {
+			if id, ok := strings.CutPrefix(s.Text(), "confirmed "); ok {
+				led.Confirm(id)
+			} else if strings.HasPrefix(s.Text(), "refused ") {
+				refused++
+			}
+		}
+	}()
+	go func() { // scans
+		defer wg.Done()
+		if !kill {
+			<-stop
+			return
+		}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tok, err := is.Token(time.Now())
+			if err != nil {
+				return
+			}
+			if _, err := io.WriteString(inW, tok+"\n"); err != nil {
+				return
+			}
+			time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		}
+	}()
+	<-stop
+	if kill {
+		ag.kill9()
+	} else {
+		ag.stop()
+	}
+	inW.Close()
+	wg.Wait()
+	return refused, nil
 }

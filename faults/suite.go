@@ -40,6 +40,7 @@ func Run(ctx context.Context, sc Scale, p Plan, report func(...Result)) int {
 		{"net", func() []Result { return sc.NetworkScenarios(ctx, is) }},
 		{"corrupt", func() []Result { return sc.CorruptScenarios(ctx, is, p.Self) }},
 		{"disk", func() []Result { return []Result{sc.DiskFullScenario(ctx, is)} }},
+		{"power", func() []Result { return []Result{sc.PowerLossScenario(ctx, is, sc.pick(10, 50), p.BinDir)} }},
 	}
 	n := 0
 	for _, g := range groups {

@@ -1,0 +1,13 @@
+//go:build !linux || android
+
+package faults
+
+import (
+	"context"
+	"errors"
+)
+
+// PowerLossScenario needs FUSE on Linux.
+func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, binDir string) Result {
+	return Result{Scenario: "power-loss-fuse", Err: errors.New("needs FUSE on Linux")}
+}
