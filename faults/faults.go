@@ -40,14 +40,21 @@ type Result struct {
 	Elapsed time.Duration
 	// Err is a failure of the scenario itself.
 	Err error
+	// Skipped says why the scenario could not run here (no FUSE, ...).
+	Skipped string
 }
 
 // OK reports whether the scenario met its guarantees.
-func (r Result) OK() bool { return r.Err == nil && r.Lost == 0 && r.Duplicates == 0 }
+func (r Result) OK() bool {
+	return r.Skipped != "" || (r.Err == nil && r.Lost == 0 && r.Duplicates == 0)
+}
 
 // Line is the one-line figure the suite prints.
 func (r Result) Line() string {
 	verdict := "PASS"
+	if r.Skipped != "" {
+		return fmt.Sprintf("SKIP %-22s %s", r.Scenario, r.Skipped)
+	}
 	if !r.OK() {
 		verdict = "FAIL"
 	}

@@ -2,7 +2,9 @@
 #   include faults/faults.mk
 # The disk-full scenario mounts a loop ext4 filesystem (root, mkfs.ext4 from
 # e2fsprogs, mount from util-linux); without them it falls back to the
-# queue's capacity limit and says so on its line.
+# queue's capacity limit and says so on its line. The power-loss scenario
+# mounts a FUSE filesystem in process (go-fuse, DirectMount: root and
+# /dev/fuse; no fusermount needed); without them its line says SKIP.
 
 DEB_FAULTS := e2fsprogs mount
 

@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/kipass/kipass/queue"
 )
+
+var errNoFUSE = errors.New("mount powerfs")
 
 // PowerLossScenario runs the real agent on a FUSE filesystem (powerFS)
 // that keeps writes in memory until they are fsync'd, and cuts the power
@@ -79,7 +82,7 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 		pfs := newPowerFS()
 		srv, err := mountPowerFS(backing, mnt, pfs)
 		if err != nil {
-			return fmt.Errorf("mount powerfs: %w", err)
+			return fmt.Errorf("%w: %w", errNoFUSE, err)
 		}
 		stop := make(chan struct{})
 		var werr error
@@ -106,6 +109,10 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 	}
 	for i := 0; i < cycles && ctx.Err() == nil; i++ {
 		if err := run(time.Duration(100+rand.IntN(700))*time.Millisecond, true); err != nil {
+			if i == 0 && errors.Is(err, errNoFUSE) {
+				res.Skipped = "FUSE mount unavailable here (needs /dev/fuse and root): " + err.Error()
+				return res
+			}
 			res.Err = err
 			return res
 		}
