@@ -13,7 +13,7 @@ DEB_BUILD := gcc g++ pkg-config libopencv-dev libasound2-dev
 DEB_BENCH := zxing-cpp-tools zbar-tools
 DEB_VOICE := espeak-ng sox
 
-.PHONY: all build demo test deps deps-bench deps-voice vet race clean help
+.PHONY: all build demo test deps deps-bench deps-voice vet clean help prompts
 
 all: build
 
@@ -29,6 +29,10 @@ define install-debs
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 endef
+
+include status/status.mk
+include central/central.mk
+include trust/trust.mk
 
 deps: ## install the Debian packages the build needs
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }
@@ -49,9 +53,12 @@ demo: build ## run the whole scan path on a generated sample
 vet: deps
 	$(GO) vet ./...
 
-test: deps ## go vet and the race-enabled test suite
+test: deps deps-browser deps-pg ## go vet and the race-enabled test suite (with a throwaway PostgreSQL)
 	$(GO) vet ./...
-	$(GO) test -race ./...
+	central/pg/testdb.sh run -- $(GO) test -race ./...
+
+prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + sox)
+	sh audio/prompts/make-prompts.sh
 
 clean:
 	rm -rf $(BIN) dist

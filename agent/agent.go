@@ -70,20 +70,39 @@ type Sender interface {
 	Counts() (forwarded, acknowledged, rejected int64)
 }
 
+// Corrector gives the device time corrected to central's clock.
+type Corrector interface {
+	// Correct returns the corrected time at device reading d.
+	Correct(d time.Time) time.Time
+}
+
+// Runner is a long-running background part (key refresh, clock sync).
+type Runner interface {
+	// Run works until ctx ends.
+	Run(ctx context.Context) error
+}
+
 // Parts are the stages the agent wires together.
 type Parts struct {
+	// Frames or Codes is the source: camera frames to decode, or texts a
+	// scan engine decoded. One of the two is set.
 	Frames   Frames
+	Codes    Codes
 	Decoder  Decoder
 	Verifier Verifier
 	Store    Store
 	Speaker  Speaker
 	Sender   Sender
+	// Background parts run beside the scan loop under the same errgroup.
+	Background []Runner
 }
 
 // Scan describes one verdict given at the door. It never carries the token.
 type Scan struct {
 	// At is the device time of the verdict.
 	At time.Time
+	// Corrected is At corrected to central's clock; verdicts use it.
+	Corrected time.Time
 	// Verdict is what the door said.
 	Verdict token.Verdict
 	// Reason is a log-safe rejection reason ("ok" when verified).
@@ -104,6 +123,8 @@ type Stats struct {
 	Decoded int64
 	// Verified scans (verdict verified or pending).
 	Verified int64
+	// Pending scans, among Verified: recorded, awaiting central's verdict.
+	Pending int64
 	// Enqueued scans durably committed (first time).
 	Enqueued int64
 	// Rejected verdicts: invalid or expired.
@@ -122,12 +143,18 @@ type Options struct {
 	DedupWindow time.Duration
 	// Clock is the device clock; clock.Real when nil.
 	Clock clock.Clock
+	// Time corrects device time to central's clock (trust.Clock); the
+	// device time is used as is when nil.
+	Time Corrector
 	// Log receives the agent's logs; slog.Default when nil.
 	Log *slog.Logger
 	// OnScan, when set, is called after every verdict.
 	OnScan func(Scan)
 	// OnSourceEnd, when set, is called once when a finite source ends.
 	OnSourceEnd func()
+	// OnCode, when set, is called when a frame held a code (a low-power
+	// camera returns to its full frame rate).
+	OnCode func()
 }
 
 // Agent runs the scan path.
@@ -136,10 +163,13 @@ type Agent struct {
 	o    Options
 	seen map[[32]byte]time.Time // code hash -> last seen, for suppression
 
-	frames, decoded, verified, enqueued, rejected, storeFailures atomic.Int64
+	frames, decoded, verified, pending, enqueued, rejected, storeFailures atomic.Int64
 
 	closeOnce sync.Once
 	closers   []io.Closer
+
+	obs   *observer   // status page, metrics and health; set by Open (state.go)
+	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
 }
 
 // New returns an Agent over the given parts.
@@ -156,7 +186,7 @@ func New(p Parts, o Options) *Agent {
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
 	s := Stats{
-		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(),
+		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(), Pending: a.pending.Load(),
 		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
 	}
 	if a.p.Sender != nil {
@@ -173,12 +203,20 @@ func (a *Agent) QueueStats() (queue.Stats, error) { return a.p.Store.Stats() }
 // failing in a way that cannot be retried.
 func (a *Agent) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.scanLoop(ctx) })
+	if a.p.Frames != nil {
+		g.Go(func() error { return a.scanLoop(ctx) })
+	}
+	if a.p.Codes != nil {
+		g.Go(func() error { return a.codeLoop(ctx) })
+	}
 	if a.p.Sender != nil {
 		g.Go(func() error { return a.p.Sender.Run(ctx) })
 	}
-	if r, ok := a.p.Store.(interface{ Run(context.Context) error }); ok {
-		g.Go(func() error { return r.Run(ctx) }) // the queue's 28-day purge
+	for _, r := range a.p.Background {
+		g.Go(func() error { return r.Run(ctx) })
+	}
+	if srv := a.StatusServer(); srv != nil {
+		g.Go(func() error { return srv.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -240,6 +278,9 @@ func (a *Agent) handleFrame(ctx context.Context, f camera.Frame) {
 		}
 		return
 	}
+	if a.o.OnCode != nil {
+		a.o.OnCode()
+	}
 	a.HandleText(ctx, res.Text, f.At)
 }
 
@@ -257,11 +298,17 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 	a.forget(now)
 	a.decoded.Add(1)
 
-	corrected := now // learned clock offset: see issue on token trust.
+	corrected := now
+	if a.o.Time != nil {
+		corrected = a.o.Time.Correct(now)
+	}
 	verdict, verr := a.p.Verifier.Check(ctx, text, corrected)
-	scan := Scan{At: now, Verdict: verdict, Reason: token.Reason(verr)}
+	scan := Scan{At: now, Corrected: corrected, Verdict: verdict, Reason: token.Reason(verr)}
 	if verdict.Recorded() {
 		a.verified.Add(1)
+		if verdict == token.Pending {
+			a.pending.Add(1)
+		}
 		rec := queue.Record{
 			ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
 			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict),

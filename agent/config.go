@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/kipass/kipass/trust"
 )
 
 // Duration is a time.Duration written in config files as a Go duration
@@ -62,6 +64,20 @@ type Config struct {
 	KeysFile string `json:"keys_file"`
 	// ClockSkew is the allowance on both sides of a token's validity; default "2s".
 	ClockSkew Duration `json:"clock_skew,omitempty"`
+	// ClockTolerance is how far the device clock may be from central's
+	// before the "check the clock" alarm is raised; default "5s". Verdicts
+	// use the offset learned from central either way.
+	ClockTolerance Duration `json:"clock_tolerance,omitempty"`
+	// KeysRefresh is the time between fetches of the issuer key set from
+	// central (cached in keys_file); default "10m".
+	KeysRefresh Duration `json:"keys_refresh,omitempty"`
+	// Opaque lists issuers whose tokens the agent cannot check itself, each
+	// with the pattern (RE2) its tokens match; such tokens are asked of
+	// central online.
+	Opaque []trust.OpaquePattern `json:"opaque,omitempty"`
+	// VerifyTimeout bounds an online check at the door; default "1500ms".
+	// When central does not answer in time the scan is recorded as pending.
+	VerifyTimeout Duration `json:"verify_timeout,omitempty"`
 	// DedupWindow suppresses the same code seen again within it; default "5s".
 	DedupWindow Duration `json:"dedup_window,omitempty"`
 	// QueueMax caps the records waiting on the device; default 1,000,000.
@@ -70,6 +86,24 @@ type Config struct {
 	Audio AudioConfig `json:"audio,omitempty"`
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string `json:"log_level,omitempty"`
+	// Status configures the local status page and /metrics.
+	Status StatusConfig `json:"status,omitempty"`
+}
+
+// StatusOff as status.listen turns the status page off.
+const StatusOff = "off"
+
+// StatusConfig configures the local status page, /metrics and the API the
+// status, stats and flush commands use.
+type StatusConfig struct {
+	// Listen is the page's address; default "127.0.0.1:8080", this device
+	// only. "0.0.0.0:8080" opens it to the local network; "off" turns it off.
+	Listen string `json:"listen,omitempty"`
+	// PINFile holds the manager PIN, 4 to 12 digits, that unlocks the
+	// settings; without it the settings cannot be changed on the page.
+	PINFile string `json:"pin_file,omitempty"`
+	// Language is the page's default language, "ko" (default) or "en".
+	Language string `json:"language,omitempty"`
 }
 
 // CameraConfig tunes a frame source.
@@ -81,6 +115,19 @@ type CameraConfig struct {
 	FPS float64 `json:"fps,omitempty"`
 	// FourCC requests a pixel format, "MJPG" for most USB cameras.
 	FourCC string `json:"fourcc,omitempty"`
+	// Focus is "driver" (default: leave it), "auto" (continuous autofocus)
+	// or "fixed" (autofocus off at FocusDistance: stands at 20–30 cm).
+	Focus string `json:"focus,omitempty"`
+	// FocusDistance is the fixed focus in the driver's units (0: focus once, then hold).
+	FocusDistance float64 `json:"focus_distance,omitempty"`
+	// Exposure is "driver" (default), "auto" or "glare" (shorter exposure for glowing screens).
+	Exposure string `json:"exposure,omitempty"`
+	// IdleAfter drops the camera to a low frame rate after this long with no
+	// motion and no code; default "30s", "-1s" turns it off.
+	IdleAfter Duration `json:"idle_after,omitempty"`
+	// DebugSnapshotDir, when set, lets a manager save one frame for
+	// debugging. Frames are otherwise never stored. Leave it empty.
+	DebugSnapshotDir string `json:"debug_snapshot_dir,omitempty"`
 }
 
 // AudioConfig selects the voice and the sound device.
@@ -114,7 +161,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%w %s: %w", ErrConfig, path, err)
 	}
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.CentralCAFile} {
+	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.CentralCAFile, &c.Status.PINFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}
@@ -170,8 +217,19 @@ func (c *Config) check() error {
 	default:
 		return fmt.Errorf("key \"log_level\": %q is not debug, info, warn or error", c.LogLevel)
 	}
+	switch c.Status.Language {
+	case "", "ko", "en":
+	default:
+		return fmt.Errorf("key \"status.language\": %q is not ko or en", c.Status.Language)
+	}
 	if c.ClockSkew < 0 || c.DedupWindow < 0 || c.QueueMax < 0 {
 		return errors.New("keys \"clock_skew\", \"dedup_window\" and \"queue_max\" must not be negative")
+	}
+	if c.ClockTolerance < 0 || c.KeysRefresh < 0 || c.VerifyTimeout < 0 {
+		return errors.New("keys \"clock_tolerance\", \"keys_refresh\" and \"verify_timeout\" must not be negative")
+	}
+	if _, err := trust.NewVerifier(trust.VerifierOptions{Opaque: c.Opaque}); err != nil {
+		return fmt.Errorf("key \"opaque\": %w", err)
 	}
 	return nil
 }
@@ -180,10 +238,25 @@ func (c *Config) setDefaults() {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = Duration(2 * time.Second)
 	}
+	if c.ClockTolerance == 0 {
+		c.ClockTolerance = Duration(5 * time.Second)
+	}
+	if c.KeysRefresh == 0 {
+		c.KeysRefresh = Duration(10 * time.Minute)
+	}
+	if c.VerifyTimeout == 0 {
+		c.VerifyTimeout = Duration(1500 * time.Millisecond)
+	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = Duration(5 * time.Second)
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if c.Status.Listen == "" {
+		c.Status.Listen = "127.0.0.1:8080"
+	}
+	if c.Status.Language == "" {
+		c.Status.Language = "ko"
 	}
 }

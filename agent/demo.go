@@ -37,6 +37,9 @@ type DemoOptions struct {
 	Audio AudioConfig
 	// Clock issues the tokens and judges them; clock.Real when nil.
 	Clock clock.Clock
+	// StatusListen, when set, serves the status page on this address and
+	// keeps the agent running after the sample until ctx ends.
+	StatusListen string
 }
 
 // DemoSummary is what the demo counted.
@@ -92,7 +95,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if err := writeJSONFile(keysFile, keys); err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
 	}
-	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: o.Log.With("room", "central")})
+	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: o.Log.With("room", "central"), Clock: o.Clock})
 	if err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
 	}
@@ -120,6 +123,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		Audio: o.Audio,
 	}
 	cfg.setDefaults()
+	cfg.Status.Listen = o.StatusListen // the page only when asked for
 
 	var mu sync.Mutex
 	var confirmed int64
@@ -165,6 +169,16 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	held := false
+	if o.StatusListen != "" && ctx.Err() == nil {
+		held = true
+		fmt.Fprintf(o.Out, "status page: http://%s/ (Ctrl-C to stop)\n", o.StatusListen)
+		select {
+		case <-ctx.Done():
+		case err := <-done:
+			return DemoSummary{}, fmt.Errorf("demo: agent stopped: %w", err)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		return DemoSummary{}, fmt.Errorf("demo: %w", err)
@@ -181,7 +195,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		return sum, fmt.Errorf("demo: %d still queued, %d enqueued, %d acknowledged: %w",
 			st.Depth, sum.Enqueued, sum.Acknowledged, ErrNotAcknowledged)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !held {
 		return sum, ctx.Err()
 	}
 	return sum, nil

@@ -5,17 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/kipass/kipass/audio"
-	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/queue"
-	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/uplink"
 )
 
@@ -44,13 +45,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		}
 		return nil, err
 	}
-	keys, err := token.LoadKeySet(cfg.KeysFile)
-	if err != nil {
-		return nil, fmt.Errorf("open agent: %w", err)
-	}
-	if len(keys.Keys()) == 0 {
-		log.Warn("issuer key set is empty: every token will be rejected", "keys_file", cfg.KeysFile)
-	}
 	var credential string
 	if cfg.CredentialFile != "" {
 		b, err := os.ReadFile(cfg.CredentialFile)
@@ -68,15 +62,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, q)
 
-	src, err := camera.Open(ctx, cfg.Source, camera.Options{
-		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
-		Logger: log.With("room", "camera"),
-	})
+	src, err := openSource(ctx, cfg, log.With("room", "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: source: %w", err))
 	}
 	closers = append(closers, src)
 
+	obs := newObserver(cfg, h.Clock)
+	applySettings(&cfg, log)
 	spk, err := audio.Open(audio.Config{
 		Language: cfg.Audio.Language, Volume: cfg.Audio.Volume, Device: cfg.Audio.Device,
 		QuietHours: cfg.Audio.QuietHours, Tones: cfg.Audio.Tones, Clips: cfg.Audio.Clips, Command: cfg.Audio.Command,
@@ -86,26 +79,50 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, spk)
 
+	tr, err := openTrust(ctx, cfg, credential, h.Clock, log.With("room", "trust"))
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
 	client, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
+	client.Transport = uplinkWatch{client.Transport, obs}
 	snd := uplink.New(q, uplink.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client: client, Log: log.With("room", "uplink"),
+		Client:       client,
+		Log:          log.With("room", "uplink"),
+		OnServerTime: tr.learnReal,
 	})
-	a := New(Parts{
-		Frames:   src,
-		Decoder:  decode.New(decode.Options{}),
-		Verifier: token.Verifier{Keys: keys, Skew: time.Duration(cfg.ClockSkew)},
-		Store:    q,
-		Speaker:  spk,
-		Sender:   snd,
+	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
+	hb := heartbeat.New(heartbeat.Config{
+		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
+		Client: &http.Client{Timeout: 10 * time.Second}, Clock: h.Clock, Log: log.With("room", "heartbeat"),
+		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
+	})
+	a = New(Parts{
+		Codes:      src.codes,
+		Decoder:    timedDecoder{decode.New(decode.Options{}), obs},
+		Verifier:   tr.verifier,
+		Store:      q,
+		Speaker:    spk,
+		Sender:     snd,
+		Background: append(tr.runners, hb, q), // q: the queue's 28-day purge
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: h.Clock, Log: log, OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd,
+		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 	})
+	a.o.OnScan = obs.onScan(a, h.OnScan)
+	a.obs, obs.metrics = obs, status.NewMetrics(a)
+	if err := a.openStatus(cfg, log); err != nil {
+		return fail(err)
+	}
 	a.closers = closers
+	a.trust = tr
+	if src.frames != nil {
+		a.p.Frames = watchedFrames{src.frames, obs}
+	}
+	a.SetWatch(Watch{Clock: tr, Camera: src})
 	return a, nil
 }
 

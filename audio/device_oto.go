@@ -4,7 +4,6 @@ package audio
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,8 +26,8 @@ var shared struct {
 	opened time.Duration // how long opening the device took
 }
 
-// alsaConfigDir is where alsa-lib keeps alsa.conf unless ALSA_CONFIG_DIR
-// says otherwise.
+// alsaTopConfig is the path of alsa.conf: alsa-lib keeps it in ALSA_CONFIG_DIR
+// or /usr/share/alsa.
 func alsaTopConfig() string {
 	dir := os.Getenv("ALSA_CONFIG_DIR")
 	if dir == "" {
@@ -38,31 +37,36 @@ func alsaTopConfig() string {
 }
 
 // selectDevice makes ALSA's "default" PCM the plug-wrapped device, for oto
-// (which always opens "default" first). It appends a small config file to
-// ALSA_CONFIG_PATH; alsa-lib reads that list on its first open. The file
-// stays in the temp dir for the life of the process.
+// (which always opens "default" first). It appends a config file to
+// ALSA_CONFIG_PATH, which alsa-lib reads on its first open. alsa-lib runs
+// each top-level file's load hooks right after that file, and alsa.conf's
+// hooks load /etc/asound.conf and ~/.asoundrc, which often redefine
+// "default" (PulseAudio, PipeWire): so the appended file does not define
+// the PCM itself but loads it through its own hook, after theirs. The
+// files stay in the temp dir for the life of the process.
 func selectDevice(device string) error {
-	f, err := os.CreateTemp("", "kipass-alsa-*.conf")
+	dir, err := os.MkdirTemp("", "kipass-alsa-")
 	if err != nil {
 		return fmt.Errorf("audio: device config: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "pcm.!default { type plug slave.pcm \"%s\" }\n", device)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	pcm := filepath.Join(dir, "device.conf")
+	hook := filepath.Join(dir, "hook.conf")
+	if err := os.WriteFile(pcm, []byte(fmt.Sprintf("pcm.!default { type plug slave.pcm \"%s\" }\n", device)), 0o600); err != nil {
+		return fmt.Errorf("audio: device config: %w", err)
 	}
-	if err != nil {
+	if err := os.WriteFile(hook, []byte(fmt.Sprintf("@hooks [ { func load files [ \"%s\" ] } ]\n", pcm)), 0o600); err != nil {
 		return fmt.Errorf("audio: device config: %w", err)
 	}
 	path := os.Getenv("ALSA_CONFIG_PATH")
 	if path == "" {
 		path = alsaTopConfig()
 	}
-	return os.Setenv("ALSA_CONFIG_PATH", path+":"+f.Name())
+	return os.Setenv("ALSA_CONFIG_PATH", path+":"+hook)
 }
 
-// context opens the process's oto context on first use and returns it, or
+// sharedContext opens the process's oto context on first use and returns it, or
 // the reason there is no sound device.
-func context(cfg Config) (*oto.Context, error) {
+func sharedContext(cfg Config) (*oto.Context, error) {
 	shared.once.Do(func() {
 		shared.device = cfg.Device
 		if cfg.Device != "" {
@@ -71,6 +75,7 @@ func context(cfg Config) (*oto.Context, error) {
 				return
 			}
 		}
+		silenceALSA()
 		start := time.Now()
 		ctx, ready, err := oto.NewContextWithOptions(&oto.NewContextOptions{
 			SampleRate:   SampleRate,
@@ -103,7 +108,7 @@ func context(cfg Config) (*oto.Context, error) {
 // openDevice opens the oto speaker, or the silent one when there is no
 // sound device.
 func openDevice(cfg Config, lib *library, pol policy, log *slog.Logger) (Speaker, error) {
-	ctx, err := context(cfg)
+	ctx, err := sharedContext(cfg)
 	if err != nil {
 		log.Warn("audio: no sound device; continuing without sound, prompts are only logged",
 			"device", deviceName(cfg.Device), "err", err)
@@ -200,12 +205,12 @@ func (s *otoSpeaker) Close() error {
 		return nil
 	}
 	s.closed = true
-	var err error
-	if s.cur != nil {
-		err = s.cur.Close()
-		s.cur = nil
+	if s.cur == nil {
+		return nil
 	}
-	if err != nil && !errors.Is(err, ErrClosed) {
+	err := s.cur.Close()
+	s.cur = nil
+	if err != nil {
 		return fmt.Errorf("audio: close player: %w", err)
 	}
 	return nil

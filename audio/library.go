@@ -128,5 +128,5 @@ func (ch choice) kind() string {
 	return "voice"
 }
 
-// since is a tiny helper so that logs carry milliseconds as numbers.
+// ms converts d to fractional milliseconds, for logs and test figures.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

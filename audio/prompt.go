@@ -39,6 +39,38 @@ var promptNames = [numPrompts]string{
 	StorageFailure: "storage-failure",
 }
 
+// promptTexts are the words of each voice clip, as displayed. The Korean
+// clips are synthesised with "QR" written as 큐알 (see
+// prompts/make-prompts.sh); a test keeps these texts and the script in step.
+var promptTexts = map[string][numPrompts]string{
+	"ko": {
+		Verified:       "인증되었습니다",
+		Pending:        "기록되었습니다. 확인 중입니다",
+		Invalid:        "유효하지 않은 QR코드입니다",
+		Expired:        "만료된 QR코드입니다. 새로 발급해 주세요",
+		ClockProblem:   "기기 시간에 문제가 있습니다. 관리자에게 문의하세요",
+		StorageFailure: "기록에 실패했습니다. 관리자에게 문의하세요",
+	},
+	"en": {
+		Verified:       "Verified.",
+		Pending:        "Recorded. Verification pending.",
+		Invalid:        "This is not a valid QR code.",
+		Expired:        "This QR code has expired. Please get a new one.",
+		ClockProblem:   "Device clock problem. Please contact staff.",
+		StorageFailure: "Recording failed. Please contact staff.",
+	},
+}
+
+// Text returns the words of p's embedded voice clip in language lang ("ko"
+// or "en"), e.g. for a screen beside the speaker; "" if either is unknown.
+func (p Prompt) Text(lang string) string {
+	texts, ok := promptTexts[lang]
+	if !ok || !p.Valid() {
+		return ""
+	}
+	return texts[p]
+}
+
 // Prompts returns every prompt, in declaration order.
 func Prompts() []Prompt {
 	ps := make([]Prompt, numPrompts)

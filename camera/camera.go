@@ -4,8 +4,16 @@
 // build), and the video writer the demo uses to make its sample clip.
 //
 // Every source yields grey frames (image.Gray), which is all the decoder
-// needs. Frames are handed to the caller and never stored or sent by this
-// package.
+// needs. The daemon uses OpenLive, which reopens failed sources with
+// backoff, watches for stalls, reports Health and drops to a low frame rate
+// when nothing moves; Open gives the plain source.
+//
+// Privacy: frames are handed to the caller and never stored or sent by
+// this package. The one exception is Live.Snapshot, a debug aid for
+// setting up a camera on site, which writes a PNG only when
+// Options.DebugSnapshotDir is set explicitly (it logs a warning at start
+// when it is). Nothing else in the package writes frames; WriteVideo and
+// WriteFolder write frames the caller generated (the demo's clip).
 package camera
 
 import (
@@ -65,10 +73,60 @@ type Options struct {
 	// stale one. Live sources (devices, URLs, pipelines) always keep only
 	// the latest frame; set it to force the same for files.
 	LatestOnly bool
-	// Clock stamps frames and paces folder sources. Nil means clock.Real{}.
+	// Clock stamps frames, paces sources and times backoff, watchdog and
+	// low-power mode. Nil means clock.Real{}.
 	Clock clock.Clock
 	// Logger receives the source's log lines. Nil means slog.Default().
+	// Frames and decoded texts are never logged.
 	Logger *slog.Logger
+
+	// Focus selects autofocus on, off at FocusDistance, or the driver's
+	// default. Devices only.
+	Focus FocusMode
+	// FocusDistance is the fixed focus for FocusFixed, in the driver's units
+	// for focus_absolute (UVC nominally millimetres, so 250 for a stand at
+	// 25 cm; many cameras use an arbitrary 0–255 or 0–1023 scale, so
+	// calibrate once per camera model).
+	FocusDistance float64
+	// RefocusSettle is how long autofocus stays on after Refocus under
+	// FocusFixed before it is turned off again. Zero means 1.5 s.
+	RefocusSettle time.Duration
+	// Exposure is a hint for glare. Devices only.
+	Exposure ExposureMode
+	// ExposureValue is the manual exposure for ExposureGlare in V4L2
+	// exposure_time_absolute units (100 µs). Zero means 50 (5 ms).
+	ExposureValue float64
+
+	// The fields below are used by OpenLive.
+
+	// Watchdog is how long a live source may stay silent before it counts
+	// as stalled and is reopened. Zero means 5 s.
+	Watchdog time.Duration
+	// BackoffMin and BackoffMax bound the delay between reopen attempts,
+	// which doubles after each failure. Zero means 500 ms and 30 s.
+	BackoffMin, BackoffMax time.Duration
+	// AbsentAfter is the number of failed opens in a row after which the
+	// health becomes Absent. Zero means 3. A device path that does not exist
+	// is Absent at once.
+	AbsentAfter int
+	// OnHealth, if set, is called (on the reading goroutine) whenever the
+	// health state changes.
+	OnHealth func(Health)
+	// IdleAfter is how long without motion and without a code (see
+	// Live.NoteCode) before the source drops to LowFPS. Zero means 30 s; a
+	// negative value keeps full rate always.
+	IdleAfter time.Duration
+	// LowFPS is the frame rate in low-power mode. Zero means 2.
+	LowFPS float64
+	// MotionThreshold is the mean absolute difference (0–255) between two
+	// 32×24 thumbnails that counts as motion. Zero means 3.
+	MotionThreshold float64
+	// DebugSnapshotDir enables Live.Snapshot, which writes the latest frame
+	// there as a PNG. It is for setting up a camera on site only: empty (the
+	// default) means no frame is ever written anywhere.
+	DebugSnapshotDir string
+
+	warnOnce *onceSet // shared across reopens by OpenLive
 }
 
 func (o Options) withDefaults() Options {
@@ -80,6 +138,36 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.RefocusSettle <= 0 {
+		o.RefocusSettle = 1500 * time.Millisecond
+	}
+	if o.Watchdog <= 0 {
+		o.Watchdog = 5 * time.Second
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = 500 * time.Millisecond
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = 30 * time.Second
+	}
+	if o.BackoffMax < o.BackoffMin {
+		o.BackoffMax = o.BackoffMin
+	}
+	if o.AbsentAfter <= 0 {
+		o.AbsentAfter = 3
+	}
+	if o.IdleAfter == 0 {
+		o.IdleAfter = 30 * time.Second
+	}
+	if o.LowFPS <= 0 {
+		o.LowFPS = 2
+	}
+	if o.MotionThreshold <= 0 {
+		o.MotionThreshold = 3
+	}
+	if o.warnOnce == nil {
+		o.warnOnce = &onceSet{}
 	}
 	return o
 }

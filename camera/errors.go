@@ -45,6 +45,14 @@ var (
 	// ErrClosed is returned by Next after Close. Permanent.
 	ErrClosed = errors.New("camera: source closed")
 
+	// ErrNoControl means the device's driver lacks a control (autofocus for
+	// Refocus). Permanent for that device.
+	ErrNoControl = errors.New("camera: driver lacks this control")
+
+	// ErrSnapshotDisabled means a debug snapshot was asked for without
+	// Options.DebugSnapshotDir. Permanent.
+	ErrSnapshotDisabled = errors.New("camera: debug snapshots are disabled")
+
 	// ErrBadInput means an argument to WriteVideo or WriteFolder is unusable
 	// (no frames, frames of different sizes, non-positive fps). Permanent.
 	ErrBadInput = errors.New("camera: bad input")

@@ -33,9 +33,6 @@ func openCapture(ctx context.Context, p parsedSpec, o Options) (*gocv.VideoCaptu
 			vc.Close()
 			vc, err = nil, errors.New("VideoCapture not opened")
 		}
-		if err == nil && p.kind == kindDevice {
-			applyDeviceOptions(vc, o)
-		}
 		ch <- result{vc, err}
 	}()
 	abandon := func() {
@@ -83,43 +80,50 @@ func openCaptureNow(p parsedSpec) (*gocv.VideoCapture, error) {
 	}
 }
 
-// applyDeviceOptions asks a device for the requested format. FOURCC goes
-// first: many UVC cameras only offer high resolutions and frame rates in
-// MJPG.
-func applyDeviceOptions(vc *gocv.VideoCapture, o Options) {
-	if o.FourCC != "" {
-		vc.Set(gocv.VideoCaptureFOURCC, vc.ToCodec(o.FourCC))
+// cvDriver adapts a VideoCapture to propDriver.
+type cvDriver struct{ vc *gocv.VideoCapture }
+
+var cvProps = map[control]gocv.VideoCaptureProperties{
+	ctlAutoFocus:    gocv.VideoCaptureAutoFocus,
+	ctlFocus:        gocv.VideoCaptureFocus,
+	ctlAutoExposure: gocv.VideoCaptureAutoExposure,
+	ctlExposure:     gocv.VideoCaptureExposure,
+	ctlWidth:        gocv.VideoCaptureFrameWidth,
+	ctlHeight:       gocv.VideoCaptureFrameHeight,
+	ctlFPS:          gocv.VideoCaptureFPS,
+}
+
+func (d cvDriver) set(c control, v float64) { d.vc.Set(cvProps[c], v) }
+func (d cvDriver) get(c control) float64    { return d.vc.Get(cvProps[c]) }
+
+// applyDeviceOptions asks a device for the requested format, focus and
+// exposure. FOURCC goes first: many UVC cameras only offer high
+// resolutions and frame rates in MJPG.
+func applyDeviceOptions(vc *gocv.VideoCapture, k *controls) {
+	if k.o.FourCC != "" {
+		want := vc.ToCodec(k.o.FourCC)
+		vc.Set(gocv.VideoCaptureFOURCC, want)
+		if got := vc.Get(gocv.VideoCaptureFOURCC); got != want && k.o.warnOnce.first(k.src+"|fourcc") {
+			k.o.Logger.Warn("camera: driver refused pixel format", "source", k.src, "fourcc", k.o.FourCC, "got", vc.CodecString())
+		}
 	}
-	if o.Width > 0 {
-		vc.Set(gocv.VideoCaptureFrameWidth, float64(o.Width))
-	}
-	if o.Height > 0 {
-		vc.Set(gocv.VideoCaptureFrameHeight, float64(o.Height))
-	}
-	if o.FPS > 0 {
-		vc.Set(gocv.VideoCaptureFPS, o.FPS)
-	}
+	k.applyFormat()
 	// Keep the driver's own queue short so frames are fresh.
 	vc.Set(gocv.VideoCaptureBufferSize, 1)
+	k.applyFocusExposure()
 }
 
 // cvSource reads a VideoCapture on its own goroutine, which owns the
-// capture and its Mats. Files hand over every frame (the reader waits for
-// the caller); live sources keep only the newest frame.
+// capture, its Mats and its controls. Files hand over every frame; live
+// sources keep only the newest.
 type cvSource struct {
-	p      parsedSpec
-	o      Options
-	latest bool
-
-	mu      sync.Mutex
-	slot    *Frame // the frame waiting for the caller
-	spare   []byte // pixels of a dropped frame, reused by the reader
-	err     error  // the reader's final error (io.EOF, ErrReadFailed)
-	ready   chan struct{}
-	taken   chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	closing sync.Once
+	p     parsedSpec
+	o     Options
+	slot  *frameSlot
+	cmds  chan func(*controls)
+	done  chan struct{}
+	noAF  chan struct{} // closed when the driver lacks autofocus
+	noAFo sync.Once
 }
 
 func openCV(ctx context.Context, p parsedSpec, o Options) (Source, error) {
@@ -128,13 +132,12 @@ func openCV(ctx context.Context, p parsedSpec, o Options) (Source, error) {
 		return nil, err
 	}
 	s := &cvSource{
-		p:      p,
-		o:      o,
-		latest: o.LatestOnly || p.live(),
-		ready:  make(chan struct{}, 1),
-		taken:  make(chan struct{}, 1),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		p:    p,
+		o:    o,
+		slot: newSlot(o.LatestOnly || p.live()),
+		cmds: make(chan func(*controls), 1),
+		done: make(chan struct{}),
+		noAF: make(chan struct{}),
 	}
 	go s.read(vc)
 	return s, nil
@@ -144,27 +147,60 @@ func openCV(ctx context.Context, p parsedSpec, o Options) (Source, error) {
 func (s *cvSource) read(vc *gocv.VideoCapture) {
 	defer close(s.done)
 	defer vc.Close()
+	k := newControls(cvDriver{vc}, s.o, s.p.raw)
+	flush := 0 // buffers to drop after a low-power pause (devices only)
+	if s.p.kind == kindDevice {
+		applyDeviceOptions(vc, k)
+		flush = int(vc.Get(gocv.VideoCaptureBufferSize))
+		if flush < 1 || flush > 8 {
+			flush = 1
+		}
+		if k.lacking[ctlAutoFocus] {
+			s.noAFo.Do(func() { close(s.noAF) })
+		}
+	}
 	mat := gocv.NewMat()
 	defer mat.Close()
 	gray := gocv.NewMat()
 	defer gray.Close()
-	var seq uint64
-	var size image.Point
+	var (
+		seq        uint64
+		size       image.Point
+		last       time.Time
+		refocusEnd time.Time
+	)
 	for {
 		select {
-		case <-s.stop:
-			return
+		case cmd := <-s.cmds:
+			cmd(k)
+			if k.lacking[ctlAutoFocus] {
+				s.noAFo.Do(func() { close(s.noAF) })
+			} else if s.o.Focus == FocusFixed {
+				refocusEnd = s.o.Clock.Now().Add(s.o.RefocusSettle)
+			}
 		default:
 		}
-		if !vc.Read(&mat) || mat.Empty() {
+		if !refocusEnd.IsZero() && !s.o.Clock.Now().Before(refocusEnd) {
+			k.refocusEnd()
+			refocusEnd = time.Time{}
+		}
+		if !s.slot.pace(s.o.Clock, last) {
+			return
+		}
+		if s.slot.interval.Load() > 0 && flush > 0 {
+			// After a low-power pause the driver's buffers hold old frames.
+			vc.Grab(flush)
+		}
+		ok := vc.Read(&mat)
+		last = s.o.Clock.Now()
+		if !ok || mat.Empty() {
 			err := io.EOF
 			if s.p.live() {
 				err = fmt.Errorf("camera: read %q: stream ended: %w", s.p.raw, ErrReadFailed)
 			}
-			s.finish(err)
+			s.slot.fail(err)
 			return
 		}
-		at := s.o.Clock.Now()
 		seq++
 		f, err := s.convert(mat, &gray)
 		if err != nil {
@@ -177,7 +213,7 @@ func (s *cvSource) read(vc *gocv.VideoCapture) {
 			}
 			size = p
 		}
-		if !s.publish(Frame{Gray: f, At: at, Seq: seq}) {
+		if !s.slot.put(Frame{Gray: f, At: last, Seq: seq}) {
 			return
 		}
 	}
@@ -203,88 +239,49 @@ func (s *cvSource) convert(mat gocv.Mat, gray *gocv.Mat) (*image.Gray, error) {
 	}
 	w, h := src.Cols(), src.Rows()
 	data, err := src.DataPtrUint8()
-	if err != nil || len(data) < w*h {
-		return nil, fmt.Errorf("camera: frame data: %v: %w", err, ErrBadFrame)
+	if err != nil || len(data) < w*h || w < 1 || h < 1 {
+		return nil, fmt.Errorf("camera: frame data %dx%d: %v: %w", w, h, err, ErrBadFrame)
 	}
-	s.mu.Lock()
-	pix := s.spare
-	s.spare = nil
-	s.mu.Unlock()
-	if cap(pix) < w*h {
-		pix = make([]byte, w*h)
-	}
-	pix = pix[:w*h]
+	pix := s.slot.buffer(w * h)
 	copy(pix, data)
 	return &image.Gray{Pix: pix, Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
 }
 
-// publish hands f to the caller. In latest mode it replaces an untaken
-// frame; otherwise it waits until the caller took the previous one. It
-// returns false when the source is closing.
-func (s *cvSource) publish(f Frame) bool {
-	if !s.latest {
-		for {
-			s.mu.Lock()
-			busy := s.slot != nil
-			s.mu.Unlock()
-			if !busy {
-				break
-			}
-			select {
-			case <-s.taken:
-			case <-s.stop:
-				return false
-			}
-		}
+// Next returns the newest frame (live sources) or the next frame (files).
+func (s *cvSource) Next(ctx context.Context) (Frame, error) { return s.slot.next(ctx) }
+
+// Refocus asks the camera for one focus sweep. It returns at once; the
+// sweep runs on the reader goroutine before its next read.
+func (s *cvSource) Refocus() error {
+	if s.p.kind != kindDevice {
+		return fmt.Errorf("camera: refocus %q: not a camera device: %w", s.p.raw, ErrNoControl)
 	}
-	s.mu.Lock()
-	if s.slot != nil {
-		s.spare = s.slot.Gray.Pix
-	}
-	s.slot = &f
-	s.mu.Unlock()
 	select {
-	case s.ready <- struct{}{}:
+	case <-s.noAF:
+		return fmt.Errorf("camera: refocus %q: autofocus: %w", s.p.raw, ErrNoControl)
+	case <-s.done:
+		return ErrClosed
 	default:
 	}
-	return true
-}
-
-func (s *cvSource) finish(err error) {
-	s.mu.Lock()
-	s.err = err
-	s.mu.Unlock()
 	select {
-	case s.ready <- struct{}{}:
-	default:
+	case s.cmds <- func(k *controls) {
+		if err := k.refocusStart(); err != nil {
+			s.o.Logger.Debug("camera: refocus not possible", "source", s.p.raw, "err", err)
+		}
+	}:
+	default: // a refocus is already pending
 	}
+	return nil
 }
 
-// Next returns the waiting frame, or waits for one.
-func (s *cvSource) Next(ctx context.Context) (Frame, error) {
-	for {
-		s.mu.Lock()
-		if f := s.slot; f != nil {
-			s.slot = nil
-			s.mu.Unlock()
-			select {
-			case s.taken <- struct{}{}:
-			default:
-			}
-			return *f, nil
-		}
-		err := s.err
-		s.mu.Unlock()
-		if err != nil {
-			return Frame{}, err
-		}
-		select {
-		case <-s.ready:
-		case <-s.stop:
-			return Frame{}, ErrClosed
-		case <-ctx.Done():
-			return Frame{}, ctx.Err()
-		}
+// setInterval paces the reader (low-power mode). Only devices are paced:
+// V4L2 drops frames while nobody dequeues, and the reader flushes its
+// buffers after a pause. A network stream would instead pile up in the
+// socket and deliver ever older frames, so its reader keeps full rate and
+// only deliveries are spaced (by Live).
+func (s *cvSource) setInterval(d time.Duration) {
+	if s.p.kind == kindDevice {
+		s.slot.setInterval(d)
 	}
 }
 
@@ -292,14 +289,7 @@ func (s *cvSource) Next(ctx context.Context) (Frame, error) {
 // for a read in progress; a backend stuck in a read is left to finish on
 // its own.
 func (s *cvSource) Close() error {
-	s.closing.Do(func() {
-		close(s.stop)
-		s.mu.Lock()
-		if s.err == nil {
-			s.err = ErrClosed
-		}
-		s.mu.Unlock()
-	})
+	s.slot.close()
 	select {
 	case <-s.done:
 	case <-time.After(2 * time.Second):

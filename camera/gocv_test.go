@@ -132,3 +132,78 @@ func TestWriteVideoRejectsBadInput(t *testing.T) {
 		t.Errorf("mixed sizes: %v", err)
 	}
 }
+
+func TestLiveGocvURLReopensAfterMidStreamFailure(t *testing.T) {
+	// The same loopback MJPEG server as the pure-Go client's test, read
+	// through VideoCapture's FFMPEG backend. Connection 1 dies after 5
+	// frames.
+	srv := newMJPEGServer(t, 10*time.Millisecond,
+		func(c, i int) *image.Gray { return pattern(64, 48, uint8(60*c), 100) },
+		func(c int) int {
+			if c == 1 {
+				return 5
+			}
+			return 0
+		}, false)
+	var hl healthLog
+	live, err := OpenLive(srv.URL+"/stream.mjpg", Options{BackoffMin: 20 * time.Millisecond, Watchdog: 2 * time.Second, OnHealth: hl.record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	seen := map[int]int{}
+	for seen[2] < 3 {
+		f, err := live.Next(ctx)
+		if err != nil {
+			t.Fatalf("Next: %v (seen %v)", err, seen)
+		}
+		l, _ := halfMeans(f.Gray)
+		seen[int(l/60+0.5)]++
+	}
+	if got := hl.get(); !equalStates(got, []State{StateOK, StateReopening, StateOK}) {
+		t.Errorf("health changes %v", got)
+	}
+	t.Logf("frames per connection %v, health %+v", seen, live.Health())
+}
+
+func TestGStreamerPipeline(t *testing.T) {
+	src, err := Open(context.Background(), "gst:videotestsrc num-buffers=12 pattern=white ! video/x-raw,width=64,height=48 ! videoconvert ! appsink",
+		Options{OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Skipf("this OpenCV cannot open a GStreamer pipeline: %v", err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, err := src.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := halfMeans(f.Gray); l < 240 || f.Gray.Rect.Dx() != 64 {
+		t.Errorf("white 64x48 test frame: mean %.1f, size %v", l, f.Gray.Rect)
+	}
+}
+
+func TestImageSequenceWithChangingFrameSize(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteFolder(dir, []*image.Gray{pattern(64, 48, 10, 10), pattern(32, 24, 90, 90), pattern(64, 48, 170, 170)}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(context.Background(), filepath.Join(dir, "frame_%04d.png"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	got := readAll(t, src)
+	if len(got) == 0 {
+		t.Fatal("no frames")
+	}
+	for _, f := range got {
+		if l, _ := halfMeans(f.Gray); l != 10 && l != 90 && l != 170 {
+			t.Errorf("frame %d (%v): mean %v", f.Seq, f.Gray.Rect, l)
+		}
+	}
+	t.Logf("%d frames through a size change", len(got))
+}

@@ -1,148 +1,187 @@
 package central
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
+	"context"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
-	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	bucketScans = []byte("scans")        // scan id -> storedScan JSON
-	bucketHours = []byte("hours")        // facility \x00 YYYYMMDDHH -> uint64 count
-	bucketPrint = []byte("fingerprints") // token fingerprint -> facility
+// Store is central's storage. Two implementations exist: an embedded bbolt
+// file (OpenBolt, the default: nothing to install) and PostgreSQL with
+// daily partitions (package central/pg). Each method is one transaction:
+// it takes effect whole or not at all. Errors wrap ErrNotFound,
+// ErrConflict, ErrCodeUsed or ErrCodeExpired when the request is at fault;
+// any other error is a retryable storage failure.
+//
+// Scans are kept by the KST day of their corrected time; Purge destroys
+// whole days, like dropping a partition.
+type Store interface {
+	// CreateFacility registers a facility and its manager credential.
+	// ErrConflict when a branch with the same business number and address
+	// exists.
+	CreateFacility(ctx context.Context, f api.Facility, manager Credential) error
+	// Facility returns one facility.
+	Facility(ctx context.Context, id string) (api.Facility, error)
+	// Facilities lists facilities with the given status ("" for all).
+	Facilities(ctx context.Context, status string) ([]api.Facility, error)
+	// SetFacilityStatus changes a facility's status (approval).
+	SetFacilityStatus(ctx context.Context, id, status string) error
+
+	// AddCredential stores a credential (by its hash).
+	AddCredential(ctx context.Context, c Credential) error
+	// Credential looks a credential up by the hash of its secret.
+	Credential(ctx context.Context, hash string) (Credential, error)
+	// Credentials lists a facility's active credentials of one role.
+	Credentials(ctx context.Context, facility string, role Role) ([]Credential, error)
+	// RevokeCredential revokes the active credentials of a facility's
+	// subject (a staff account) at once.
+	RevokeCredential(ctx context.Context, facility, subject string, at time.Time) error
+
+	// AddCode stores a one-time enrollment code (by its hash).
+	AddCode(ctx context.Context, c Code) error
+	// Enroll consumes a code and creates the device and its credential in
+	// one transaction. ErrNotFound, ErrCodeUsed or ErrCodeExpired otherwise.
+	Enroll(ctx context.Context, codeHash string, d api.Device, c Credential, now time.Time) (Code, error)
+	// Devices lists the devices of a facility ("" for every facility),
+	// with their last heartbeat.
+	Devices(ctx context.Context, facility string) ([]api.Device, error)
+	// SetEntrance changes a device's entrance alias.
+	SetEntrance(ctx context.Context, facility, device, entrance string) error
+	// RemoveDevice deletes a device and revokes its credential at once.
+	RemoveDevice(ctx context.Context, facility, device string, at time.Time) error
+	// PutHeartbeat records a device's last heartbeat (creating an
+	// unenrolled device row for unauthenticated development devices).
+	PutHeartbeat(ctx context.Context, d api.Device) error
+
+	// Ingest stores new scans and skips known ones (by id within the
+	// scan's day), all in one transaction. Per scan, it reports whether it
+	// was a duplicate and whether the token was seen at another facility.
+	Ingest(ctx context.Context, scans []Scan) ([]Ingested, error)
+	// HourCounts counts scans of a facility per device and hour in [from, to).
+	HourCounts(ctx context.Context, facility string, from, to time.Time) ([]HourCount, error)
+	// Export returns the scans of a facility in [from, to), oldest first.
+	Export(ctx context.Context, facility string, from, to time.Time) ([]Scan, error)
+	// Purge destroys every day of scans that ended at or before cutoff,
+	// and the given verdicts given before cutoff, and returns how many
+	// scans it destroyed.
+	Purge(ctx context.Context, cutoff time.Time) (int, error)
+	// ScanCount returns how many scans are stored.
+	ScanCount(ctx context.Context) (int, error)
+
+	// Scan returns a stored scan by id (the newest day's, should a scan id
+	// be stored on two days).
+	Scan(ctx context.Context, id string) (Scan, error)
+	// GiveVerdicts stores verdicts an issuer gave later for opaque tokens,
+	// by token fingerprint; a later verdict replaces an earlier one.
+	GiveVerdicts(ctx context.Context, vs []GivenVerdict) error
+	// GivenVerdict returns the verdict given for a token fingerprint;
+	// ErrNotFound when there is none.
+	GivenVerdict(ctx context.Context, fingerprint string) (GivenVerdict, error)
+
+	// AppendAudit appends an entry to the audit log and returns it with its
+	// sequence number. There is no way to change or delete an entry.
+	AppendAudit(ctx context.Context, e api.AuditEntry) (api.AuditEntry, error)
+	// Audit returns the audit log, oldest first.
+	Audit(ctx context.Context) ([]api.AuditEntry, error)
+
+	// Close releases the store.
+	Close() error
+}
+
+// Role is what a credential may do.
+type Role string
+
+// The roles. Operators (admins), the health authority and issuers are
+// configured in Options, not stored.
+const (
+	// RoleManager manages one facility: codes, devices, staff, counts.
+	RoleManager Role = "manager"
+	// RoleStaff reads one facility's counts and devices.
+	RoleStaff Role = "staff"
+	// RoleDevice sends scans and heartbeats for one device.
+	RoleDevice Role = "device"
+	// RoleAdmin is central's operator: approves held facilities, sees the fleet.
+	RoleAdmin Role = "admin"
+	// RoleAuthority is the health authority: the only role that exports visits.
+	RoleAuthority Role = "authority"
+	// RoleIssuer is a QR issuer giving later verdicts on its opaque tokens.
+	RoleIssuer Role = "issuer"
 )
 
-// storedScan is what central keeps of a scan: facility, device, time and the
+// Credential is a stored credential: the SHA-256 of its secret, never the
+// secret itself.
+type Credential struct {
+	// Hash is hex(SHA-256(secret)).
+	Hash string `json:"hash"`
+	// Role, Facility and Subject say who it is: Subject is the device id,
+	// the staff id, or "manager".
+	Role     Role   `json:"role"`
+	Facility string `json:"facility"`
+	Subject  string `json:"subject"`
+	// Name labels staff accounts.
+	Name      string    `json:"name,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	// RevokedAt is set once the credential stops working.
+	RevokedAt time.Time `json:"revoked_at,omitzero"`
+}
+
+// Code is a stored one-time enrollment code: the hash of the code, never
+// the code itself.
+type Code struct {
+	Hash      string    `json:"hash"`
+	Facility  string    `json:"facility"`
+	Entrance  string    `json:"entrance"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// UsedAt and Device are set when the code is traded.
+	UsedAt time.Time `json:"used_at,omitzero"`
+	Device string    `json:"device,omitempty"`
+}
+
+// Scan is what central keeps of a scan: facility, device, time and the
 // opaque token, nothing else.
-type storedScan struct {
+type Scan struct {
+	ID            string    `json:"id"`
 	Facility      string    `json:"facility"`
 	Device        string    `json:"device"`
 	DeviceTime    time.Time `json:"device_time"`
 	CorrectedTime time.Time `json:"corrected_time"`
 	Token         string    `json:"token"`
-	Verdict       string    `json:"verdict"`
-	ReceivedAt    time.Time `json:"received_at"`
-	Copy          bool      `json:"copy,omitempty"`
+	// Fingerprint is token.Fingerprint(Token), to spot copies.
+	Fingerprint string    `json:"fingerprint"`
+	Verdict     string    `json:"verdict"`
+	ReceivedAt  time.Time `json:"received_at"`
+	Copy        bool      `json:"copy,omitempty"`
 }
 
-// store is central's bbolt file.
-type store struct {
-	db *bolt.DB
+// GivenVerdict is an issuer's later verdict on an opaque token.
+type GivenVerdict struct {
+	// Fingerprint is token.Fingerprint of the token: central keeps no
+	// second copy of the token text for it.
+	Fingerprint string    `json:"fingerprint"`
+	Verdict     string    `json:"verdict"`
+	Reason      string    `json:"reason,omitempty"`
+	At          time.Time `json:"at"`
 }
 
-func openStore(path string) (*store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open central store %s: %w", path, err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketScans, bucketHours, bucketPrint} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open central store %s: %w", path, err)
-	}
-	return &store{db: db}, nil
+// Ingested is the store's answer for one scan.
+type Ingested struct {
+	// Duplicate is set when the scan id was already stored.
+	Duplicate bool
+	// Copy is set when the token was seen at another facility.
+	Copy bool
 }
 
-func hourKey(facility string, t time.Time) []byte {
-	return []byte(facility + "\x00" + t.In(api.KST).Format("2006010215"))
+// HourCount is the number of scans of one device in one hour.
+type HourCount struct {
+	Device string
+	Hour   time.Time
+	N      int
 }
 
-// ingestItem is one validated scan ready to store.
-type ingestItem struct {
-	scan        api.Scan
-	fingerprint string
+// Day returns the KST day holding t, as its midnight.
+func Day(t time.Time) time.Time {
+	t = t.In(api.KST)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, api.KST)
 }
-
-// ingest stores the accepted items of a batch in one transaction, so a batch
-// is written whole or not at all. It returns, per item, whether it was new
-// and whether it is a copy of a token seen at another facility.
-func (s *store) ingest(items []ingestItem, now time.Time) (dup, copies []bool, err error) {
-	dup = make([]bool, len(items))
-	copies = make([]bool, len(items))
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		scans, hours, prints := tx.Bucket(bucketScans), tx.Bucket(bucketHours), tx.Bucket(bucketPrint)
-		for i, it := range items {
-			sc := it.scan
-			if scans.Get([]byte(sc.ID)) != nil {
-				dup[i] = true
-				continue
-			}
-			if f := prints.Get([]byte(it.fingerprint)); f != nil && string(f) != sc.Facility {
-				copies[i] = true
-			} else if f == nil {
-				if err := prints.Put([]byte(it.fingerprint), []byte(sc.Facility)); err != nil {
-					return err
-				}
-			}
-			v, err := json.Marshal(storedScan{
-				Facility: sc.Facility, Device: sc.Device, DeviceTime: sc.DeviceTime,
-				CorrectedTime: sc.CorrectedTime, Token: sc.Token, Verdict: sc.Verdict,
-				ReceivedAt: now, Copy: copies[i],
-			})
-			if err != nil {
-				return err
-			}
-			if err := scans.Put([]byte(sc.ID), v); err != nil {
-				return err
-			}
-			hk := hourKey(sc.Facility, sc.CorrectedTime)
-			var n uint64
-			if b := hours.Get(hk); len(b) == 8 {
-				n = binary.BigEndian.Uint64(b)
-			}
-			nb := make([]byte, 8)
-			binary.BigEndian.PutUint64(nb, n+1)
-			if err := hours.Put(hk, nb); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("ingest %d scans: %w", len(items), err)
-	}
-	return dup, copies, nil
-}
-
-// counts returns the hourly visit counts of one facility on one KST day.
-func (s *store) counts(facility string, day time.Time) (api.Counts, error) {
-	c := api.Counts{Facility: facility, Date: day.Format("2006-01-02")}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		hours := tx.Bucket(bucketHours)
-		for h := 0; h < 24; h++ {
-			t := time.Date(day.Year(), day.Month(), day.Day(), h, 0, 0, 0, api.KST)
-			if b := hours.Get(hourKey(facility, t)); len(b) == 8 {
-				c.Hours[h] = int(binary.BigEndian.Uint64(b))
-				c.Total += c.Hours[h]
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return api.Counts{}, fmt.Errorf("counts: %w", err)
-	}
-	return c, nil
-}
-
-// scanCount returns how many scans are stored.
-func (s *store) scanCount() (int, error) {
-	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketScans).Stats().KeyN
-		return nil
-	})
-	return n, err
-}
-
-func (s *store) close() error { return s.db.Close() }

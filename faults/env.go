@@ -109,7 +109,9 @@ type Stored struct {
 
 // ReadCentral reads a closed central.db: the stored scan ids and the
 // number of tokens stored more than once. It reads the reference central's
-// layout (bucket "scans": id -> JSON with "token").
+// bbolt layout: bucket "days", one bucket per KST day, each with a "scans"
+// bucket of id -> JSON with "token" (the flat "scans" bucket of the first
+// central is read too).
 func ReadCentral(path string) (Stored, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
@@ -118,11 +120,7 @@ func ReadCentral(path string) (Stored, error) {
 	defer db.Close()
 	st := Stored{IDs: map[string]bool{}}
 	tokens := map[string]bool{}
-	err = db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("scans"))
-		if b == nil {
-			return fmt.Errorf("no scans bucket")
-		}
+	read := func(b *bolt.Bucket) error {
 		return b.ForEach(func(k, v []byte) error {
 			var s struct {
 				Token string `json:"token"`
@@ -130,13 +128,38 @@ func ReadCentral(path string) (Stored, error) {
 			if err := json.Unmarshal(v, &s); err != nil {
 				return fmt.Errorf("scan %s: %w", k, err)
 			}
-			st.IDs[string(k)] = true
-			if tokens[s.Token] {
+			if st.IDs[string(k)] || tokens[s.Token] {
 				st.Duplicates++
 			}
+			st.IDs[string(k)] = true
 			tokens[s.Token] = true
 			return nil
 		})
+	}
+	err = db.View(func(tx *bolt.Tx) error {
+		found := false
+		if b := tx.Bucket([]byte("scans")); b != nil {
+			found = true
+			if err := read(b); err != nil {
+				return err
+			}
+		}
+		if days := tx.Bucket([]byte("days")); days != nil {
+			found = true
+			err := days.ForEachBucket(func(k []byte) error {
+				if sb := days.Bucket(k).Bucket([]byte("scans")); sb != nil {
+					return read(sb)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if !found {
+			return fmt.Errorf("no scans in %s", path)
+		}
+		return nil
 	})
 	if err != nil {
 		return Stored{}, fmt.Errorf("read central: %w", err)

@@ -154,7 +154,7 @@ func (sc Scale) KillScenario(ctx context.Context, is *Issuer, cycles int, binDir
 	startCentral := func() error {
 		var err error
 		cen, err = startProc(centralBin, []string{"serve", "--addr", addr, "--data", filepath.Join(dir, "central"),
-			"--keys", keys, "--log-level", "warn"}, centralLog, nil, nil)
+			"--keys", keys, "--log-level", "warn", "--dev"}, centralLog, nil, nil)
 		if err != nil {
 			return err
 		}

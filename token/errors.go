@@ -13,6 +13,9 @@ var (
 	ErrVersion = errors.New("unsupported token version")
 	// ErrOversize means the text is longer than any valid token.
 	ErrOversize = errors.New("token too long")
+	// ErrNotUTF8 means the text after the version prefix is not valid
+	// UTF-8 (a QR code in byte mode carrying binary data).
+	ErrNotUTF8 = errors.New("token is not UTF-8")
 	// ErrEncoding means the body is not valid base32.
 	ErrEncoding = errors.New("bad token encoding")
 	// ErrMalformed means the body decodes to the wrong length (truncated or padded).

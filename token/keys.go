@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -104,7 +106,7 @@ func (s *KeySet) Lookup(id KeyID) (PublicKey, bool) {
 	return k, ok
 }
 
-// Keys returns the keys in the set.
+// Keys returns the keys in the set, in key id order.
 func (s *KeySet) Keys() []PublicKey {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -112,6 +114,7 @@ func (s *KeySet) Keys() []PublicKey {
 	for _, k := range s.keys {
 		out = append(out, k)
 	}
+	slices.SortFunc(out, func(a, b PublicKey) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

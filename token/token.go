@@ -25,6 +25,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -126,6 +127,9 @@ func parse(text string) (parsed, error) {
 	}
 	if text[:colon+1] != Prefix {
 		return parsed{}, fmt.Errorf("parse token: version %q: %w", sanitize(text[2:colon]), ErrVersion)
+	}
+	if !utf8.ValidString(text[len(Prefix):]) {
+		return parsed{}, fmt.Errorf("parse token: %w", ErrNotUTF8)
 	}
 	body, err := b32.DecodeString(text[len(Prefix):])
 	if err != nil {

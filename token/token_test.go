@@ -94,7 +94,7 @@ func TestVerifyTable(t *testing.T) {
 		{"bad base32", Prefix + strings.Repeat("1", len(body)), t0, ErrEncoding, Invalid},
 		{"truncated", good[:len(good)-8], t0, ErrMalformed, Invalid},
 		{"oversize", good + strings.Repeat("A", 200), t0, ErrOversize, Invalid},
-		{"non-utf8 body", Prefix + "\xc3\x28" + body[2:], t0, ErrEncoding, Invalid},
+		{"non-utf8 body", Prefix + "\xc3\x28" + body[2:], t0, ErrNotUTF8, Invalid},
 		{"unknown key", mustIssue(t, other, t0), t0, ErrUnknownKey, Invalid},
 		{"revoked key", mustIssue(t, revoked, t0), t0, ErrRevokedKey, Invalid},
 		{"bad signature", string(flipped), t0, ErrSignature, Invalid},
@@ -165,11 +165,30 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	tok, _ := Signer{Key: k}.Issue(t0)
-	for _, s := range []string{tok, "", "KP1:", "KP2:AAAA", "https://x", tok[:50], tok + "A"} {
+	other, err := GenerateKey("dev")
+	if err != nil {
+		f.Fatal(err)
+	}
+	unknown, _ := Signer{Key: other}.Issue(t0)
+	flipped := []byte(tok)
+	flipped[len(flipped)-3] ^= 1
+	// One seed for every rejection reason, so that plain "go test" (and CI)
+	// runs the fuzz target over each of them.
+	for _, s := range []string{
+		tok, "", "KP1:", "KP2:AAAA", "KP", "KP:", "https://x", "hello", "\x00\xff",
+		tok[:50], tok + "A", tok + strings.Repeat("A", 300), // truncated, padded, oversize
+		"KP1" + tok[4:], "KP1:" + strings.Repeat("1", 147), // no separator, bad base32
+		tok[:20] + "\xc3\x28" + tok[22:], // non-UTF-8
+		unknown, string(flipped),
+		"KP1:" + b32.EncodeToString(append([]byte{2}, make([]byte, bodySize-1)...)), // body version 2
+	} {
 		f.Add(s)
 	}
 	v := Verifier{Keys: NewKeySet(k.Public()), Skew: time.Second}
 	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := Parse(s); err != nil && Reason(err) == "error" {
+			t.Fatalf("unclassified parse error %v", err)
+		}
 		c, err := v.Verify(s, t0)
 		if err == nil && c.KeyID != k.ID {
 			t.Fatalf("verified with wrong key id %s", c.KeyID)
@@ -185,9 +204,13 @@ func BenchmarkVerify(b *testing.B) {
 	tok := mustIssue(b, k, t0)
 	v := Verifier{Keys: NewKeySet(k.Public()), Skew: time.Second}
 	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
+	cpu := processCPU()
+	for b.Loop() {
 		if _, err := v.Verify(tok, t0); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu > 0 {
+		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }

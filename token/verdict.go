@@ -39,8 +39,13 @@ func VerdictOf(err error) Verdict {
 }
 
 // Reason is a short, fixed, log-safe name for a verification error: it never
-// contains token content.
+// contains token content. An error in the chain with a method Reason() string
+// (such as the trust package's online and clock errors) names itself.
 func Reason(err error) string {
+	var named interface{ Reason() string }
+	if errors.As(err, &named) {
+		return named.Reason()
+	}
 	for _, r := range reasons {
 		if errors.Is(err, r.err) {
 			return r.name
@@ -59,6 +64,7 @@ var reasons = []struct {
 	{ErrNotToken, "not_token"},
 	{ErrVersion, "version"},
 	{ErrOversize, "oversize"},
+	{ErrNotUTF8, "not_utf8"},
 	{ErrEncoding, "encoding"},
 	{ErrMalformed, "malformed"},
 	{ErrUnknownKey, "unknown_key"},

@@ -87,6 +87,11 @@ type Config struct {
 	// Parallel is how many full batches are sent at once while a backlog
 	// drains on a healthy link; 2 when zero, 1 turns it off.
 	Parallel int
+	// OnServerTime, when set, is called after every answer that carries
+	// central's clock, with the device times (from Clock) just before the
+	// request was sent and just after the answer arrived. The trust package
+	// learns the offset to central's clock from it.
+	OnServerTime func(sent, received, server time.Time)
 }
 
 // State is the sender's view of the link to central.
@@ -584,6 +589,7 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 	if s.cfg.Credential != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
 	}
+	sent := s.cfg.Clock.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
 		return api.BatchResult{}, &sendError{op: "post batch", class: ErrRetryable, network: true, err: err}
@@ -604,9 +610,13 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 			err:        fmt.Errorf("central answered %s (reason %q)", resp.Status, ae.Reason),
 			retryAfter: retryAfter(resp.Header.Get("Retry-After"), s.cfg.Clock.Now())}
 	}
+	received := s.cfg.Clock.Now()
 	var res api.BatchResult
 	if err := json.Unmarshal(data, &res); err != nil {
 		return api.BatchResult{}, &sendError{op: "decode answer", class: ErrRetryable, status: resp.StatusCode, err: err}
+	}
+	if s.cfg.OnServerTime != nil && !res.ServerTime.IsZero() {
+		s.cfg.OnServerTime(sent, received, res.ServerTime)
 	}
 	return res, nil
 }

@@ -5,7 +5,8 @@
 #   sh audio/prompts/make-prompts.sh   # from the repository root (or anywhere)
 #
 # Output: audio/prompts/<lang>/<prompt>.wav, mono, 16000 Hz, 16-bit PCM,
-# leading and trailing silence trimmed, peak-normalised to -1 dBFS.
+# leading and trailing silence trimmed, peak-normalised to -1 dBFS, no
+# dither (-D -R): the same espeak-ng and sox give byte-identical files.
 # The prompt names match audio.Prompt.String(). The tones are not made here:
 # package audio synthesises them in Go at Open (see tone.go).
 #
@@ -15,6 +16,7 @@
 set -eu
 
 dir=$(cd "$(dirname "$0")" && pwd)
+dir=${KIPASS_PROMPTS_OUT:-$dir} # the tests regenerate into a temp dir
 rate=16000
 
 command -v espeak-ng >/dev/null || { echo "make-prompts: espeak-ng not installed (apt-get install espeak-ng)" >&2; exit 1; }
@@ -29,7 +31,7 @@ say() {
 	espeak-ng -v "$2" -s 165 -w "$tmp/raw.wav" "$4"
 	# Trim silence at both ends (reverse trick), resample, mono, 16-bit,
 	# normalise, and add 20 ms of fade so the cut edges do not click.
-	sox -q "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$dir/$1/$3.wav" \
+	sox -q -D -R "$tmp/raw.wav" -r "$rate" -c 1 -b 16 "$dir/$1/$3.wav" \
 		silence 1 0.01 0.5% fade t 0.005 reverse \
 		silence 1 0.01 0.5% fade t 0.02 reverse norm -1
 	printf '%s/%s.wav\t%s\n' "$1" "$3" "$4"

@@ -14,7 +14,35 @@ const (
 	PathCounts = "/v1/counts"
 	// PathTime answers central's clock (GET), as Time.
 	PathTime = "/v1/time"
+
+	// PathBusinessTypes answers the BusinessType list (GET, public).
+	PathBusinessTypes = "/v1/business-types"
+	// PathFacilities registers a facility (POST Registration, public) and
+	// lists facilities (GET ?status=held, admin).
+	PathFacilities = "/v1/facilities"
+	// PathEnroll trades a one-time enrollment code for a device credential
+	// (POST EnrollRequest, public; answers Enrollment).
+	PathEnroll = "/v1/enroll"
+	// PathHeartbeat receives a device's Heartbeat (POST, device).
+	PathHeartbeat = "/v1/heartbeat"
+	// PathFleet lists devices and their problems (GET, admin or facility).
+	PathFleet = "/v1/fleet"
+	// PathExport answers the visits of one facility in a time window (GET,
+	// health authority only; every call is written to the audit log).
+	PathExport = "/v1/export"
+	// PathAudit answers the append-only audit log of exports (GET, authority or admin).
+	PathAudit = "/v1/audit"
 )
+
+// FacilityPath returns the path of one facility's resource: FacilityPath("F-1",
+// "devices") is "/v1/facilities/F-1/devices".
+func FacilityPath(facility string, parts ...string) string {
+	p := PathFacilities + "/" + facility
+	for _, s := range parts {
+		p += "/" + s
+	}
+	return p
+}
 
 // MaxBatch is the largest number of scans central accepts in one batch.
 const MaxBatch = 500
@@ -71,6 +99,10 @@ type ItemResult struct {
 	Reason string `json:"reason,omitempty"`
 	// Copy is set when the same token was already seen at another facility.
 	Copy bool `json:"copy,omitempty"`
+	// Verdict is central's verdict on a stored scan when it differs from
+	// the door's: a "pending" scan judged here becomes "verified" or
+	// "invalid" (both are acknowledged; the device may delete the scan).
+	Verdict string `json:"verdict,omitempty"`
 }
 
 // BatchResult is the answer to POST /v1/scans: one result per scan, in order.
@@ -110,3 +142,254 @@ type Error struct {
 
 // KST is Korea Standard Time (UTC+9, no daylight saving), the zone of hourly counts.
 var KST = time.FixedZone("KST", 9*60*60)
+
+// BusinessType is one kind of facility a business registers as.
+type BusinessType struct {
+	// Code is the stable identifier sent in a Registration.
+	Code string `json:"code"`
+	// Name is the Korean name; English is an English gloss.
+	Name    string `json:"name"`
+	English string `json:"english"`
+	// HighRisk marks the ministry's high-risk categories (2020), where the
+	// electronic register is mandatory.
+	HighRisk bool `json:"high_risk"`
+}
+
+// Registration is the body of POST /v1/facilities.
+type Registration struct {
+	// BusinessNumber is the 10-digit business registration number
+	// (사업자등록번호), with or without dashes; empty registrations are held
+	// until an operator approves them.
+	BusinessNumber string `json:"business_number"`
+	// Name, Representative, Phone and Address describe the facility.
+	// Branches sharing a business number are told apart by Address.
+	Name           string `json:"name"`
+	Representative string `json:"representative"`
+	Phone          string `json:"phone"`
+	Address        string `json:"address"`
+	// BusinessType is a BusinessType code.
+	BusinessType string `json:"business_type"`
+}
+
+// Facility statuses.
+const (
+	// FacilityActive facilities may enroll devices and send scans.
+	FacilityActive = "active"
+	// FacilityHeld facilities registered without a business number wait
+	// for an operator's approval.
+	FacilityHeld = "held"
+)
+
+// Facility is a registered facility (one branch).
+type Facility struct {
+	ID             string    `json:"id"`
+	BusinessNumber string    `json:"business_number"`
+	Name           string    `json:"name"`
+	Representative string    `json:"representative"`
+	Phone          string    `json:"phone"`
+	Address        string    `json:"address"`
+	BusinessType   string    `json:"business_type"`
+	HighRisk       bool      `json:"high_risk"`
+	Status         string    `json:"status"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Registered is the answer to POST /v1/facilities. The manager credential
+// is shown once: central keeps only its hash.
+type Registered struct {
+	Facility          Facility `json:"facility"`
+	ManagerCredential string   `json:"manager_credential"`
+}
+
+// Facilities is the answer to GET /v1/facilities.
+type Facilities struct {
+	Facilities []Facility `json:"facilities"`
+}
+
+// CodeRequest is the body of POST /v1/facilities/{id}/enrollment-codes.
+type CodeRequest struct {
+	// Entrance is the alias of the entrance the device will guard ("정문").
+	Entrance string `json:"entrance"`
+}
+
+// EnrollmentCode is a one-time code a manager gives an installer.
+type EnrollmentCode struct {
+	Code      string    `json:"code"`
+	Facility  string    `json:"facility"`
+	Entrance  string    `json:"entrance"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// EnrollRequest is the body of POST /v1/enroll.
+type EnrollRequest struct {
+	// Code is the one-time enrollment code.
+	Code string `json:"code"`
+	// Name is an optional label for the device (its model, its place).
+	Name string `json:"name,omitempty"`
+}
+
+// Enrollment is the answer to POST /v1/enroll: the device's identity and
+// its credential, shown once (central keeps only its hash).
+type Enrollment struct {
+	Facility   string `json:"facility"`
+	Device     string `json:"device"`
+	Entrance   string `json:"entrance"`
+	Credential string `json:"credential"`
+}
+
+// EntranceRequest is the body of PATCH /v1/facilities/{id}/devices/{device}.
+type EntranceRequest struct {
+	Entrance string `json:"entrance"`
+}
+
+// StaffRequest is the body of POST /v1/facilities/{id}/staff.
+type StaffRequest struct {
+	Name string `json:"name"`
+}
+
+// Staff is a staff account of a facility. Credential is set only in the
+// answer that creates it.
+type Staff struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	Credential string    `json:"credential,omitempty"`
+}
+
+// StaffList is the answer to GET /v1/facilities/{id}/staff.
+type StaffList struct {
+	Staff []Staff `json:"staff"`
+}
+
+// Heartbeat is the body of POST /v1/heartbeat: a device's health.
+type Heartbeat struct {
+	// Facility and Device identify the sender; they must match its credential.
+	Facility string `json:"facility"`
+	Device   string `json:"device"`
+	// DeviceTime is the device's raw clock when it sent the heartbeat.
+	DeviceTime time.Time `json:"device_time"`
+	// QueueDepth is the number of scans waiting on the device.
+	QueueDepth int `json:"queue_depth"`
+	// OldestUnsentSeconds is the age of the oldest waiting scan.
+	OldestUnsentSeconds float64 `json:"oldest_unsent_s"`
+	// ClockOffsetMillis is the offset the device learned to central's clock
+	// (central − device).
+	ClockOffsetMillis int64 `json:"clock_offset_ms"`
+	// Camera is the camera's state: "ok" or "starting" when healthy;
+	// "failing", "no_frames", "ended", ... otherwise.
+	Camera string `json:"camera"`
+	// Version is the agent's version.
+	Version string `json:"version"`
+}
+
+// HeartbeatAck is the answer to POST /v1/heartbeat.
+type HeartbeatAck struct {
+	ServerTime time.Time `json:"server_time"`
+}
+
+// Device problems listed by the fleet view.
+const (
+	ProblemNeverSeen   = "never_seen"   // enrolled, no heartbeat yet
+	ProblemStale       = "stale"        // no heartbeat for longer than the stale limit
+	ProblemOffline     = "offline"      // no heartbeat for longer than the offline limit
+	ProblemClockSkewed = "clock_skewed" // device clock off central's by more than the skew limit
+	ProblemCamera      = "camera"       // camera not "ok"
+	ProblemBacklog     = "backlog"      // oldest unsent scan older than the backlog limit
+)
+
+// Device is one device in a facility's device list and the fleet view.
+type Device struct {
+	Facility   string    `json:"facility"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name,omitempty"`
+	Entrance   string    `json:"entrance"`
+	Enrolled   bool      `json:"enrolled"`
+	EnrolledAt time.Time `json:"enrolled_at,omitzero"`
+	// LastSeen is when central received the last heartbeat (zero: never).
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// The last heartbeat's report.
+	QueueDepth          int     `json:"queue_depth"`
+	OldestUnsentSeconds float64 `json:"oldest_unsent_s"`
+	ClockOffsetMillis   int64   `json:"clock_offset_ms"`
+	Camera              string  `json:"camera,omitempty"`
+	Version             string  `json:"version,omitempty"`
+	// ClockSkewMillis is the device's raw clock minus central's, measured
+	// at the last heartbeat.
+	ClockSkewMillis int64 `json:"clock_skew_ms"`
+	// Problems lists what is wrong (Problem* constants); empty when healthy.
+	Problems []string `json:"problems"`
+}
+
+// Fleet is the answer to GET /v1/fleet and GET /v1/facilities/{id}/devices.
+type Fleet struct {
+	ServerTime time.Time `json:"server_time"`
+	Devices    []Device  `json:"devices"`
+}
+
+// DayCount is the number of visits on one KST day.
+type DayCount struct {
+	Date  string `json:"date"`
+	Total int    `json:"total"`
+}
+
+// CountSeries is the last two weeks by day and today by hour.
+type CountSeries struct {
+	// Days are the 14 days up to and including today, oldest first.
+	Days []DayCount `json:"days"`
+	// Today is today's count by hour (KST).
+	Today Counts `json:"today"`
+}
+
+// DeviceCounts are the counts of one device.
+type DeviceCounts struct {
+	Device   string `json:"device"`
+	Entrance string `json:"entrance"`
+	CountSeries
+}
+
+// Stats is the answer to GET /v1/facilities/{id}/stats: hourly counts for
+// the facility and for each device. Counts only, never a list of visits.
+type Stats struct {
+	Facility string `json:"facility"`
+	CountSeries
+	Devices []DeviceCounts `json:"devices"`
+}
+
+// Visit is one exported record: facility, device, time and the opaque token.
+type Visit struct {
+	Device        string    `json:"device"`
+	Entrance      string    `json:"entrance,omitempty"`
+	CorrectedTime time.Time `json:"corrected_time"`
+	DeviceTime    time.Time `json:"device_time"`
+	Token         string    `json:"token"`
+	Verdict       string    `json:"verdict"`
+	Copy          bool      `json:"copy,omitempty"`
+}
+
+// Export is the answer to GET /v1/export.
+type Export struct {
+	Facility string    `json:"facility"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	// AuditSeq is the audit log entry that records this export.
+	AuditSeq int64   `json:"audit_seq"`
+	Visits   []Visit `json:"visits"`
+}
+
+// AuditEntry is one line of the append-only audit log: who asked for
+// which facility's visits, when, over which window, and why.
+type AuditEntry struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	Authority string    `json:"authority"`
+	Facility  string    `json:"facility"`
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Purpose   string    `json:"purpose"`
+	Records   int       `json:"records"`
+}
+
+// Audit is the answer to GET /v1/audit.
+type Audit struct {
+	Entries []AuditEntry `json:"entries"`
+}

@@ -8,6 +8,10 @@
 //	kipass-agent run --config FILE      run the daemon
 //	kipass-agent demo [--dir DIR]       run the whole path on a generated sample
 //	kipass-agent decode [--json] IMAGE...  decode still images
+//	kipass-agent status                 print the running agent's state
+//	kipass-agent stats                  print visitor counts by hour and day
+//	kipass-agent flush                  send the queue now, with a progress bar
+//	kipass-agent enroll --code CODE [--config FILE]  enroll this device
 package main
 
 import (
@@ -34,6 +38,10 @@ Commands:
 	run      run the daemon with a config file
 	demo     run the whole scan path on a generated sample, with a local central
 	decode   decode QR codes in still images (PNG, JPEG)
+	status   print the running agent's state (exit 3 when not scanning)
+	stats    print visitor counts by hour and by day
+	flush    send the queued scans to central now, with a progress bar
+	enroll   trade a manager's one-time code for this device's credential
 
 Run "kipass-agent <command> -h" for a command's flags.
 `
@@ -60,6 +68,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
 	case "decode":
 		err = cmdDecode(args[1:], stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "stats":
+		err = cmdStats(ctx, args[1:], stdout, stderr)
+	case "flush":
+		err = cmdFlush(ctx, args[1:], stdout, stderr)
+	case "enroll":
+		err = cmdEnroll(ctx, args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
 		err = cmdFeed(ctx, args[1:], os.Stdin, stdout, stderr)
 	default:
@@ -68,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errDegraded) {
+		return exitDegraded
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kipass-agent %s: %v\n", args[0], err)
@@ -107,12 +126,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	scans := fs.Int("scans", 12, "number of visitors in the sample")
 	level := fs.String("log-level", "warn", "log `level`: debug, info, warn, error")
 	device := fs.String("audio-device", "", "ALSA `device` for the voice (\"none\" for silence)")
+	statusAddr := fs.String("status", "", "serve the status page on `addr` (e.g. 127.0.0.1:8080) and keep running until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	_, err := agent.Demo(ctx, agent.DemoOptions{
 		Dir: *dir, Scans: *scans, Out: stdout, Log: agent.NewLogger(stderr, *level),
-		Audio: agent.AudioConfig{Device: *device},
+		Audio: agent.AudioConfig{Device: *device}, StatusListen: *statusAddr,
 	})
 	return err
 }

@@ -1,19 +1,23 @@
 // Command kipass-central is the reference central server of the KI-Pass
-// visitor register: it stores scans from devices in its own bbolt file,
-// idempotently by scan id, serves the issuer key set, and answers hourly
-// visitor counts per facility (counts only, never a list).
+// visitor register: facilities enroll here, their devices send scans and
+// heartbeats, managers read hourly counts (never a list), the health
+// authority exports a facility's visits (logged in an append-only audit
+// log), and every scan is destroyed after 28 days.
 //
 // Usage:
 //
-//	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE]
+//	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE] [--accounts FILE] [--dev]
+//	kipass-central serve --postgres 'host=... dbname=kipass' [--keys FILE] [--accounts FILE]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -23,6 +27,7 @@ import (
 
 	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/pg"
 	"github.com/kipass/kipass/token"
 )
 
@@ -39,6 +44,12 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
+// options are the serve flags.
+type options struct {
+	addr, data, postgres, keys, accounts string
+	dev                                  bool
+}
+
 func run(args []string, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
@@ -46,9 +57,13 @@ func run(args []string, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8700", "listen `address`")
-	data := fs.String("data", "", "data `dir` for central.db (required)")
-	keys := fs.String("keys", "", "issuer key set `file` (JSON) served to devices and used to check tokens")
+	var o options
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8700", "listen `address`")
+	fs.StringVar(&o.data, "data", "", "data `dir` for the embedded store central.db (the default store)")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("KIPASS_CENTRAL_POSTGRES"), "PostgreSQL connection `string` instead of --data (env KIPASS_CENTRAL_POSTGRES)")
+	fs.StringVar(&o.keys, "keys", "", "issuer key set `file` (JSON) served to devices and used to check tokens")
+	fs.StringVar(&o.accounts, "accounts", "", "operator, health-authority and issuer credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{...},\"issuers\":{...}}")
+	fs.BoolVar(&o.dev, "dev", false, "development: accept scans and heartbeats from devices without a credential")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -56,48 +71,103 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if *data == "" {
-		fmt.Fprintln(stderr, "kipass-central serve: --data is required")
+	if (o.data == "") == (o.postgres == "") {
+		fmt.Fprintln(stderr, "kipass-central serve: give exactly one of --data and --postgres")
 		return 2
 	}
 	log := agent.NewLogger(stderr, *level)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, *data, *keys, log); err != nil {
+	if err := serve(ctx, o, log); err != nil {
 		fmt.Fprintf(stderr, "kipass-central serve: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func serve(ctx context.Context, addr, data, keysFile string, log interface {
-	Info(string, ...any)
-}) error {
+// accounts is the --accounts file.
+type accounts struct {
+	Admins      map[string]string `json:"admins"`
+	Authorities map[string]string `json:"authorities"`
+	Issuers     map[string]string `json:"issuers"`
+}
+
+func loadAccounts(path string, log *slog.Logger) (accounts, error) {
+	var a accounts
+	if path == "" {
+		return a, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return a, fmt.Errorf("accounts: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("accounts file is readable by others; chmod 600 it", "file", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return a, fmt.Errorf("accounts: %w", err)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("accounts %s: %w", path, err)
+	}
+	for _, m := range []map[string]string{a.Admins, a.Authorities, a.Issuers} {
+		for name, secret := range m {
+			if len(secret) < 16 {
+				return a, fmt.Errorf("accounts %s: the credential of %q is shorter than 16 characters", path, name)
+			}
+		}
+	}
+	return a, nil
+}
+
+func serve(ctx context.Context, o options, log *slog.Logger) error {
 	ks := token.NewKeySet()
-	if keysFile != "" {
+	if o.keys != "" {
 		var err error
-		if ks, err = token.LoadKeySet(keysFile); err != nil {
+		if ks, err = token.LoadKeySet(o.keys); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return err
-	}
-	cs, err := central.Open(filepath.Join(data, "central.db"), central.Options{Keys: ks})
+	acc, err := loadAccounts(o.accounts, log)
 	if err != nil {
 		return err
 	}
+	var st central.Store
+	if o.postgres != "" {
+		if st, err = pg.Open(ctx, o.postgres); err != nil {
+			return err
+		}
+	} else {
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return err
+		}
+		if st, err = central.OpenBolt(filepath.Join(o.data, "central.db")); err != nil {
+			return err
+		}
+	}
+	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
+		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers})
 	defer cs.Close()
-	hs := &http.Server{Addr: addr, Handler: cs.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	hs := &http.Server{Addr: o.addr, Handler: cs.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("central listening", "addr", addr, "data", data)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { errc <- cs.Run(pctx) }() // the 28-day purge, hourly
+	store := "bbolt " + o.data
+	if o.postgres != "" {
+		store = "postgres"
+	}
+	log.Info("central listening", "addr", o.addr, "store", store, "device_credentials_required", !o.dev)
 	select {
 	case err := <-errc:
-		return err
+		if err != nil {
+			return err
+		}
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
 	return hs.Shutdown(sctx)
 }

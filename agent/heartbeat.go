@@ -1,0 +1,16 @@
+package agent
+
+import (
+	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/status"
+)
+
+// heartbeatState is what the heartbeat tells central's fleet view, taken
+// from the status page's snapshot: the queue, the camera and the clock.
+func heartbeatState(s status.Snapshot) heartbeat.State {
+	hs := heartbeat.State{QueueDepth: s.Queue.Depth, OldestUnsent: s.Queue.OldestAge(s.At), Camera: s.Camera.State}
+	if s.Clock.Known {
+		hs.ClockOffset = s.Clock.Offset
+	}
+	return hs
+}

@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/trust"
+)
+
+// TestOpenFetchesKeysAndLearnsClock opens an agent from a config whose key
+// cache does not exist yet, against a real central on loopback: the key set
+// is fetched and cached, the clock offset is learned and persisted.
+func TestOpenFetchesKeysAndLearnsClock(t *testing.T) {
+	k, err := token.GenerateKey("naver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := central.Open(filepath.Join(t.TempDir(), "central.db"), central.Options{Keys: token.NewKeySet(k.Public())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+
+	dir := t.TempDir()
+	frames := filepath.Join(dir, "frames")
+	os.Mkdir(frames, 0o755)
+	cfg := Config{Facility: "F1", Device: "D1", Source: "folder:" + frames, DataDir: filepath.Join(dir, "data"),
+		CentralURL: srv.URL, KeysFile: filepath.Join(dir, "keys.json"), Audio: AudioConfig{Device: "none"}}
+	cfg.setDefaults()
+	var logs bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	scans := make(chan Scan, 1)
+	ended := make(chan struct{})
+	a, err := Open(ctx, cfg, NewLogger(&lockedWriter{w: &logs}, "debug"), Hooks{
+		OnScan: func(s Scan) { scans <- s }, OnSourceEnd: func() { close(ended) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if st := a.Trust(); st.Keys.Keys != 1 || st.Keys.LastFetch.IsZero() {
+		t.Fatalf("keys after open: %+v", st.Keys)
+	}
+	cached, err := token.LoadKeySet(cfg.KeysFile)
+	if err != nil || len(cached.Keys()) != 1 {
+		t.Fatalf("key cache: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Trust().Clock.Basis != trust.BasisCentral {
+		if time.Now().After(deadline) {
+			t.Fatalf("clock not learned: %+v", a.Trust().Clock)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "clock.json")); err != nil {
+		t.Fatalf("clock offset not persisted: %v", err)
+	}
+	// The (empty) frame source has ended; a scan-engine text comes in.
+	<-ended
+	tok, _ := token.Signer{Key: k}.Issue(time.Now())
+	a.HandleText(ctx, tok, time.Now())
+	got := <-scans
+	if got.Verdict != token.Verified || !got.Recorded || got.Corrected.IsZero() {
+		t.Fatalf("scan = %+v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,163 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/camera/engine"
+)
+
+// Codes is a source of texts a scan engine already decoded (a PDA's
+// built-in engine, a serial or keyboard-wedge scanner, stdin lines).
+type Codes interface {
+	// Next blocks for the next code; io.EOF ends a finite source.
+	Next(ctx context.Context) (engine.Code, error)
+	// Close releases the source.
+	Close() error
+}
+
+// isEngineSpec reports whether a source spec names a scan engine rather
+// than a frame source.
+func isEngineSpec(spec string) bool {
+	return spec == "stdin" || strings.HasPrefix(spec, "serial:") || strings.HasPrefix(spec, "evdev:")
+}
+
+// source is what openSource opened: frames from a camera, or codes from a
+// scan engine, and the health of either.
+type source struct {
+	frames Frames
+	codes  Codes
+	live   *camera.Live
+	health func() camera.Health
+}
+
+// Close closes whichever source was opened.
+func (s *source) Close() error {
+	if s.frames != nil {
+		return s.frames.Close()
+	}
+	if s.codes != nil {
+		return s.codes.Close()
+	}
+	return nil
+}
+
+// CameraHealth reports the source's own health for the status page:
+// "ok", "reopening" or "absent", with the reason when not ok.
+func (s *source) CameraHealth() (state, problem string) {
+	if s.health == nil {
+		return "ok", ""
+	}
+	h := s.health()
+	if h.State == camera.StateOK {
+		return h.State.String(), ""
+	}
+	return h.State.String(), h.Reason
+}
+
+// noteCode tells a camera that a code was seen, so a low-power camera
+// returns to its full frame rate.
+func (s *source) noteCode() {
+	if s.live != nil {
+		s.live.NoteCode()
+	}
+}
+
+// openSource opens the configured source: a self-healing camera (devices,
+// files, URLs, folders) or a scan engine. A missing camera is not an error
+// here: it is reopened with backoff and reported as absent.
+func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, error) {
+	if isEngineSpec(cfg.Source) {
+		codes, err := engine.Open(ctx, cfg.Source, engine.Options{
+			DedupWindow: time.Duration(cfg.DedupWindow), Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("scan engine %q: %w", cfg.Source, err)
+		}
+		s := &source{codes: codes}
+		if hr, ok := codes.(engine.HealthReporter); ok {
+			s.health = hr.Health
+		}
+		return s, nil
+	}
+	focus, err := parseFocus(cfg.Camera.Focus)
+	if err != nil {
+		return nil, err
+	}
+	exposure, err := parseExposure(cfg.Camera.Exposure)
+	if err != nil {
+		return nil, err
+	}
+	live, err := camera.OpenLive(cfg.Source, camera.Options{
+		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
+		Focus: focus, FocusDistance: cfg.Camera.FocusDistance, Exposure: exposure,
+		IdleAfter: time.Duration(cfg.Camera.IdleAfter), DebugSnapshotDir: cfg.Camera.DebugSnapshotDir,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("camera %q: %w", cfg.Source, err)
+	}
+	return &source{frames: live, live: live, health: live.Health}, nil
+}
+
+func parseFocus(s string) (camera.FocusMode, error) {
+	switch s {
+	case "", "driver":
+		return camera.FocusDriver, nil
+	case "auto":
+		return camera.FocusAuto, nil
+	case "fixed":
+		return camera.FocusFixed, nil
+	}
+	return 0, fmt.Errorf("key \"camera.focus\": %q is not driver, auto or fixed", s)
+}
+
+func parseExposure(s string) (camera.ExposureMode, error) {
+	switch s {
+	case "", "driver":
+		return camera.ExposureDriver, nil
+	case "auto":
+		return camera.ExposureAuto, nil
+	case "glare":
+		return camera.ExposureGlare, nil
+	}
+	return 0, fmt.Errorf("key \"camera.exposure\": %q is not driver, auto or glare", s)
+}
+
+// codeLoop judges codes from a scan engine until ctx ends. Engine failures
+// are retried inside the engine; an error here is logged and retried.
+func (a *Agent) codeLoop(ctx context.Context) error {
+	failures := 0
+	for {
+		c, err := a.p.Codes.Next(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, io.EOF):
+			a.o.Log.Info("scan engine ended")
+			if a.o.OnSourceEnd != nil {
+				a.o.OnSourceEnd()
+			}
+			<-ctx.Done()
+			return nil
+		case err != nil:
+			failures++
+			wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
+			a.o.Log.Warn("scan engine failed; retrying", "err", err, "retry_in", wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-a.o.Clock.After(wait):
+			}
+			continue
+		}
+		failures = 0
+		a.HandleText(ctx, c.Text, c.At)
+	}
+}

@@ -1,0 +1,440 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/status"
+	"github.com/kipass/kipass/token"
+)
+
+// The health sources below are what the status page reads from rooms that
+// are being built beside this one. Until a room provides its source, the
+// agent derives the same facts from what it sees itself (the frames it
+// reads, the answers of central, the queue's Stats); a source set with
+// SetWatch replaces the derived facts.
+
+// CameraHealth reports the camera's own view of its health (camera room).
+type CameraHealth interface {
+	// CameraHealth returns a short state word ("ok", "blurred", "dark", …)
+	// and a problem description, empty when the camera is fine.
+	CameraHealth() (state, problem string)
+}
+
+// ClockHealth reports the device clock against central (token trust room).
+type ClockHealth interface {
+	// ClockHealth returns central's time minus the device's, whether that
+	// offset is known yet, and a problem description, empty when fine.
+	ClockHealth() (offset time.Duration, known bool, problem string)
+}
+
+// StorageHealth reports a recording risk the queue sees (queue room: disk
+// almost full, fsync errors).
+type StorageHealth interface {
+	// StorageHealth returns a problem description, empty when fine.
+	StorageHealth() (problem string)
+}
+
+// Watch lists the optional health sources. Nil fields are derived.
+type Watch struct {
+	// Camera replaces the camera state derived from the frame stream.
+	Camera CameraHealth
+	// Clock provides the clock offset and alarm; unknown while nil.
+	Clock ClockHealth
+	// Storage adds the queue's own alarms to the derived ones.
+	Storage StorageHealth
+	// Counts replaces the agent's in-memory hourly counter, e.g. with the
+	// queue's durable hourly-counter bucket.
+	Counts status.Counter
+}
+
+// Thresholds of the derived health.
+const (
+	// NoFramesAfter without a frame makes the camera a problem.
+	NoFramesAfter = 10 * time.Second
+	// StoreFailureShown keeps a failed recording on the state line.
+	StoreFailureShown = 10 * time.Minute
+	// QueueAlmostFull is the share of queue_max that makes storage a problem.
+	QueueAlmostFull = 0.95
+)
+
+// observer gathers what the status page, the metrics and the CLI show.
+// It sees the stages through thin wrappers installed by Open.
+type observer struct {
+	clk                        clock.Clock
+	started                    time.Time
+	facility, device, entrance string
+	queueMax                   int
+	counter                    *hourlyCounter
+	metrics                    *status.Metrics
+	server                     *status.Server
+
+	mu           sync.Mutex
+	watch        Watch
+	verdicts     map[token.Verdict]int64
+	enqueuedSeen int64
+	lastStoreErr time.Time
+	frames       int64
+	lastFrame    time.Time
+	frameErrs    int
+	ended        bool
+	lastUpload   time.Time
+	lastAttempt  time.Time
+	failing      bool
+	uplinkErrs   int64
+}
+
+func newObserver(cfg Config, clk clock.Clock) *observer {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	max := cfg.QueueMax
+	if max <= 0 {
+		max = 1_000_000
+	}
+	return &observer{clk: clk, started: clk.Now(), facility: cfg.Facility, device: cfg.Device, entrance: cfg.Entrance,
+		queueMax: max, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
+}
+
+// SetWatch installs health sources from other rooms. It is safe to call
+// while the agent runs.
+func (a *Agent) SetWatch(w Watch) {
+	if a.obs == nil {
+		return
+	}
+	a.obs.mu.Lock()
+	defer a.obs.mu.Unlock()
+	a.obs.watch = w
+}
+
+// Flusher is an uplink that can send at once even while it waits out a
+// pause after failures. The uplink room may provide it; until then Flush
+// falls back to Kick, which a sender in a backoff pause does not shorten.
+type Flusher interface {
+	// Flush sends the queue now, skipping any backoff pause.
+	Flush()
+}
+
+// Flush asks the uplink to send the queue now (the CLI's flush).
+func (a *Agent) Flush() {
+	switch s := a.p.Sender.(type) {
+	case nil:
+	case Flusher:
+		s.Flush()
+	default:
+		s.Kick()
+	}
+}
+
+// StatusServer is the status page built by Open; nil when it is off.
+func (a *Agent) StatusServer() *status.Server {
+	if a.obs == nil {
+		return nil
+	}
+	return a.obs.server
+}
+
+// Snapshot gathers the agent's state for the status page, the metrics and
+// the CLI. It holds no token and no scan id.
+func (a *Agent) Snapshot() status.Snapshot {
+	o := a.obs
+	if o == nil {
+		o = newObserver(Config{Facility: a.o.Facility, Device: a.o.Device}, a.o.Clock)
+	}
+	st := a.Stats()
+	now := o.clk.Now()
+	s := status.Snapshot{At: now, Facility: o.facility, Device: o.device, Entrance: o.entrance, Started: o.started,
+		Scans: map[string]int64{}}
+	q, qerr := a.p.Store.Stats()
+	s.Queue = status.Queue{Depth: q.Depth, OldestEnqueued: q.OldestEnqueued, Dead: q.Dead, Max: o.queueMax}
+
+	o.mu.Lock()
+	w := o.watch
+	o.mu.Unlock()
+	// The other rooms' health sources are asked without holding the lock.
+	var camState, camProblem, storeProblem string
+	var clk status.Clock
+	if w.Camera != nil {
+		camState, camProblem = w.Camera.CameraHealth()
+	}
+	if w.Storage != nil {
+		storeProblem = w.Storage.StorageHealth()
+	}
+	if w.Clock != nil {
+		clk.Offset, clk.Known, clk.Problem = w.Clock.ClockHealth()
+	}
+	s.Clock = clk
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for v, n := range o.verdicts {
+		s.Scans[string(v)] = n
+	}
+	s.Uplink = status.Uplink{LastUpload: o.lastUpload, LastAttempt: o.lastAttempt, Failing: o.failing,
+		Errors: o.uplinkErrs, Acknowledged: st.Acknowledged}
+	s.Storage.Failures = st.StoreFailures
+	switch {
+	case qerr != nil:
+		s.Storage.Problem = "the queue cannot be read"
+	case !o.lastStoreErr.IsZero() && now.Sub(o.lastStoreErr) < StoreFailureShown:
+		s.Storage.Problem = "a scan could not be recorded"
+	case float64(q.Depth) >= QueueAlmostFull*float64(o.queueMax):
+		s.Storage.Problem = fmt.Sprintf("the queue is almost full (%d of %d)", q.Depth, o.queueMax)
+	}
+	if s.Storage.Problem == "" {
+		s.Storage.Problem = storeProblem
+	}
+	s.Camera = o.cameraLocked(now)
+	if w.Camera != nil {
+		s.Camera.State, s.Camera.Problem = camState, camProblem
+	}
+	return s
+}
+
+// cameraLocked derives the camera's state from the frames read.
+func (o *observer) cameraLocked(now time.Time) status.Camera {
+	c := status.Camera{LastFrame: o.lastFrame, Frames: o.frames}
+	switch {
+	case o.ended:
+		c.State = "ended"
+	case o.lastFrame.IsZero() && now.Sub(o.started) < NoFramesAfter:
+		c.State = "starting"
+	case o.frameErrs > 0 && (o.lastFrame.IsZero() || now.Sub(o.lastFrame) >= NoFramesAfter):
+		c.State, c.Problem = "failing", "the camera fails to deliver frames"
+	case o.lastFrame.IsZero() || now.Sub(o.lastFrame) >= NoFramesAfter:
+		c.State, c.Problem = "no_frames", fmt.Sprintf("no frame for %s", now.Sub(maxTime(o.lastFrame, o.started)).Round(time.Second))
+	default:
+		c.State = "ok"
+	}
+	return c
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// counts is the visitor counter the page reads.
+func (o *observer) counts() status.Counter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.watch.Counts != nil {
+		return o.watch.Counts
+	}
+	return o.counter
+}
+
+// countsFunc lets the status server read the counter chosen at each request.
+type countsFunc func() status.Counter
+
+// HourlyCounts asks the counter in use now.
+func (f countsFunc) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
+	return f().HourlyCounts(from, to)
+}
+
+// onScan tallies a verdict and counts a visitor once per newly recorded
+// scan, then calls next.
+func (o *observer) onScan(a *Agent, next func(Scan)) func(Scan) {
+	return func(s Scan) {
+		enq := a.enqueued.Load()
+		o.mu.Lock()
+		o.verdicts[s.Verdict]++
+		if s.Verdict.Recorded() && !s.Recorded {
+			o.lastStoreErr = o.clk.Now()
+		}
+		added := enq - o.enqueuedSeen
+		o.enqueuedSeen = enq
+		o.mu.Unlock()
+		if added > 0 {
+			o.counter.add(s.At, o.device, int(added))
+		}
+		if next != nil {
+			next(s)
+		}
+	}
+}
+
+// watchedFrames records when frames arrive and when the source fails.
+type watchedFrames struct {
+	Frames
+	o *observer
+}
+
+// Next reads a frame and notes its arrival or the failure.
+func (w watchedFrames) Next(ctx context.Context) (camera.Frame, error) {
+	f, err := w.Frames.Next(ctx)
+	w.o.mu.Lock()
+	defer w.o.mu.Unlock()
+	switch {
+	case err == nil:
+		w.o.frames++
+		w.o.lastFrame = w.o.clk.Now()
+		w.o.frameErrs = 0
+	case errors.Is(err, io.EOF):
+		w.o.ended = true
+	case ctx.Err() == nil:
+		w.o.frameErrs++
+	}
+	return f, err
+}
+
+// timedDecoder feeds the decode latency histogram. It measures with the
+// machine's monotonic clock: a latency figure, not a decision.
+type timedDecoder struct {
+	Decoder
+	o *observer
+}
+
+// Decode decodes and records how long it took.
+func (d timedDecoder) Decode(img *image.Gray) (decode.Result, error) {
+	t0 := time.Now()
+	r, err := d.Decoder.Decode(img)
+	if d.o.metrics != nil {
+		d.o.metrics.ObserveDecode(time.Since(t0))
+	}
+	return r, err
+}
+
+// uplinkWatch sees the uplink's batches go to central: the last upload,
+// errors and whether central is reachable now.
+type uplinkWatch struct {
+	base http.RoundTripper
+	o    *observer
+}
+
+// RoundTrip sends the request and notes central's answer to a scan batch.
+func (u uplinkWatch) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := u.base.RoundTrip(r)
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, api.PathScans) {
+		return resp, err
+	}
+	u.o.mu.Lock()
+	defer u.o.mu.Unlock()
+	now := u.o.clk.Now()
+	u.o.lastAttempt = now
+	if err != nil || resp.StatusCode != http.StatusOK {
+		u.o.failing = true
+		u.o.uplinkErrs++
+	} else {
+		u.o.failing = false
+		u.o.lastUpload = now
+	}
+	return resp, err
+}
+
+// openStatus builds the status page for Open, unless cfg turns it off.
+func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
+	o := a.obs
+	// A config read from a file has the default address; one built in code
+	// (the demo, tests) has the page only when it asks for it.
+	if cfg.Status.Listen == StatusOff || cfg.Status.Listen == "" {
+		return nil
+	}
+	var pin string
+	if cfg.Status.PINFile != "" {
+		p, err := status.LoadPIN(cfg.Status.PINFile)
+		if err != nil {
+			return fmt.Errorf("%w: status.pin_file: %w", ErrConfig, err)
+		}
+		pin = p
+	}
+	srv, err := status.New(status.Options{
+		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
+		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
+		Clock: o.clk, Log: log.With("room", "status"),
+	})
+	if err != nil {
+		return fmt.Errorf("%w: status: %w", ErrConfig, err)
+	}
+	o.server = srv
+	return nil
+}
+
+// SettingsStore is where the manager's settings from the status page are
+// kept: settings.json in the data directory.
+func SettingsStore(cfg Config) status.FileSettings {
+	return status.FileSettings{Path: filepath.Join(cfg.DataDir, "settings.json")}
+}
+
+// applySettings lays the manager's saved voice settings over the config.
+func applySettings(cfg *Config, log *slog.Logger) {
+	st, err := SettingsStore(*cfg).Load()
+	if err != nil {
+		log.Warn("manager settings ignored", "err", err)
+		return
+	}
+	if st.Volume > 0 {
+		cfg.Audio.Volume = st.Volume
+	}
+	if st.QuietHours != "" {
+		cfg.Audio.QuietHours = st.QuietHours
+	}
+	if st.Tones {
+		cfg.Audio.Tones = true
+	}
+	if st.Language != "" {
+		cfg.Status.Language = st.Language
+	}
+}
+
+// hourlyCounter counts newly recorded scans per hour and device, in memory
+// since the agent started.
+//
+// REPLACE: the durable queue's hourly-counter bucket (queue.HourlyCounts)
+// survives restarts; when it lands, pass it as Watch.Counts (or through a
+// small adapter to status.Counter) and delete this type.
+type hourlyCounter struct {
+	mu sync.Mutex
+	n  map[hourKey]int
+}
+
+type hourKey struct {
+	hour   int64 // Unix seconds of the hour's start
+	device string
+}
+
+// keepCounts is how long the in-memory counter keeps an hour.
+const keepCounts = (status.Days + 1) * 24 * time.Hour
+
+func newHourlyCounter() *hourlyCounter { return &hourlyCounter{n: map[hourKey]int{}} }
+
+func (c *hourlyCounter) add(at time.Time, device string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h := at.Truncate(time.Hour).Unix()
+	c.n[hourKey{h, device}] += n
+	for k := range c.n {
+		if h-k.hour > int64(keepCounts/time.Second) {
+			delete(c.n, k)
+		}
+	}
+}
+
+// HourlyCounts returns the counts of the hours starting in [from, to).
+func (c *hourlyCounter) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []status.HourCount
+	for k, n := range c.n {
+		t := time.Unix(k.hour, 0)
+		if !t.Before(from) && t.Before(to) {
+			out = append(out, status.HourCount{Hour: t, Device: k.device, Count: n})
+		}
+	}
+	return out, nil
+}

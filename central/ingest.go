@@ -1,0 +1,208 @@
+package central
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/token"
+)
+
+func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal) {
+	if p.role != "" && p.role != RoleDevice {
+		writeError(w, http.StatusForbidden, "forbidden", "only devices send scans")
+		return
+	}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, api.MaxBatchBytes)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_gzip", "request body is not gzip")
+			return
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, api.MaxBatchBytes+1)
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	var b api.ScanBatch
+	if err := dec.Decode(&b); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) && r.Header.Get("Content-Encoding") == "gzip" {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "batch body too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_json", "batch is not valid JSON: "+err.Error())
+		return
+	}
+	if len(b.Scans) > api.MaxBatch {
+		writeError(w, http.StatusRequestEntityTooLarge, "batch_too_large",
+			fmt.Sprintf("batch has %d scans, at most %d", len(b.Scans), api.MaxBatch))
+		return
+	}
+	if p.role == RoleDevice {
+		for _, sc := range b.Scans {
+			if sc.Facility != p.facility || sc.Device != p.subject {
+				writeError(w, http.StatusForbidden, "device_mismatch",
+					"the batch holds scans of another facility or device than the credential's; fix the agent's facility and device")
+				return
+			}
+		}
+	}
+	now := s.opts.Clock.Now()
+	results := make([]api.ItemResult, len(b.Scans))
+	var items []Scan
+	var at []int
+	for i, sc := range b.Scans {
+		results[i].ID = sc.ID
+		if reason := s.check(sc, now); reason != "" {
+			results[i].Status, results[i].Reason = api.Rejected, reason
+			continue
+		}
+		verdict := s.verdict(r, sc)
+		if verdict != sc.Verdict {
+			results[i].Verdict = verdict
+		}
+		items = append(items, Scan{
+			ID: sc.ID, Facility: sc.Facility, Device: sc.Device, DeviceTime: sc.DeviceTime,
+			CorrectedTime: sc.CorrectedTime, Token: sc.Token, Fingerprint: token.Fingerprint(sc.Token),
+			Verdict: verdict, ReceivedAt: now,
+		})
+		at = append(at, i)
+	}
+	res, err := s.st.Ingest(r.Context(), items)
+	if err != nil {
+		s.storeFailed(w, "store the batch", err)
+		return
+	}
+	for j, i := range at {
+		results[i].Status = api.Accepted
+		if res[j].Duplicate {
+			results[i].Status, results[i].Verdict = api.Duplicate, ""
+		}
+		results[i].Copy = res[j].Copy
+	}
+	s.opts.Log.Info("batch ingested", "scans", len(b.Scans), "stored", len(items))
+	writeJSON(w, http.StatusOK, api.BatchResult{Results: results, ServerTime: now})
+}
+
+// check returns a rejection reason for a scan that can never be accepted,
+// or "" for a good one.
+func (s *Server) check(sc api.Scan, now time.Time) string {
+	switch {
+	case sc.ID == "" || len(sc.ID) > 64:
+		return "bad_id"
+	case checkText(sc.Facility, 64, false) != "":
+		return "bad_facility"
+	case checkText(sc.Device, 64, false) != "":
+		return "bad_device"
+	case sc.Token == "" || len(sc.Token) > 512 || checkText(sc.Token, 512, false) != "":
+		return "bad_token"
+	case sc.CorrectedTime.IsZero() || sc.CorrectedTime.After(now.Add(24*time.Hour)):
+		return "bad_time"
+	case sc.CorrectedTime.Before(now.Add(-s.opts.Retention)):
+		return "too_old"
+	case sc.Verdict != string(token.Verified) && sc.Verdict != string(token.Pending):
+		return "bad_verdict"
+	case sc.ID != token.ScanID(sc.Device, sc.Token):
+		return "bad_id"
+	}
+	if sc.Verdict == string(token.Verified) {
+		// Check the signature against the key set, at the token's own
+		// issue time: a scan may arrive days after it was made.
+		c, err := token.Parse(sc.Token)
+		if err != nil {
+			return "bad_token"
+		}
+		if _, err := (token.Verifier{Keys: s.opts.Keys}).Verify(sc.Token, c.IssuedAt); err != nil {
+			return "token_" + token.Reason(err)
+		}
+	}
+	return ""
+}
+
+// verdict is central's verdict on a good scan. A pending KP1 token is
+// checked by signature; a pending opaque token takes the verdict its issuer
+// gave already, or goes to Options.Opaque.
+// Pending scans are stored whatever their verdict: the visit happened, and
+// the verdict travels with it to the authority.
+func (s *Server) verdict(r *http.Request, sc api.Scan) string {
+	if sc.Verdict != string(token.Pending) {
+		return sc.Verdict
+	}
+	if c, err := token.Parse(sc.Token); err == nil {
+		if _, err := (token.Verifier{Keys: s.opts.Keys}).Verify(sc.Token, c.IssuedAt); err != nil {
+			return string(token.Invalid)
+		}
+		return string(token.Verified)
+	}
+	if g, err := s.st.GivenVerdict(r.Context(), token.Fingerprint(sc.Token)); err == nil {
+		return g.Verdict // the issuer gave it already
+	}
+	if s.opts.Opaque == nil {
+		return sc.Verdict
+	}
+	v, err := s.opts.Opaque.Check(r.Context(), sc.Token, sc.CorrectedTime)
+	switch {
+	case v == token.Verified || v == token.Invalid || v == token.Expired:
+		return string(v)
+	case err != nil:
+		s.opts.Log.Warn("opaque verdict failed; scan stays pending", "reason", token.Reason(err))
+	}
+	return sc.Verdict
+}
+
+func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p principal) {
+	if p.role != "" && p.role != RoleDevice {
+		writeError(w, http.StatusForbidden, "forbidden", "only devices send heartbeats")
+		return
+	}
+	var hb api.Heartbeat
+	if !decodeBody(w, r, &hb) {
+		return
+	}
+	if p.role == RoleDevice {
+		if hb.Facility == "" && hb.Device == "" {
+			hb.Facility, hb.Device = p.facility, p.subject
+		}
+		if hb.Facility != p.facility || hb.Device != p.subject {
+			writeError(w, http.StatusForbidden, "device_mismatch", "the heartbeat names another facility or device than the credential's")
+			return
+		}
+	}
+	switch {
+	case checkText(hb.Facility, 64, false) != "":
+		badField(w, "facility", "missing, too long or not text")
+		return
+	case checkText(hb.Device, 64, false) != "":
+		badField(w, "device", "missing, too long or not text")
+		return
+	case checkText(hb.Camera, 32, true) != "":
+		badField(w, "camera", "too long or not text")
+		return
+	case checkText(hb.Version, 64, true) != "":
+		badField(w, "version", "too long or not text")
+		return
+	case hb.QueueDepth < 0 || hb.OldestUnsentSeconds < 0 || math.IsNaN(hb.OldestUnsentSeconds) || math.IsInf(hb.OldestUnsentSeconds, 0):
+		writeError(w, http.StatusBadRequest, "bad_queue", "queue_depth and oldest_unsent_s must be non-negative numbers")
+		return
+	}
+	now := s.opts.Clock.Now()
+	d := api.Device{Facility: hb.Facility, ID: hb.Device, LastSeen: now, QueueDepth: hb.QueueDepth,
+		OldestUnsentSeconds: hb.OldestUnsentSeconds, ClockOffsetMillis: hb.ClockOffsetMillis,
+		Camera: hb.Camera, Version: hb.Version}
+	if !hb.DeviceTime.IsZero() {
+		d.ClockSkewMillis = hb.DeviceTime.Sub(now).Milliseconds()
+	}
+	if err := s.st.PutHeartbeat(r.Context(), d); err != nil {
+		s.storeFailed(w, "store the heartbeat", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.HeartbeatAck{ServerTime: now})
+}

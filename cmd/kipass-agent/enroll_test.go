@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
+)
+
+func postJSON(t *testing.T, url, cred string, body, out any) int {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	if cred != "" {
+		req.Header.Set("Authorization", "Bearer "+cred)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func TestEnrollFillsConfigAndCredential(t *testing.T) {
+	cs, err := central.Open(filepath.Join(t.TempDir(), "c.db"), central.Options{RequireCredentials: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cs.Handler())
+	defer func() { srv.Close(); cs.Close() }()
+	var reg api.Registered
+	postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
+		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg)
+	var code api.EnrollmentCode
+	postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: "후문"}, &code)
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "agent.json")
+	os.WriteFile(cfgPath, []byte(`{"source":"folder:frames","data_dir":"data","keys_file":"keys.json",
+		"central_url":"`+srv.URL+`","audio":{"device":"none"}}`), 0o640)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"enroll", "--config", cfgPath, "--code", strings.ToLower(code.Code), "--name", "PDA-1"}, &out, &errb); rc != 0 {
+		t.Fatalf("enroll: %d %s", rc, errb.String())
+	}
+	cfg, err := agent.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatalf("config after enroll: %v", err)
+	}
+	if cfg.Facility != reg.Facility.ID || cfg.Entrance != "후문" || !strings.HasPrefix(cfg.Device, "D-") || cfg.Audio.Device != "none" {
+		t.Fatalf("config = %+v", cfg)
+	}
+	fi, err := os.Stat(cfg.CredentialFile)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credential file: %v %v", fi, err)
+	}
+	if fi, _ := os.Stat(cfgPath); fi.Mode().Perm() != 0o640 {
+		t.Fatalf("config mode changed to %v", fi.Mode())
+	}
+	cred, _ := os.ReadFile(cfg.CredentialFile)
+	if strings.Contains(out.String(), strings.TrimSpace(string(cred))) {
+		t.Fatal("enroll printed the credential")
+	}
+	// The credential works for this device.
+	if c := postJSON(t, srv.URL+api.PathHeartbeat, strings.TrimSpace(string(cred)), api.Heartbeat{Camera: "ok"}, nil); c != 200 {
+		t.Fatalf("heartbeat with the new credential: %d", c)
+	}
+	// Enrolled already; and a replayed code is refused.
+	errb.Reset()
+	if rc := run([]string{"enroll", "--config", cfgPath, "--code", code.Code}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "enrolled already") {
+		t.Fatalf("second enroll: %d %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"enroll", "--config", cfgPath, "--code", code.Code, "--force"}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "code_used") {
+		t.Fatalf("replayed code: %d %s", rc, errb.String())
+	}
+	if rc := run([]string{"enroll", "--code", "X"}, &out, &errb); rc != 1 {
+		t.Fatalf("no central: %d", rc)
+	}
+}

@@ -1,0 +1,168 @@
+// Package heartbeat reports a device's health to central: queue depth, the
+// age of the oldest unsent scan, the learned clock offset, camera health
+// and version. Central's fleet view lists devices whose heartbeat is stale
+// or missing, whose clock is skewed, whose camera fails or whose queue
+// backs up.
+package heartbeat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/clock"
+)
+
+// State is what a device reports.
+type State struct {
+	// QueueDepth is the number of scans waiting for central.
+	QueueDepth int
+	// OldestUnsent is the age of the oldest waiting scan (0 when none).
+	OldestUnsent time.Duration
+	// ClockOffset is the learned offset to central's clock (central − device).
+	ClockOffset time.Duration
+	// Camera is the camera's health: "ok", "failing", ...; "" when unknown.
+	Camera string
+	// Version is the agent's version; Version() when empty.
+	Version string
+}
+
+// Config configures a Sender.
+type Config struct {
+	// URL is central's base URL.
+	URL string
+	// Credential is the device credential, sent as a bearer token.
+	Credential string
+	// Facility and Device identify the device.
+	Facility, Device string
+	// State returns the current device state; it must be safe to call
+	// from the sender's goroutine.
+	State func() State
+	// Interval between heartbeats; one minute when zero.
+	Interval time.Duration
+	// Client makes the requests; one with a 10 s timeout when nil.
+	Client *http.Client
+	// Clock is the device clock (the heartbeat carries its raw reading);
+	// clock.Real when nil.
+	Clock clock.Clock
+	// Log receives failures; slog.Default when nil.
+	Log *slog.Logger
+}
+
+// Sender sends heartbeats.
+type Sender struct {
+	cfg Config
+}
+
+// New returns a Sender.
+func New(cfg Config) *Sender {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.State == nil {
+		cfg.State = func() State { return State{} }
+	}
+	return &Sender{cfg: cfg}
+}
+
+// Version returns the agent's module version from the build information,
+// "devel" for a development build.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Run sends a heartbeat at once and then every Interval until ctx ends.
+// Failures are logged and never end Run; it returns nil when ctx ends.
+func (s *Sender) Run(ctx context.Context) error {
+	failing := false
+	for {
+		_, err := s.SendOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		switch {
+		case err != nil && !failing:
+			level := slog.LevelWarn
+			if errors.Is(err, ErrPermanent) {
+				level = slog.LevelError
+			}
+			s.cfg.Log.Log(ctx, level, "heartbeat failed", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.cfg.Log.Info("heartbeat delivered again")
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.cfg.Clock.After(s.cfg.Interval):
+		}
+	}
+}
+
+// SendOnce sends one heartbeat and returns central's answer. Errors wrap
+// ErrRetryable or ErrPermanent.
+func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
+	st := s.cfg.State()
+	if st.Version == "" {
+		st.Version = Version()
+	}
+	hb := api.Heartbeat{Facility: s.cfg.Facility, Device: s.cfg.Device, DeviceTime: s.cfg.Clock.Now(),
+		QueueDepth: st.QueueDepth, OldestUnsentSeconds: st.OldestUnsent.Seconds(),
+		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version}
+	body, err := json.Marshal(hb)
+	if err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrPermanent, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL+api.PathHeartbeat, bytes.NewReader(body))
+	if err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrPermanent, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.cfg.Credential != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
+	}
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		class := ErrPermanent
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
+			class = ErrRetryable
+		}
+		var ae api.Error
+		_ = json.Unmarshal(data, &ae)
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: central answered %s (reason %q)", class, resp.Status, ae.Reason)
+	}
+	var ack api.HeartbeatAck
+	if err := json.Unmarshal(data, &ack); err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
+	}
+	return ack, nil
+}

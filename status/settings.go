@@ -1,0 +1,210 @@
+package status
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kipass/kipass/clock"
+)
+
+// Settings are what a manager may change on the page, behind the PIN.
+// Zero values mean "as configured".
+type Settings struct {
+	// Language is the page's default language, "ko" or "en".
+	Language string `json:"language,omitempty"`
+	// Volume is the voice's volume in (0, 1].
+	Volume float64 `json:"volume,omitempty"`
+	// QuietHours is "HH:MM-HH:MM": tones at low volume inside it.
+	QuietHours string `json:"quiet_hours,omitempty"`
+	// Tones plays short tones instead of the voice.
+	Tones bool `json:"tones,omitempty"`
+}
+
+var quietHours = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// Check returns an error wrapping ErrSettings naming the first bad value.
+func (s Settings) Check() error {
+	if s.Language != "" && !contains(Languages, s.Language) {
+		return fmt.Errorf("%w: language %q is not ko or en", ErrSettings, s.Language)
+	}
+	if s.Volume < 0 || s.Volume > 1 {
+		return fmt.Errorf("%w: volume %v is not in (0, 1]", ErrSettings, s.Volume)
+	}
+	if s.QuietHours != "" && !quietHours.MatchString(s.QuietHours) {
+		return fmt.Errorf("%w: quiet hours %q are not HH:MM-HH:MM", ErrSettings, s.QuietHours)
+	}
+	return nil
+}
+
+// SettingsStore keeps the manager's settings.
+type SettingsStore interface {
+	// Load returns the saved settings; zero Settings when none were saved.
+	Load() (Settings, error)
+	// Save replaces the saved settings durably.
+	Save(Settings) error
+}
+
+// FileSettings keeps the settings in a JSON file (0600), replaced
+// atomically on Save.
+type FileSettings struct {
+	// Path is the file, normally settings.json in the agent's data_dir.
+	Path string
+}
+
+// Load reads the file; a missing file gives zero Settings.
+func (f FileSettings) Load() (Settings, error) {
+	b, err := os.ReadFile(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settings{}, nil
+	}
+	if err != nil {
+		return Settings{}, fmt.Errorf("load settings: %w", err)
+	}
+	var s Settings
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Settings{}, fmt.Errorf("load settings %s: %w: %w", f.Path, ErrSettings, err)
+	}
+	if err := s.Check(); err != nil {
+		return Settings{}, fmt.Errorf("load settings %s: %w", f.Path, err)
+	}
+	return s, nil
+}
+
+// Save writes the settings to a temporary file, syncs it and renames it
+// over the old one.
+func (f FileSettings) Save(s Settings) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.Path), ".settings-*")
+	if err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save settings: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save settings: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), f.Path); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return nil
+}
+
+var pinPattern = regexp.MustCompile(`^[0-9]{4,12}$`)
+
+// LoadPIN reads a manager PIN file: 4 to 12 digits, surrounding white
+// space ignored. A bad file is an error wrapping ErrConfig.
+func LoadPIN(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: manager PIN: %w", ErrConfig, err)
+	}
+	pin := strings.TrimSpace(string(b))
+	if !pinPattern.MatchString(pin) {
+		return "", fmt.Errorf("%w: manager PIN file %s must hold 4 to 12 digits", ErrConfig, path)
+	}
+	return pin, nil
+}
+
+// Guard limits for the manager PIN.
+const (
+	// MaxPINFailures wrong PINs in a row lock the settings for PINLockout.
+	MaxPINFailures = 5
+	// PINLockout is how long settings stay locked after too many wrong PINs.
+	PINLockout = 5 * time.Minute
+	// SessionIdle is how long an unlocked settings session lasts unused.
+	SessionIdle = 10 * time.Minute
+	maxSessions = 16
+)
+
+// guard checks the manager PIN and keeps the unlocked sessions.
+type guard struct {
+	pin         []byte
+	clk         clock.Clock
+	mu          sync.Mutex
+	failures    int
+	lockedUntil time.Time
+	sessions    map[string]time.Time // session id -> last use
+}
+
+func newGuard(pin string, clk clock.Clock) *guard {
+	return &guard{pin: []byte(pin), clk: clk, sessions: map[string]time.Time{}}
+}
+
+// login checks pin and returns a new session id.
+func (g *guard) login(pin string) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.clk.Now()
+	if now.Before(g.lockedUntil) {
+		return "", ErrLocked
+	}
+	if len(g.pin) == 0 || subtle.ConstantTimeCompare([]byte(pin), g.pin) != 1 {
+		g.failures++
+		if g.failures >= MaxPINFailures {
+			g.failures = 0
+			g.lockedUntil = now.Add(PINLockout)
+			return "", ErrLocked
+		}
+		return "", ErrPIN
+	}
+	g.failures = 0
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new session: %w", err)
+	}
+	id := hex.EncodeToString(b[:])
+	for k, t := range g.sessions {
+		if now.Sub(t) > SessionIdle || len(g.sessions) >= maxSessions {
+			delete(g.sessions, k)
+		}
+	}
+	g.sessions[id] = now
+	return id, nil
+}
+
+// valid reports whether id is an unlocked session, and refreshes it.
+func (g *guard) valid(id string) bool {
+	if id == "" {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.clk.Now()
+	t, ok := g.sessions[id]
+	if !ok || now.Sub(t) > SessionIdle {
+		delete(g.sessions, id)
+		return false
+	}
+	g.sessions[id] = now
+	return true
+}
+
+func (g *guard) logout(id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.sessions, id)
+}
