@@ -1,4 +1,4 @@
-//go:build linux && !android
+//go:build linux && !android && (amd64 || arm64)
 
 package faults
 
