@@ -50,7 +50,8 @@ type StorageHealth interface {
 
 // Watch lists the optional health sources. Nil fields are derived.
 type Watch struct {
-	// Camera replaces the camera state derived from the frame stream.
+	// Camera is the camera's own health; when it is not ok it replaces the state
+	// derived from the frame stream.
 	Camera CameraHealth
 	// Clock provides the clock offset and alarm; unknown while nil.
 	Clock ClockHealth
@@ -198,7 +199,10 @@ func (a *Agent) Snapshot() status.Snapshot {
 		s.Storage.Problem = storeProblem
 	}
 	s.Camera = o.cameraLocked(now)
-	if w.Camera != nil {
+	if w.Camera != nil && camState != "ok" {
+		// The camera's own view (reopening, absent) wins over what the
+		// frame stream shows; while it is ok, the stream says more
+		// (starting, no frames, ended).
 		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
 	return s

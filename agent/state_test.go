@@ -61,7 +61,9 @@ func TestStatusOfRunningAgent(t *testing.T) {
 	if err := writeJSONFile(keysFile, keys); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := central.Open(filepath.Join(dir, "central.db"), central.Options{Keys: keys})
+	// Central runs on the agent's slowed clock, as in the demo, so the
+	// learned offset stays near zero and no clock alarm is raised.
+	cs, err := central.Open(filepath.Join(dir, "central.db"), central.Options{Keys: keys, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
