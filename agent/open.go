@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if src.frames != nil {
 		a.p.Frames = watchedFrames{src.frames, obs}
 	}
-	a.SetWatch(Watch{Clock: tr, Camera: src})
+	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q})
 	return a, nil
 }
 

@@ -77,6 +77,9 @@ func TestKeyLossCountsUndecryptable(t *testing.T) {
 	if st.Depth != 1 || st.Undecryptable != 3 {
 		t.Fatalf("stats = %+v", st)
 	}
+	if h := q.StorageHealth(); !strings.Contains(h, "key") {
+		t.Fatalf("storage health = %q", h)
+	}
 	hc, _ := q.HourlyCounts(time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	sum := 0
 	for _, h := range hc {
@@ -242,6 +245,9 @@ func TestDamagedFileQuarantined(t *testing.T) {
 			}
 			if st, _ := q.Stats(); st.Depth != 1 || len(st.Alarms) != 1 {
 				t.Fatalf("stats = %+v", st)
+			}
+			if h := q.StorageHealth(); !strings.Contains(h, "quarantined") {
+				t.Fatalf("storage health = %q", h)
 			}
 		})
 	}

@@ -129,3 +129,18 @@ func BenchmarkEnqueueDurable(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
 }
+
+func TestStorageHealthNearlyFull(t *testing.T) {
+	q := openT(t, filepath.Join(t.TempDir(), "q.db"), Options{MaxRecords: 10})
+	defer q.Close()
+	for i := 0; i < 8; i++ {
+		q.Enqueue(rec(i))
+	}
+	if h := q.StorageHealth(); h != "" {
+		t.Fatalf("health at 80%% = %q", h)
+	}
+	q.Enqueue(rec(8))
+	if h := q.StorageHealth(); h == "" {
+		t.Fatal("no warning at 90%")
+	}
+}
