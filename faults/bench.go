@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -27,6 +28,8 @@ type BenchOptions struct {
 	Workers int
 	// Dir holds the files; a temporary directory when "".
 	Dir string
+	// Parallel is the uplink's batches in flight (0: the uplink default, 2).
+	Parallel int
 }
 
 // BenchQueue measures the durable enqueue rate (fsync on), single writer
@@ -102,7 +105,7 @@ func BenchQueue(ctx context.Context, o BenchOptions) ([]string, error) {
 		return nil, err
 	}
 	defer q.Close()
-	snd := uplink.New(q, uplink.Config{URL: c.URL, Client: &http.Client{Timeout: 30 * time.Second}, Log: discard})
+	snd := uplink.New(q, uplink.Config{URL: c.URL, Client: &http.Client{Timeout: 30 * time.Second}, Log: discard, Parallel: o.Parallel})
 	cpu0 := cpuTime()
 	t0 = time.Now()
 	for {
@@ -117,8 +120,8 @@ func BenchQueue(ctx context.Context, o BenchOptions) ([]string, error) {
 	el = time.Since(t0)
 	cpu := cpuTime() - cpu0
 	stored, _ := c.Srv.ScanCount()
-	lines = append(lines, fmt.Sprintf("drain backlog to central (loopback): %8.0f scans/s  (%d scans in %s, batches of 500, gzip, 2 in flight; central stored %d)",
-		float64(o.Backlog)/el.Seconds(), o.Backlog, el.Round(time.Millisecond), stored))
+	lines = append(lines, fmt.Sprintf("drain backlog to central (loopback): %8.0f scans/s  (%d scans in %s, batches of 500, gzip, %d in flight; central stored %d)",
+		float64(o.Backlog)/el.Seconds(), o.Backlog, el.Round(time.Millisecond), cmp.Or(o.Parallel, 2), stored))
 	lines = append(lines, fmt.Sprintf("drain CPU cost (device + central):   %8.1f µs/scan  (= %.0f scans/s per fully available core; %.1f CPU-s over %s wall)",
 		float64(cpu.Microseconds())/float64(o.Backlog), float64(o.Backlog)/cpu.Seconds(), cpu.Seconds(), el.Round(time.Millisecond)))
 	lines = append(lines, fmt.Sprintf("machine load average during the run: %s", loadAvg()))

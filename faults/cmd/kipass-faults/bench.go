@@ -18,6 +18,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	backlog := fs.Int("backlog", 100000, "records in the drained backlog")
 	workers := fs.Int("workers", 64, "concurrent enqueuers for the group-commit figure")
 	dir := fs.String("dir", "", "put the files in `dir` (default: a temporary directory on the same disk as the queue would be)")
+	parallel := fs.Int("parallel", 2, "batches in flight while draining")
 	prof := fs.String("cpuprofile", "", "write a CPU profile to `file`")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -32,7 +33,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	lines, err := faults.BenchQueue(ctx, faults.BenchOptions{N: *n, Backlog: *backlog, Workers: *workers, Dir: *dir})
+	lines, err := faults.BenchQueue(ctx, faults.BenchOptions{N: *n, Backlog: *backlog, Workers: *workers, Dir: *dir, Parallel: *parallel})
 	for _, l := range lines {
 		fmt.Fprintln(stdout, l)
 	}
