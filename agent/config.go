@@ -57,6 +57,8 @@ type Config struct {
 	DataDir string `json:"data_dir"`
 	// CentralURL is central's base URL (required).
 	CentralURL string `json:"central_url"`
+	// CentralCAFile pins central's CA (PEM); the system roots when empty.
+	CentralCAFile string `json:"central_ca_file,omitempty"`
 	// CredentialFile holds the device credential (0600), if central requires one.
 	CredentialFile string `json:"credential_file,omitempty"`
 	// KeysFile is the issuer key set, JSON (required).
@@ -164,7 +166,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%w %s: %w", ErrConfig, path, err)
 	}
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.Status.PINFile} {
+	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.CentralCAFile, &c.Status.PINFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

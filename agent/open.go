@@ -56,7 +56,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open agent: data dir: %w", err)
 	}
-	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax})
+	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax, Log: log.With("room", "queue")})
 	if err != nil {
 		return nil, fmt.Errorf("open agent: %w", err)
 	}
@@ -83,9 +83,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
+	client, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
+	client.Transport = uplinkWatch{client.Transport, obs}
 	snd := uplink.New(q, uplink.Config{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client:       &http.Client{Timeout: 10 * time.Second, Transport: uplinkWatch{http.DefaultTransport, obs}},
+		Client:       client,
 		Log:          log.With("room", "uplink"),
 		OnServerTime: tr.learnReal,
 	})
@@ -111,7 +116,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Store:      q,
 		Speaker:    spk,
 		Sender:     snd,
-		Background: append(tr.runners, hb),
+		Background: append(tr.runners, hb, q), // q: the queue's 28-day purge
 	}, Options{
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
 		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
@@ -126,7 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if src.frames != nil {
 		a.p.Frames = watchedFrames{src.frames, obs}
 	}
-	a.SetWatch(Watch{Clock: tr, Camera: src})
+	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q})
 	return a, nil
 }
 

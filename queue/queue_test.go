@@ -78,6 +78,9 @@ func TestEnqueueSurvivesReopenOldestFirst(t *testing.T) {
 	if st, _ := q.Stats(); len(got) != 2 || got[0].ID != "id-002" || got[1].ID != "id-004" || st.Depth != 2 || st.Dead != 1 {
 		t.Fatalf("after reject: %+v %+v", got, st)
 	}
+	if dl, err := q.DeadLetters(10); err != nil || len(dl) != 1 || dl[0].ID != "id-003" || dl[0].Reason != "bad_token" {
+		t.Fatalf("dead letters = %+v %v", dl, err)
+	}
 }
 
 func withEnq(r Record, at time.Time) Record { r.EnqueuedAt = at; return r }
@@ -125,4 +128,19 @@ func BenchmarkEnqueueDurable(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "scans/s")
+}
+
+func TestStorageHealthNearlyFull(t *testing.T) {
+	q := openT(t, filepath.Join(t.TempDir(), "q.db"), Options{MaxRecords: 10})
+	defer q.Close()
+	for i := 0; i < 8; i++ {
+		q.Enqueue(rec(i))
+	}
+	if h := q.StorageHealth(); h != "" {
+		t.Fatalf("health at 80%% = %q", h)
+	}
+	q.Enqueue(rec(8))
+	if h := q.StorageHealth(); h == "" {
+		t.Fatal("no warning at 90%")
+	}
 }

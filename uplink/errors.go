@@ -23,6 +23,10 @@ type sendError struct {
 	class      error
 	err        error
 	retryAfter time.Duration
+	// network marks a failure to reach central at all (no HTTP answer).
+	network bool
+	// status is central's HTTP status, 0 when there was no answer.
+	status int
 }
 
 func (e *sendError) Error() string {

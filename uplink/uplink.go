@@ -1,12 +1,23 @@
-// Package uplink forwards queued scans to central in batches. A scan leaves
-// the device queue only when central acknowledges it (accepted or
-// duplicate); a scan central rejects permanently is moved to the queue's
-// dead-letter bucket; everything else stays queued and is retried with
-// exponential backoff and jitter, honouring Retry-After.
+// Package uplink forwards queued scans to central in gzip'd batches of up
+// to 500, oldest first. A scan leaves the device queue only when central
+// acknowledges it (accepted or duplicate); a scan central rejects
+// permanently is moved to the queue's dead-letter bucket; everything else
+// stays queued and is retried with exponential backoff and jitter,
+// honouring Retry-After.
+//
+// The sender keeps an online/offline state. When central cannot be reached
+// at all (no route, refused, reset, timeout) it goes offline and probes
+// central with a cheap GET /v1/time, with a short backoff capped at
+// Config.ProbeMax (3 s), so a hotspot that comes back is used within a few
+// seconds; when central answers with an error (5xx, 429) it stays online
+// but degraded and backs off exponentially. Status reports the state, the
+// counts and the drain progress for the status page; a long drain also logs
+// its progress every Config.ProgressEvery.
 package uplink
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +27,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,15 +46,27 @@ type Store interface {
 	Reject(ids, reasons []string) error
 }
 
+// depthReader is implemented by stores that can report their depth
+// (queue.Queue does); the sender uses it for drain progress.
+type depthReader interface {
+	Stats() (queue.Stats, error)
+}
+
+// attemptMarker is implemented by stores that count attempts per record.
+type attemptMarker interface {
+	MarkAttempt(ids []string) error
+}
+
 // Config configures a Sender.
 type Config struct {
 	// URL is central's base URL, such as "https://central.example:8443".
 	URL string
 	// Credential is the device credential, sent as a bearer token.
 	Credential string
-	// BatchSize is the most scans per request; 0 means api.MaxBatch.
+	// BatchSize is the most scans per request; 0 means api.MaxBatch (500).
 	BatchSize int
-	// Client makes the requests; one with a 10 s timeout when nil.
+	// Client makes the requests; one with a 10 s timeout when nil. Use
+	// NewClient for TLS with system roots or a pinned CA.
 	Client *http.Client
 	// Clock drives backoff and polling; clock.Real when nil.
 	Clock clock.Clock
@@ -50,13 +74,61 @@ type Config struct {
 	Log *slog.Logger
 	// MinBackoff and MaxBackoff bound the retry delay; 500 ms and 60 s when zero.
 	MinBackoff, MaxBackoff time.Duration
+	// ProbeMax caps the delay between probes while offline; 3 s when zero.
+	ProbeMax time.Duration
+	// ProbeTimeout bounds one probe; 3 s when zero.
+	ProbeTimeout time.Duration
 	// Poll is how long the sender sleeps on an empty queue when not kicked; 5 s when zero.
 	Poll time.Duration
+	// ProgressEvery is the period of drain progress logs; 10 s when zero.
+	ProgressEvery time.Duration
+	// NoGzip sends batches uncompressed.
+	NoGzip bool
+	// Parallel is how many full batches are sent at once while a backlog
+	// drains on a healthy link; 2 when zero, 1 turns it off.
+	Parallel int
 	// OnServerTime, when set, is called after every answer that carries
 	// central's clock, with the device times (from Clock) just before the
 	// request was sent and just after the answer arrived. The trust package
 	// learns the offset to central's clock from it.
 	OnServerTime func(sent, received, server time.Time)
+}
+
+// State is the sender's view of the link to central.
+type State string
+
+// The states. Starting: nothing sent yet. Online: central answered the last
+// request. Degraded: central answered with an error (5xx, 429, 4xx) and the
+// sender backs off. Offline: central could not be reached; the sender
+// probes it until it answers.
+const (
+	Starting State = "starting"
+	Online   State = "online"
+	Degraded State = "degraded"
+	Offline  State = "offline"
+)
+
+// Status is the sender's state and progress, for the status page.
+type Status struct {
+	// State is the link state, Since when it was entered.
+	State State     `json:"state"`
+	Since time.Time `json:"since"`
+	// LastError is the last failure (log-safe; never a token), "" after a success.
+	LastError string `json:"last_error,omitempty"`
+	// LastSuccess is when central last acknowledged a batch.
+	LastSuccess time.Time `json:"last_success"`
+	// NextAttempt is when the next send or probe is due while backing off.
+	NextAttempt time.Time `json:"next_attempt"`
+	// Forwarded, Acknowledged and Rejected count scans since start.
+	Forwarded    int64 `json:"forwarded"`
+	Acknowledged int64 `json:"acknowledged"`
+	Rejected     int64 `json:"rejected"`
+	// Remaining is the queue depth at the last progress check (-1: unknown).
+	Remaining int `json:"remaining"`
+	// Rate is the acknowledged scans per second over the last progress period.
+	Rate float64 `json:"rate"`
+	// Batch is the current batch size (smaller after network failures).
+	Batch int `json:"batch"`
 }
 
 // Sender forwards batches from a Store to central.
@@ -68,6 +140,17 @@ type Sender struct {
 	forwarded atomic.Int64
 	acked     atomic.Int64
 	rejected  atomic.Int64
+
+	// batch is the current batch size: cut to a quarter after a network
+	// failure (a 1 KB/s link cannot carry 500 scans within the client
+	// timeout), doubled after each success up to BatchSize.
+	batch atomic.Int64
+
+	mu     sync.Mutex
+	status Status
+	// progress window
+	winStart time.Time
+	winAcked int64
 }
 
 // New returns a Sender for st.
@@ -90,10 +173,26 @@ func New(st Store, cfg Config) *Sender {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 60 * time.Second
 	}
+	if cfg.ProbeMax <= 0 {
+		cfg.ProbeMax = 3 * time.Second
+	}
+	if cfg.ProbeTimeout <= 0 {
+		cfg.ProbeTimeout = 3 * time.Second
+	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 5 * time.Second
 	}
-	return &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1)}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 2
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 10 * time.Second
+	}
+	now := cfg.Clock.Now()
+	s := &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1),
+		status: Status{State: Starting, Since: now, Remaining: -1}, winStart: now}
+	s.batch.Store(int64(cfg.BatchSize))
+	return s
 }
 
 // Kick wakes the sender: a new scan was queued.
@@ -110,47 +209,188 @@ func (s *Sender) Counts() (forwarded, acknowledged, rejected int64) {
 	return s.forwarded.Load(), s.acked.Load(), s.rejected.Load()
 }
 
+// Status returns the link state and drain progress.
+func (s *Sender) Status() Status {
+	s.mu.Lock()
+	st := s.status
+	s.mu.Unlock()
+	st.Forwarded, st.Acknowledged, st.Rejected = s.Counts()
+	st.Batch = int(s.batch.Load())
+	return st
+}
+
+// State returns the link state.
+func (s *Sender) State() State { return s.Status().State }
+
+func (s *Sender) setState(ctx context.Context, st State, err error, next time.Time) {
+	s.mu.Lock()
+	prev := s.status.State
+	if prev != st {
+		s.status.State, s.status.Since = st, s.cfg.Clock.Now()
+	}
+	if err != nil {
+		s.status.LastError = err.Error()
+	} else {
+		s.status.LastError = ""
+	}
+	s.status.NextAttempt = next
+	s.mu.Unlock()
+	if prev != st {
+		level := slog.LevelInfo
+		if st == Offline || st == Degraded {
+			level = slog.LevelWarn
+		}
+		args := []any{"from", string(prev), "to", string(st)}
+		if err != nil {
+			args = append(args, "err", err)
+		}
+		s.cfg.Log.Log(ctx, level, "uplink state changed", args...)
+	}
+}
+
+// sleep waits d or until ctx ends; it reports false when ctx ended. A kick
+// ends the wait early only when wakeOnKick is set.
+func (s *Sender) sleep(ctx context.Context, d time.Duration, wakeOnKick bool) bool {
+	var kick chan struct{}
+	if wakeOnKick {
+		kick = s.kick
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.cfg.Clock.After(d):
+	case <-kick:
+	}
+	return true
+}
+
 // Run forwards batches until ctx ends. Send failures are logged and retried;
 // they never end Run. It returns nil when ctx ends.
 func (s *Sender) Run(ctx context.Context) error {
 	failures := 0
-	for {
+	for ctx.Err() == nil {
+		if s.State() == Offline {
+			wait := s.probeDelay(failures)
+			s.mu.Lock()
+			s.status.NextAttempt = s.cfg.Clock.Now().Add(wait)
+			s.mu.Unlock()
+			if !s.sleep(ctx, wait, false) {
+				return nil
+			}
+			if err := s.probe(ctx); err != nil {
+				failures++
+				continue
+			}
+			failures = 0
+			s.setState(ctx, Online, nil, time.Time{})
+		}
 		n, err := s.SendOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		var wait time.Duration
+		var se *sendError
 		switch {
+		case err != nil && errors.As(err, &se) && se.network:
+			failures = 1
+			s.setState(ctx, Offline, err, time.Time{})
+			continue
 		case err != nil:
 			failures++
-			wait = s.backoff(failures, err)
+			wait := s.backoff(failures, err)
+			s.setState(ctx, Degraded, err, s.cfg.Clock.Now().Add(wait))
 			level := slog.LevelWarn
 			if errors.Is(err, ErrPermanent) {
 				level = slog.LevelError
 			}
 			s.cfg.Log.Log(ctx, level, "uplink send failed; scans stay queued", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
+			// A new scan does not shorten a backoff after a failure.
+			if !s.sleep(ctx, wait, false) {
+				return nil
+			}
 		case n > 0:
 			failures = 0
-			continue
+			s.setState(ctx, Online, nil, time.Time{})
+			s.progress(false)
 		default:
 			failures = 0
-			wait = s.cfg.Poll
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.cfg.Clock.After(wait):
-		case <-s.kick:
-			if err != nil {
-				// A new scan does not shorten a backoff after a failure.
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-s.cfg.Clock.After(wait):
-				}
+			s.setState(ctx, Online, nil, time.Time{})
+			s.progress(true)
+			if !s.sleep(ctx, s.cfg.Poll, true) {
+				return nil
 			}
 		}
 	}
+	return nil
+}
+
+// progress updates the drain rate and remaining depth once per
+// ProgressEvery and logs a long drain's progress; idle marks an empty queue.
+func (s *Sender) progress(idle bool) {
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	el := now.Sub(s.winStart)
+	if el < s.cfg.ProgressEvery && !idle {
+		s.mu.Unlock()
+		return
+	}
+	acked := s.acked.Load()
+	delta := acked - s.winAcked
+	if el > 0 {
+		s.status.Rate = float64(delta) / el.Seconds()
+	}
+	s.winStart, s.winAcked = now, acked
+	rate := s.status.Rate
+	s.mu.Unlock()
+
+	remaining := -1
+	if idle {
+		remaining = 0
+	} else if dr, ok := s.st.(depthReader); ok {
+		if st, err := dr.Stats(); err == nil {
+			remaining = st.Depth
+		}
+	}
+	s.mu.Lock()
+	s.status.Remaining = remaining
+	s.mu.Unlock()
+	if delta > 0 && !idle {
+		args := []any{"acknowledged_total", acked, "remaining", remaining, "rate_per_s", int(rate)}
+		if remaining > 0 && rate > 0 {
+			args = append(args, "eta", (time.Duration(float64(remaining)/rate) * time.Second).Round(time.Second))
+		}
+		s.cfg.Log.Info("uplink drain progress", args...)
+	}
+}
+
+// probeDelay is the wait before offline probe number failures+1: short,
+// growing from 250 ms to ProbeMax, with jitter.
+func (s *Sender) probeDelay(failures int) time.Duration {
+	ceil := (250 * time.Millisecond) << min(failures, 10)
+	if ceil > s.cfg.ProbeMax {
+		ceil = s.cfg.ProbeMax
+	}
+	return ceil/2 + rand.N(ceil/2+1)
+}
+
+// probe asks central for its clock: any HTTP answer means central is
+// reachable again.
+func (s *Sender) probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL+api.PathTime, nil)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Credential != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
+	}
+	resp, err := s.cfg.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return nil
 }
 
 // backoff returns the delay before retry number failures: full jitter over
@@ -170,44 +410,51 @@ func (s *Sender) backoff(failures int, err error) time.Duration {
 	return s.cfg.MinBackoff/2 + rand.N(ceil-s.cfg.MinBackoff/2+1)
 }
 
-// SendOnce sends one batch of the oldest queued scans and applies central's
-// answer. It returns how many scans central acknowledged or rejected (0 for
-// an empty queue).
+// SendOnce sends the oldest queued scans and applies central's answers: one
+// batch, or Config.Parallel full batches at once while a backlog drains and
+// the link is healthy (they are acknowledged in one queue transaction). It
+// returns how many scans central acknowledged or rejected (0 for an empty
+// queue). A round in which central asked to retry every scan is a
+// retryable error.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
-	recs, err := s.st.Oldest(s.cfg.BatchSize)
+	size := int(s.batch.Load())
+	k := 1
+	if size == s.cfg.BatchSize && s.cfg.Parallel > 1 {
+		k = s.cfg.Parallel
+	}
+	recs, err := s.st.Oldest(size * k)
 	if err != nil {
 		return 0, &sendError{op: "read queue", class: ErrRetryable, err: err}
 	}
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
-	for i, r := range recs {
-		batch.Scans[i] = api.Scan{
-			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
-		}
+	var chunks [][]queue.Record
+	for len(recs) > 0 {
+		n := min(size, len(recs))
+		chunks, recs = append(chunks, recs[:n]), recs[n:]
 	}
-	res, err := s.post(ctx, batch)
-	if err != nil {
-		return 0, err
-	}
-	s.forwarded.Add(int64(len(recs)))
-	if len(res.Results) != len(recs) {
-		return 0, &sendError{op: "send batch", class: ErrRetryable,
-			err: fmt.Errorf("central answered %d results for %d scans", len(res.Results), len(recs))}
-	}
-	var ack, rej, reasons []string
-	for i, it := range res.Results {
-		if it.ID != recs[i].ID {
-			return 0, &sendError{op: "send batch", class: ErrRetryable, err: fmt.Errorf("result %d is for another scan", i)}
+	outs := make([]outcome, len(chunks))
+	if len(chunks) == 1 {
+		outs[0] = s.exchange(ctx, chunks[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range chunks {
+			wg.Add(1)
+			go func() { defer wg.Done(); outs[i] = s.exchange(ctx, chunks[i]) }()
 		}
-		switch {
-		case it.Status.Acknowledged():
-			ack = append(ack, it.ID)
-		case it.Status == api.Rejected:
-			rej, reasons = append(rej, it.ID), append(reasons, it.Reason)
+		wg.Wait()
+	}
+	var ack, rej, reasons, retry []string
+	var firstErr error
+	for _, o := range outs {
+		if o.err != nil {
+			if firstErr == nil {
+				firstErr = o.err
+			}
+			continue
 		}
+		ack, rej, reasons, retry = append(ack, o.ack...), append(rej, o.rej...), append(reasons, o.reasons...), append(retry, o.retry...)
 	}
 	if err := s.st.Ack(ack); err != nil {
 		return 0, &sendError{op: "ack", class: ErrRetryable, err: err}
@@ -220,12 +467,114 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 	}
 	s.acked.Add(int64(len(ack)))
 	s.rejected.Add(int64(len(rej)))
-	s.cfg.Log.Debug("batch forwarded", "sent", len(recs), "acknowledged", len(ack), "rejected", len(rej))
+	if len(ack) > 0 {
+		s.mu.Lock()
+		s.status.LastSuccess = s.cfg.Clock.Now()
+		s.mu.Unlock()
+	}
+	if len(retry) > 0 {
+		if am, ok := s.st.(attemptMarker); ok {
+			if err := am.MarkAttempt(retry); err != nil {
+				s.cfg.Log.Warn("could not count attempts", "err", err)
+			}
+		}
+	}
+	s.cfg.Log.Debug("batch forwarded", "batches", len(chunks), "acknowledged", len(ack), "rejected", len(rej), "retry", len(retry))
+	if firstErr != nil {
+		return len(ack) + len(rej), firstErr
+	}
+	if len(ack)+len(rej) == 0 {
+		return 0, &sendError{op: "send batch", class: ErrRetryable, status: http.StatusOK,
+			err: fmt.Errorf("central asked to retry all %d scans", len(retry))}
+	}
 	return len(ack) + len(rej), nil
 }
 
+// outcome is central's answer to one batch, sorted by what to do.
+type outcome struct {
+	ack, rej, reasons, retry []string
+	err                      error
+}
+
+// exchange posts one batch and sorts central's per-item answers.
+func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) {
+	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
+	for i, r := range recs {
+		batch.Scans[i] = api.Scan{
+			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
+			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
+		}
+	}
+	res, err := s.post(ctx, batch)
+	if err != nil {
+		var se *sendError
+		if errors.As(err, &se) && se.status != 0 {
+			s.markAttempt(recs)
+		}
+		if errors.As(err, &se) && se.network && ctx.Err() == nil {
+			s.batch.Store(max(int64(len(recs))/4, 1))
+		}
+		return outcome{err: err}
+	}
+	s.batch.Store(min(s.batch.Load()*2, int64(s.cfg.BatchSize)))
+	s.forwarded.Add(int64(len(recs)))
+	if len(res.Results) != len(recs) {
+		return outcome{err: &sendError{op: "send batch", class: ErrRetryable,
+			err: fmt.Errorf("central answered %d results for %d scans", len(res.Results), len(recs))}}
+	}
+	for i, it := range res.Results {
+		if it.ID != recs[i].ID {
+			return outcome{err: &sendError{op: "send batch", class: ErrRetryable, err: fmt.Errorf("result %d is for another scan", i)}}
+		}
+		switch {
+		case it.Status.Acknowledged():
+			o.ack = append(o.ack, it.ID)
+		case it.Status == api.Rejected:
+			o.rej, o.reasons = append(o.rej, it.ID), append(o.reasons, it.Reason)
+		default:
+			o.retry = append(o.retry, it.ID)
+		}
+	}
+	return o
+}
+
+func (s *Sender) markAttempt(recs []queue.Record) {
+	am, ok := s.st.(attemptMarker)
+	if !ok {
+		return
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	if err := am.MarkAttempt(ids); err != nil {
+		s.cfg.Log.Warn("could not count attempts", "err", err)
+	}
+}
+
+var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+
+func (s *Sender) encode(b api.ScanBatch) ([]byte, error) {
+	js, err := json.Marshal(b)
+	if err != nil || s.cfg.NoGzip {
+		return js, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(js) / 3)
+	zw := gzipPool.Get().(*gzip.Writer)
+	defer gzipPool.Put(zw)
+	zw.Reset(&buf)
+	if _, err := zw.Write(js); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, error) {
-	body, err := json.Marshal(b)
+	body, err := s.encode(b)
 	if err != nil {
 		return api.BatchResult{}, &sendError{op: "encode batch", class: ErrPermanent, err: err}
 	}
@@ -234,18 +583,21 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 		return api.BatchResult{}, &sendError{op: "build request", class: ErrPermanent, err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if !s.cfg.NoGzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	if s.cfg.Credential != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
 	}
 	sent := s.cfg.Clock.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return api.BatchResult{}, &sendError{op: "post batch", class: ErrRetryable, err: err}
+		return api.BatchResult{}, &sendError{op: "post batch", class: ErrRetryable, network: true, err: err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return api.BatchResult{}, &sendError{op: "read answer", class: ErrRetryable, err: err}
+		return api.BatchResult{}, &sendError{op: "read answer", class: ErrRetryable, network: true, err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		class := ErrPermanent
@@ -254,14 +606,14 @@ func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, er
 		}
 		var ae api.Error
 		_ = json.Unmarshal(data, &ae)
-		return api.BatchResult{}, &sendError{op: "post batch", class: class,
+		return api.BatchResult{}, &sendError{op: "post batch", class: class, status: resp.StatusCode,
 			err:        fmt.Errorf("central answered %s (reason %q)", resp.Status, ae.Reason),
 			retryAfter: retryAfter(resp.Header.Get("Retry-After"), s.cfg.Clock.Now())}
 	}
 	received := s.cfg.Clock.Now()
 	var res api.BatchResult
 	if err := json.Unmarshal(data, &res); err != nil {
-		return api.BatchResult{}, &sendError{op: "decode answer", class: ErrRetryable, err: err}
+		return api.BatchResult{}, &sendError{op: "decode answer", class: ErrRetryable, status: resp.StatusCode, err: err}
 	}
 	if s.cfg.OnServerTime != nil && !res.ServerTime.IsZero() {
 		s.cfg.OnServerTime(sent, received, res.ServerTime)

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/token"
+)
+
+// cmdFeed is a hidden development mode used by the fault suite (faults/):
+// it runs the agent exactly like "run" (same config, queue, uplink), but
+// also takes scan-engine texts from stdin, one per line, as if a scanner
+// had read them. For each line it prints "confirmed <scan id>" once the
+// scan is durably queued, the moment the device says "인증되었습니다", or
+// "refused <prompt> <reason>" otherwise. It never prints token contents.
+// After stdin ends it keeps forwarding until it is signalled.
+//
+//	kipass-agent feed --config FILE < texts
+func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("feed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config `file` (JSON; the source should be an empty folder)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return errors.New("--config is required")
+	}
+	cfg, err := agent.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	log := agent.NewLogger(stderr, cfg.LogLevel)
+	var last agent.Scan
+	a, err := agent.Open(ctx, cfg, log, agent.Hooks{OnScan: func(s agent.Scan) { last = s }})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	lines := make(chan string)
+	go func() { // stdin may block forever: read it apart from ctx
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for {
+		var text string
+		select {
+		case err := <-done:
+			return err
+		case text = <-lines:
+		}
+		text = strings.TrimSpace(text)
+		if text == "" || ctx.Err() != nil {
+			continue
+		}
+		last = agent.Scan{}
+		a.HandleText(ctx, text, time.Now())
+		if last.Recorded && (last.Prompt == audio.Verified || last.Prompt == audio.Pending) {
+			fmt.Fprintf(stdout, "confirmed %s\n", token.ScanID(cfg.Device, text))
+		} else {
+			fmt.Fprintf(stdout, "refused %v %s\n", last.Prompt, last.Reason)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package faults
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The checks must be able to fail: a missing confirmed scan is lost, a
+// token stored twice is a duplicate.
+func TestLedgerCheckDetectsLossAndDuplicates(t *testing.T) {
+	l := NewLedger()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		l.Confirm(id)
+	}
+	var r Result
+	l.Check(&r, Stored{IDs: map[string]bool{"a": true, "b": true, "x": true}, Duplicates: 1}, map[string]bool{"c": true})
+	if r.Confirmed != 4 || r.Delivered != 2 || r.Dead != 1 || r.Lost != 1 || r.Duplicates != 1 || r.OK() {
+		t.Fatalf("result = %+v", r)
+	}
+	if !strings.HasPrefix(r.Line(), "FAIL") || !strings.Contains(r.Line(), "unconfirmed_delivered=1") {
+		t.Fatalf("line = %s", r.Line())
+	}
+}
+
+func TestFaultHandlerFaultsThenPasses(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	fh := NewFaultHandler(next, Fault{Status: 429, RetryAfter: "3", Times: 2})
+	srv := httptest.NewServer(fh)
+	defer srv.Close()
+	var codes []int
+	for i := 0; i < 3; i++ {
+		resp, err := http.Post(srv.URL+"/v1/scans", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if i < 2 && resp.Header.Get("Retry-After") != "3" {
+			t.Fatalf("answer %d without Retry-After", i)
+		}
+		codes = append(codes, resp.StatusCode)
+	}
+	if f, p := fh.Counts(); codes[0] != 429 || codes[1] != 429 || codes[2] != 299 || f != 2 || p != 1 {
+		t.Fatalf("codes %v counts %d %d", codes, f, p)
+	}
+}
+
+// A small end-to-end run of one central-answer scenario: real queue,
+// uplink and central, central answering 500 three times.
+func TestCentral500ScenarioDeliversAll(t *testing.T) {
+	is, err := NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scale{Short: true, Dir: t.TempDir()}
+	r := sc.runLink(context.Background(), is, linkCase{name: "t500", prefill: 40, window: 100 * time.Millisecond,
+		within: time.Minute, fault: &Fault{Status: 500, Times: 3}})
+	if !r.OK() || r.Confirmed != 40 || r.Delivered != 40 {
+		t.Fatalf("%s", r.Line())
+	}
+}

@@ -1,0 +1,101 @@
+package queue
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// keySize is the AES-256 key length.
+const keySize = 32
+
+// sealer encrypts tokens at rest with AES-256-GCM. The record id is the
+// additional data, so a sealed token cannot be moved to another record.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+func newSealer(key []byte) (*sealer, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+// seal returns nonce || ciphertext+tag.
+func (s *sealer) seal(id, token string) ([]byte, error) {
+	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(token)+s.aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return nil, fmt.Errorf("seal: nonce: %w", err)
+	}
+	return s.aead.Seal(out, out, []byte(token), []byte(id)), nil
+}
+
+// open reverses seal; it fails when the key is not the one that sealed.
+func (s *sealer) open(id string, sealed []byte) (string, error) {
+	ns := s.aead.NonceSize()
+	if len(sealed) < ns+s.aead.Overhead() {
+		return "", ErrCorrupt
+	}
+	pt, err := s.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(id))
+	if err != nil {
+		return "", ErrCorrupt
+	}
+	return string(pt), nil
+}
+
+// loadOrCreateKey reads the device key file, or creates it (0600, written
+// to a temporary file, fsync'd and renamed) when it does not exist. created
+// reports a new key: records sealed under an earlier key, if any, can no
+// longer be decrypted and will be counted as undecryptable.
+func loadOrCreateKey(path string) (key []byte, created bool, err error) {
+	key, err = os.ReadFile(path)
+	switch {
+	case err == nil:
+		if len(key) != keySize {
+			return nil, false, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrKey, path, len(key), keySize)
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return nil, false, fmt.Errorf("%w: chmod 0600 %s: %w", ErrKey, path, err)
+			}
+		}
+		return key, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	key = make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, fmt.Errorf("%w: generate: %w", ErrKey, err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	_, werr := f.Write(key)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp)
+		return nil, false, fmt.Errorf("%w: write %s: %w", ErrKey, tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return key, true, nil
+}

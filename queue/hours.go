@@ -1,0 +1,99 @@
+package queue
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// HourCount is what happened to the queue in one clock hour. Counts only:
+// no ids, no tokens. The status page reads them with HourlyCounts.
+type HourCount struct {
+	// Hour is the start of the hour, UTC.
+	Hour time.Time `json:"hour"`
+	// Enqueued scans were committed durably (and could be confirmed).
+	Enqueued int `json:"enqueued"`
+	// Delivered scans were acknowledged by central and removed.
+	Delivered int `json:"delivered"`
+	// Rejected scans were moved to the dead letters.
+	Rejected int `json:"rejected"`
+	// Purged records were destroyed by the 28-day purge.
+	Purged int `json:"purged"`
+	// Undecryptable records could not be read and were moved aside.
+	Undecryptable int `json:"undecryptable"`
+}
+
+const (
+	fieldEnqueued = iota
+	fieldDelivered
+	fieldRejected
+	fieldPurged
+	fieldUndecryptable
+	nFields
+)
+
+// hourBatch accumulates counter increments of one transaction.
+type hourBatch map[int64]*[nFields]int
+
+func (h hourBatch) add(at time.Time, field, n int) {
+	if n == 0 {
+		return
+	}
+	hr := at.Unix() - at.Unix()%3600
+	c := h[hr]
+	if c == nil {
+		c = new([nFields]int)
+		h[hr] = c
+	}
+	c[field] += n
+}
+
+func (h hourBatch) write(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketHours)
+	for hr, c := range h {
+		k := u64(uint64(hr))
+		v := make([]byte, 8*nFields)
+		if old := b.Get(k); len(old) == len(v) {
+			copy(v, old)
+		}
+		for i := 0; i < nFields; i++ {
+			binary.BigEndian.PutUint64(v[8*i:], binary.BigEndian.Uint64(v[8*i:])+uint64(c[i]))
+		}
+		if err := b.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HourlyCounts returns the counters of the hours that overlap [from, to),
+// oldest first; hours in which nothing happened are left out. Hours are
+// clock hours (UTC-aligned, so KST hours too).
+func (q *Queue) HourlyCounts(from, to time.Time) ([]HourCount, error) {
+	var out []HourCount
+	lo := from.Unix() - from.Unix()%3600
+	err := q.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketHours).Cursor()
+		for k, v := c.Seek(u64(uint64(max(lo, 0)))); k != nil; k, v = c.Next() {
+			hr := int64(binary.BigEndian.Uint64(k))
+			if hr >= to.Unix() {
+				break
+			}
+			if len(v) != 8*nFields {
+				continue
+			}
+			f := func(i int) int { return int(binary.BigEndian.Uint64(v[8*i:])) }
+			out = append(out, HourCount{
+				Hour: time.Unix(hr, 0).UTC(), Enqueued: f(fieldEnqueued), Delivered: f(fieldDelivered),
+				Rejected: f(fieldRejected), Purged: f(fieldPurged), Undecryptable: f(fieldUndecryptable),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hourly counts: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,183 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/kipass/kipass/clock"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Open opens or creates the queue file at path and its device key. A file
+// that cannot be opened, or whose pages cannot be walked, is quarantined
+// (renamed to PATH.corrupt-TIME) and replaced by a fresh, empty queue; the
+// returned queue then reports an Alarm. A key file of the wrong size is
+// quarantined the same way and replaced by a new key. Open returns an
+// error, without touching the file, when the file is locked by another
+// process (after OpenTimeout), when permission is denied, or when the disk
+// is full or read-only.
+func Open(path string, o Options) (*Queue, error) {
+	if o.MaxRecords <= 0 {
+		o.MaxRecords = 1_000_000
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.OpenTimeout <= 0 {
+		o.OpenTimeout = 2 * time.Second
+	}
+	if o.KeyFile == "" {
+		o.KeyFile = path + ".key"
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.PurgeEvery <= 0 {
+		o.PurgeEvery = time.Hour
+	}
+	if o.MaxGroup <= 0 {
+		o.MaxGroup = 1000
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Reserve == 0 {
+		o.Reserve = defaultReserve
+	}
+	q := &Queue{path: path, opts: o, log: o.Log, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
+	stamp := func() string { return o.Clock.Now().UTC().Format("20060102T150405.000Z") }
+
+	key, created, err := loadOrCreateKey(o.KeyFile)
+	if errors.Is(err, ErrKey) && !errors.Is(err, fs.ErrPermission) {
+		if _, serr := os.Stat(o.KeyFile); serr == nil {
+			to := o.KeyFile + ".corrupt-" + stamp()
+			if rerr := os.Rename(o.KeyFile, to); rerr != nil {
+				return nil, fmt.Errorf("open queue: %w", err)
+			}
+			q.raise(Alarm{At: o.Clock.Now(), Reason: "device key file unusable (" + err.Error() + "); a new key was made, older records will be counted as undecryptable", QuarantinedTo: to})
+			key, created, err = loadOrCreateKey(o.KeyFile)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	if q.seal, err = newSealer(key); err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+
+	db, err := openChecked(path, o.OpenTimeout)
+	if err != nil {
+		if !quarantinable(err) {
+			return nil, fmt.Errorf("open queue %s: %w", path, err)
+		}
+		to := path + ".corrupt-" + stamp()
+		if rerr := os.Rename(path, to); rerr != nil {
+			return nil, fmt.Errorf("open queue %s: quarantine after %v: %w", path, err, rerr)
+		}
+		q.raise(Alarm{At: o.Clock.Now(), Reason: "queue file damaged (" + err.Error() + "); quarantined and replaced by an empty queue", QuarantinedTo: to})
+		if db, err = openChecked(path, o.OpenTimeout); err != nil {
+			return nil, fmt.Errorf("open queue %s: fresh file after quarantine: %w", path, err)
+		}
+	}
+	q.db = db
+	if created {
+		if st, err := q.Stats(); err == nil && st.Depth > 0 {
+			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
+		}
+	}
+	q.ensureReserve()
+	go q.committer()
+	return q, nil
+}
+
+// quarantinable tells damage (quarantine the file) from conditions that
+// renaming would not fix or that would destroy a good file.
+func quarantinable(err error) bool {
+	switch {
+	case errors.Is(err, berrors.ErrTimeout),
+		errors.Is(err, fs.ErrPermission),
+		errors.Is(err, syscall.ENOSPC),
+		errors.Is(err, syscall.EROFS),
+		errors.Is(err, syscall.ENOENT),
+		errors.Is(err, syscall.EMFILE),
+		errors.Is(err, syscall.ENFILE),
+		errors.Is(err, syscall.ENOMEM):
+		return false
+	}
+	return true
+}
+
+// setPanicOnFault turns a fault in the mapped file (a truncated file read
+// past its end: SIGBUS) into a recoverable panic for the calling goroutine;
+// the returned func restores the previous setting.
+func setPanicOnFault() func() {
+	old := debug.SetPanicOnFault(true)
+	return func() { debug.SetPanicOnFault(old) }
+}
+
+// openChecked opens the bbolt file, creates the buckets and walks every
+// page reachable from them, under recover: any panic or fault becomes an
+// error wrapping ErrCorrupt.
+func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				func() {
+					defer func() { _ = recover() }()
+					db.Close()
+				}()
+			}
+			db, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
+		}
+	}()
+	defer setPanicOnFault()()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return walk(tx)
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// walk reads every key and value of every bucket, checks the key order and
+// repairs the depth counter if it disagrees with the pending bucket.
+func walk(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		b := tx.Bucket(name)
+		var prev []byte
+		n := 0
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if prev != nil && string(k) <= string(prev) {
+				return fmt.Errorf("%w: bucket %s: keys out of order", ErrCorrupt, name)
+			}
+			prev = append(prev[:0], k...)
+			_ = len(v)
+			n++
+		}
+		if string(name) == string(bucketPending) && n != depth(tx) {
+			if err := setDepth(tx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
