@@ -131,7 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if src.frames != nil {
 		a.p.Frames = watchedFrames{src.frames, obs}
 	}
-	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q})
+	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}})
 	return a, nil
 }
 

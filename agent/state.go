@@ -17,6 +17,7 @@ import (
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 )
@@ -396,12 +397,32 @@ func applySettings(cfg *Config, log *slog.Logger) {
 	}
 }
 
+// queueCounts reads the durable queue's hourly counters (they survive
+// restarts and the 28-day purge of the records themselves): the visitors of
+// an hour are the scans first enqueued in it.
+type queueCounts struct {
+	q      *queue.Queue
+	device string
+}
+
+// HourlyCounts returns this device's counts of the hours starting in [from, to).
+func (c queueCounts) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
+	hs, err := c.q.HourlyCounts(from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]status.HourCount, 0, len(hs))
+	for _, h := range hs {
+		if h.Enqueued > 0 {
+			out = append(out, status.HourCount{Hour: h.Hour, Device: c.device, Count: h.Enqueued})
+		}
+	}
+	return out, nil
+}
+
 // hourlyCounter counts newly recorded scans per hour and device, in memory
-// since the agent started.
-//
-// REPLACE: the durable queue's hourly-counter bucket (queue.HourlyCounts)
-// survives restarts; when it lands, pass it as Watch.Counts (or through a
-// small adapter to status.Counter) and delete this type.
+// since the agent started. Open uses the queue's durable counters
+// (queueCounts) instead; this is the fallback for a store without them.
 type hourlyCounter struct {
 	mu sync.Mutex
 	n  map[hourKey]int

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -309,5 +311,42 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	s = r.a.Snapshot()
 	if s.State() != status.ClockProblem || !s.Clock.Known || s.Clock.Offset != -12*time.Minute {
 		t.Fatalf("clock alarm: state %s, %+v, storage %+v", s.State(), s.Clock, s.Storage)
+	}
+}
+
+// TestQueueCountsAreDurable checks the status page's counts come from the
+// queue's durable hourly counters: a reopened queue still has them.
+func TestQueueCountsAreDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := 0; i < 3; i++ {
+		r := queue.Record{ID: fmt.Sprintf("id-%d", i), Facility: "F", Device: "D1", DeviceTime: now, CorrectedTime: now,
+			Token: fmt.Sprintf("KP1:T%d", i), Verdict: "verified"}
+		if _, err := q.Enqueue(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	if q, err = queue.Open(path, queue.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	hc, err := queueCounts{q, "D1"}.HourlyCounts(now.Add(-time.Hour), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, h := range hc {
+		if h.Device != "D1" {
+			t.Fatalf("device = %q", h.Device)
+		}
+		total += h.Count
+	}
+	if total != 3 {
+		t.Fatalf("counts after reopen = %+v, want 3 visitors", hc)
 	}
 }
