@@ -123,8 +123,8 @@ func (a *Agent) SetWatch(w Watch) {
 }
 
 // Flusher is an uplink that can send at once even while it waits out a
-// pause after failures. The uplink room may provide it; until then Flush
-// falls back to Kick, which a sender in a backoff pause does not shorten.
+// pause after failures (uplink.Sender is one). For a sender without it,
+// Flush falls back to Kick, which a backoff pause does not shorten.
 type Flusher interface {
 	// Flush sends the queue now, skipping any backoff pause.
 	Flush()

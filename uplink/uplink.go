@@ -133,9 +133,10 @@ type Status struct {
 
 // Sender forwards batches from a Store to central.
 type Sender struct {
-	st   Store
-	cfg  Config
-	kick chan struct{}
+	st    Store
+	cfg   Config
+	kick  chan struct{}
+	flush chan struct{}
 
 	forwarded atomic.Int64
 	acked     atomic.Int64
@@ -189,7 +190,7 @@ func New(st Store, cfg Config) *Sender {
 		cfg.ProgressEvery = 10 * time.Second
 	}
 	now := cfg.Clock.Now()
-	s := &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1),
+	s := &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		status: Status{State: Starting, Since: now, Remaining: -1}, winStart: now}
 	s.batch.Store(int64(cfg.BatchSize))
 	return s
@@ -260,8 +261,19 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration, wakeOnKick bool) bo
 		return false
 	case <-s.cfg.Clock.After(d):
 	case <-kick:
+	case <-s.flush:
 	}
 	return true
+}
+
+// Flush asks the sender to send now, even while it waits out a backoff or
+// an offline probe delay (a manager pressed "send now"). Unlike Kick, it
+// cuts any pause short.
+func (s *Sender) Flush() {
+	select {
+	case s.flush <- struct{}{}:
+	default:
+	}
 }
 
 // Run forwards batches until ctx ends. Send failures are logged and retried;

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,5 +230,43 @@ func TestRejectedGoToDeadLetters(t *testing.T) {
 	st, _ := f.q.Stats()
 	if st.Depth != 0 || st.Dead != 1 {
 		t.Fatalf("stats = %+v, want depth 0 dead 1", st)
+	}
+}
+
+// TestFlushCutsBackoffShort: after a failure the sender waits out a long
+// backoff on a fake clock that never advances; Flush sends at once.
+func TestFlushCutsBackoffShort(t *testing.T) {
+	f := newFixture(t)
+	f.enqueue(t, 3, "F1", "D1")
+	c := f.central(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		c.Handler().ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	fc := clock.NewFake(time.Now())
+	s := New(f.q, Config{URL: srv.URL, Clock: fc, MinBackoff: time.Hour, MaxBackoff: time.Hour, Poll: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for fc.Waiters() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the sender is in its backoff
+	}
+	if calls.Load() != 1 || depth(t, f.q) != 3 {
+		t.Fatalf("before flush: calls=%d depth=%d", calls.Load(), depth(t, f.q))
+	}
+	s.Flush()
+	for depth(t, f.q) != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if d := depth(t, f.q); d != 0 {
+		t.Fatalf("flush did not send during the backoff: depth %d", d)
 	}
 }
