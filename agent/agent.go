@@ -236,15 +236,31 @@ func (a *Agent) Close() error {
 	return errors.Join(errs...)
 }
 
+// scanLoop decodes and judges frames until ctx ends.
 func (a *Agent) scanLoop(ctx context.Context) error {
+	return a.pump(ctx, "frame source", func(ctx context.Context) error {
+		f, err := a.p.Frames.Next(ctx)
+		if err != nil {
+			return err
+		}
+		a.frames.Add(1)
+		a.handleFrame(ctx, f)
+		return nil
+	})
+}
+
+// pump calls next until ctx ends. A failing source is retried after a
+// growing pause (it never ends Run); io.EOF ends a finite source, after
+// which pump waits for ctx.
+func (a *Agent) pump(ctx context.Context, what string, next func(context.Context) error) error {
 	failures := 0
 	for {
-		f, err := a.p.Frames.Next(ctx)
+		err := next(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, io.EOF):
-			a.o.Log.Info("frame source ended")
+			a.o.Log.Info(what + " ended")
 			if a.o.OnSourceEnd != nil {
 				a.o.OnSourceEnd()
 			}
@@ -253,7 +269,7 @@ func (a *Agent) scanLoop(ctx context.Context) error {
 		case err != nil:
 			failures++
 			wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
-			a.o.Log.Warn("frame source failed; retrying", "err", err, "retry_in", wait)
+			a.o.Log.Warn(what+" failed; retrying", "err", err, "retry_in", wait)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -262,8 +278,6 @@ func (a *Agent) scanLoop(ctx context.Context) error {
 			continue
 		}
 		failures = 0
-		a.frames.Add(1)
-		a.handleFrame(ctx, f)
 	}
 }
 

@@ -2,9 +2,7 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -130,34 +128,15 @@ func parseExposure(s string) (camera.ExposureMode, error) {
 	return 0, fmt.Errorf("key \"camera.exposure\": %q is not driver, auto or glare", s)
 }
 
-// codeLoop judges codes from a scan engine until ctx ends. Engine failures
-// are retried inside the engine; an error here is logged and retried.
+// codeLoop judges codes from a scan engine until ctx ends. Engine
+// failures are retried inside the engine and again here.
 func (a *Agent) codeLoop(ctx context.Context) error {
-	failures := 0
-	for {
+	return a.pump(ctx, "scan engine", func(ctx context.Context) error {
 		c, err := a.p.Codes.Next(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, io.EOF):
-			a.o.Log.Info("scan engine ended")
-			if a.o.OnSourceEnd != nil {
-				a.o.OnSourceEnd()
-			}
-			<-ctx.Done()
-			return nil
-		case err != nil:
-			failures++
-			wait := min(time.Duration(failures)*200*time.Millisecond, 5*time.Second)
-			a.o.Log.Warn("scan engine failed; retrying", "err", err, "retry_in", wait)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-a.o.Clock.After(wait):
-			}
-			continue
+		if err != nil {
+			return err
 		}
-		failures = 0
 		a.HandleText(ctx, c.Text, c.At)
-	}
+		return nil
+	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,14 +26,7 @@ import (
 func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("feed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config `file` (JSON; the source should be an empty folder)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return errors.New("--config is required")
-	}
-	cfg, err := agent.LoadConfig(*path)
+	cfg, err := loadConfig(fs, args, "config `file` (JSON; the source should be an empty folder)")
 	if err != nil {
 		return err
 	}

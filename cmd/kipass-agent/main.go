@@ -95,17 +95,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// loadConfig parses a command's flags, of which --config is required, and
+// loads that config file.
+func loadConfig(fs *flag.FlagSet, args []string, usage string) (agent.Config, error) {
+	path := fs.String("config", "", usage)
+	if err := fs.Parse(args); err != nil {
+		return agent.Config{}, err
+	}
+	if *path == "" {
+		return agent.Config{}, errors.New("--config is required")
+	}
+	return agent.LoadConfig(*path)
+}
+
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config `file` (JSON; see docs/agent.example.json)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return errors.New("--config is required")
-	}
-	cfg, err := agent.LoadConfig(*path)
+	cfg, err := loadConfig(fs, args, "config `file` (JSON; see docs/agent.example.json)")
 	if err != nil {
 		return err
 	}
