@@ -10,6 +10,7 @@ import (
 	_ "image/png"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/kipass/kipass/decode"
@@ -36,14 +37,12 @@ func cmdDecode(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return errors.New("no images given")
 	}
-	d := decode.New(decode.Options{Budget: *budget})
-	defer d.Close()
+	lines := decodeAll(fs.Args(), decode.Options{Budget: *budget}, runtime.GOMAXPROCS(0))
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	failed := 0
-	for _, path := range fs.Args() {
-		d.Reset() // unrelated stills: no region or sharpness history
-		line := decodeOne(d, path)
+	for i, path := range fs.Args() {
+		line := <-lines[i]
 		if !line.OK {
 			failed++
 		}
@@ -63,6 +62,34 @@ func cmdDecode(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d of %d images had no readable code", failed, fs.NArg())
 	}
 	return nil
+}
+
+// decodeAll decodes the images on workers goroutines, each with its own
+// decoder (a decoder is not safe for concurrent use), and returns one
+// channel per image, so results come out in the order given.
+func decodeAll(paths []string, o decode.Options, workers int) []chan decodeLine {
+	out := make([]chan decodeLine, len(paths))
+	for i := range out {
+		out[i] = make(chan decodeLine, 1)
+	}
+	next := make(chan int)
+	go func() {
+		for i := range paths {
+			next <- i
+		}
+		close(next)
+	}()
+	for w := 0; w < max(1, workers); w++ {
+		go func() {
+			d := decode.New(o)
+			defer d.Close()
+			for i := range next {
+				d.Reset() // unrelated stills: no region or sharpness history
+				out[i] <- decodeOne(d, paths[i])
+			}
+		}()
+	}
+	return out
 }
 
 func decodeOne(d *decode.Decoder, path string) decodeLine {
