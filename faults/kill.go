@@ -39,6 +39,25 @@ func BuildBinaries(ctx context.Context, dir string) error {
 	return nil
 }
 
+// processDir makes a scenario's working directory under sc.Dir and returns
+// the directory of the binaries to run: binDir, or ones freshly built into
+// the working directory when binDir is empty. The caller removes dir.
+func (sc Scale) processDir(ctx context.Context, prefix, binDir string) (dir, bins string, err error) {
+	dir, err = os.MkdirTemp(sc.Dir, prefix)
+	if err != nil {
+		return "", "", err
+	}
+	if binDir != "" {
+		return dir, binDir, nil
+	}
+	bins = filepath.Join(dir, "bin")
+	if err := BuildBinaries(ctx, bins); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, bins, nil
+}
+
 // proc is a child process with its log appended to a file.
 type proc struct {
 	cmd  *exec.Cmd
@@ -111,19 +130,12 @@ func (sc Scale) KillScenario(ctx context.Context, is *Issuer, cycles int, binDir
 	res.Scenario = "kill-9"
 	start := time.Now()
 	defer func() { res.Elapsed = time.Since(start) }()
-	dir, err := os.MkdirTemp(sc.Dir, "kill9-")
+	dir, binDir, err := sc.processDir(ctx, "kill9-", binDir)
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	defer os.RemoveAll(dir)
-	if binDir == "" {
-		binDir = filepath.Join(dir, "bin")
-		if err := BuildBinaries(ctx, binDir); err != nil {
-			res.Err = err
-			return res
-		}
-	}
 	agentBin, centralBin := filepath.Join(binDir, "kipass-agent"), filepath.Join(binDir, "kipass-central")
 	keys := filepath.Join(dir, "keys.json")
 	if err := is.WriteKeys(keys); err != nil {

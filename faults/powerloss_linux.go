@@ -26,19 +26,12 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 	res.Scenario = "power-loss-fuse"
 	start := time.Now()
 	defer func() { res.Elapsed = time.Since(start) }()
-	dir, err := os.MkdirTemp(sc.Dir, "powerloss-")
+	dir, binDir, err := sc.processDir(ctx, "powerloss-", binDir)
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	defer os.RemoveAll(dir)
-	if binDir == "" {
-		binDir = filepath.Join(dir, "bin")
-		if err := BuildBinaries(ctx, binDir); err != nil {
-			res.Err = err
-			return res
-		}
-	}
 	agentBin := filepath.Join(binDir, "kipass-agent")
 	backing, mnt := filepath.Join(dir, "backing"), filepath.Join(dir, "mnt")
 	for _, d := range []string{backing, mnt, filepath.Join(dir, "no-frames")} {
