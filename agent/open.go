@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,18 +78,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, spk)
 
-	tr, err := openTrust(ctx, cfg, credential, h.Clock, log.With("room", "trust"))
+	// One client for everything sent to central (keys, time, online
+	// checks, batches, heartbeats): system roots, or the pinned CA.
+	central, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
-	client, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
+	centralURL := strings.TrimRight(cfg.CentralURL, "/")
+	tr, err := openTrust(ctx, cfg, credential, central, h.Clock, log.With("room", "trust"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
-	client.Transport = uplinkWatch{client.Transport, obs}
+	watched := *central // the uplink's batches also feed the status page
+	watched.Transport = uplinkWatch{central.Transport, obs}
 	snd := uplink.New(q, uplink.Config{
-		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		Client:       client,
+		URL: centralURL, Credential: credential,
+		Client:       &watched,
 		Log:          log.With("room", "uplink"),
 		OnServerTime: tr.learnReal,
 	})
@@ -105,8 +108,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	closers = append(closers, dec)
 	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
 	hb := heartbeat.New(heartbeat.Config{
-		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
-		Client: &http.Client{Timeout: 10 * time.Second}, Clock: h.Clock, Log: log.With("room", "heartbeat"),
+		URL: centralURL, Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
+		Client: central, Clock: h.Clock, Log: log.With("room", "heartbeat"),
 		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
 	})
 	a = New(Parts{

@@ -31,8 +31,9 @@ func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
 
 // openTrust builds the trust state: the clock offset persisted in DataDir,
 // the key set cached in KeysFile (fetched once now when the cache is empty)
-// and the verifier. dev is the device clock (clock.Real when nil).
-func openTrust(ctx context.Context, cfg Config, credential string, dev clock.Clock, log *slog.Logger) (*trustParts, error) {
+// and the verifier. hc is the HTTP client for central (system roots or the
+// pinned CA); dev is the device clock (clock.Real when nil).
+func openTrust(ctx context.Context, cfg Config, credential string, hc *http.Client, dev clock.Clock, log *slog.Logger) (*trustParts, error) {
 	if dev == nil {
 		dev = clock.Real{}
 	}
@@ -42,7 +43,7 @@ func openTrust(ctx context.Context, cfg Config, credential string, dev clock.Clo
 	})
 	client := &trust.Client{
 		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		HTTP: &http.Client{Timeout: 10 * time.Second}, Device: dev,
+		HTTP: hc, Device: dev,
 		OnServerTime: func(sent, received, server time.Time) { clk.Learn(sent, received, server) },
 	}
 	keys, err := trust.OpenKeys(trust.KeysOptions{
