@@ -367,22 +367,30 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 				out[i].Duplicate = true
 				continue
 			}
-			// A copy: the same token at another facility, on this day or
-			// the days beside it (a token lives 15 seconds).
-			for _, dt := range []time.Time{sc.CorrectedTime.AddDate(0, 0, -1), sc.CorrectedTime, sc.CorrectedTime.AddDate(0, 0, 1)} {
-				db := days.Bucket(dayKey(dt))
-				if db == nil || db.Bucket(bPrints) == nil {
+			// A copy: the same token at another facility; a repeat: at
+			// this facility, by another device. Every day on which a scan
+			// of this token can lie is looked at.
+			from, to := sc.SeenFrom, sc.SeenTo
+			if from.IsZero() || to.IsZero() {
+				from, to = sc.CorrectedTime, sc.CorrectedTime
+			}
+			dc := days.Cursor()
+			p := key(sc.Fingerprint, "")
+			for dk, _ := dc.Seek(dayKey(from)); dk != nil && bytes.Compare(dk, dayKey(to)) <= 0; dk, _ = dc.Next() {
+				pb := days.Bucket(dk).Bucket(bPrints)
+				if pb == nil {
 					continue
 				}
-				c := db.Bucket(bPrints).Cursor()
-				p := key(sc.Fingerprint, "")
+				c := pb.Cursor()
 				for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
 					if string(k[len(p):]) != sc.Facility {
 						out[i].Copy = true
+					} else {
+						out[i].Repeat = true
 					}
 				}
 			}
-			sc.Copy = out[i].Copy
+			sc.Copy, sc.Repeat = out[i].Copy, out[i].Repeat
 			if err := put(sb, []byte(sc.ID), sc); err != nil {
 				return err
 			}
@@ -397,12 +405,15 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 			if err != nil {
 				return err
 			}
+			// The hour's value: scans (8 bytes) and repeats among them (8 bytes).
 			hk := key(sc.Facility, sc.Device, sc.CorrectedTime.In(api.KST).Format("15"))
-			var n uint64
-			if v := hb.Get(hk); len(v) == 8 {
-				n = binary.BigEndian.Uint64(v)
+			v := make([]byte, 16)
+			copy(v, hb.Get(hk))
+			binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+1)
+			if sc.Repeat {
+				binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+1)
 			}
-			if err := hb.Put(hk, binary.BigEndian.AppendUint64(nil, n+1)); err != nil {
+			if err := hb.Put(hk, v); err != nil {
 				return err
 			}
 		}
@@ -443,8 +454,12 @@ func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time
 			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
 				rest := k[len(p):]
 				j := bytes.LastIndexByte(rest, 0)
-				if j < 0 || len(v) != 8 {
+				if j < 0 || len(v) != 8 && len(v) != 16 {
 					continue
+				}
+				var rep int
+				if len(v) == 16 {
+					rep = int(binary.BigEndian.Uint64(v[8:]))
 				}
 				var h int
 				fmt.Sscanf(string(rest[j+1:]), "%d", &h)
@@ -452,7 +467,7 @@ func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time
 				if at.Before(from.Truncate(time.Hour)) || !at.Before(to) {
 					continue
 				}
-				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v))})
+				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v)), Repeats: rep})
 			}
 			return nil
 		})

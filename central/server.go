@@ -66,6 +66,9 @@ type Options struct {
 	// Opaque gives verdicts on pending scans whose token is not a KP1
 	// token; nil leaves them pending.
 	Opaque Checker
+	// TimeTolerance widens a token's validity when a verified scan's
+	// corrected time is checked against it; DefaultTimeTolerance when zero.
+	TimeTolerance time.Duration
 	// Retention is how long scans are kept; 28 days when zero.
 	Retention time.Duration
 	// PurgeEvery is the purge period of Run; one hour when zero.
@@ -117,6 +120,7 @@ func New(st Store, o Options) *Server {
 		}
 	}
 	def(&o.Retention, 28*24*time.Hour)
+	def(&o.TimeTolerance, DefaultTimeTolerance)
 	def(&o.PurgeEvery, time.Hour)
 	def(&o.CodeValidity, 24*time.Hour)
 	def(&o.StaleAfter, 5*time.Minute)

@@ -48,6 +48,7 @@ func main() {
 type options struct {
 	addr, data, postgres, keys, accounts string
 	dev                                  bool
+	timeTolerance                        time.Duration
 }
 
 func run(args []string, stderr io.Writer) int {
@@ -64,11 +65,17 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.keys, "keys", "", "issuer key set `file` (JSON) served to devices and used to check tokens")
 	fs.StringVar(&o.accounts, "accounts", "", "operator, health-authority and issuer credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{...},\"issuers\":{...}}")
 	fs.BoolVar(&o.dev, "dev", false, "development: accept scans and heartbeats from devices without a credential")
+	fs.DurationVar(&o.timeTolerance, "time-tolerance", central.DefaultTimeTolerance,
+		"widening of a token's validity when a verified scan's time is checked (device skew allowance + clock uncertainty)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if o.timeTolerance <= 0 {
+		fmt.Fprintln(stderr, "kipass-central serve: --time-tolerance must be positive")
 		return 2
 	}
 	if (o.data == "") == (o.postgres == "") {
@@ -147,7 +154,7 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 		}
 	}
 	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
-		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers})
+		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers, TimeTolerance: o.timeTolerance})
 	defer cs.Close()
 	hs := &http.Server{Addr: o.addr, Handler: cs.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
