@@ -19,6 +19,9 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusForbidden, "forbidden", "only devices send scans")
 		return
 	}
+	if p.role == RoleDevice && throttled(w, s.limIngest, p.facility+"/"+p.subject) {
+		return
+	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, api.MaxBatchBytes)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
