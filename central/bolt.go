@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -41,6 +42,9 @@ var _ Store = (*BoltStore)(nil)
 // OpenBolt opens (or creates) a bbolt store at path.
 func OpenBolt(path string) (*BoltStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open central store %s: %w: another kipass-central (or another program) holds it; stop that one or give another --data directory", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
