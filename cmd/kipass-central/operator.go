@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
@@ -351,12 +350,47 @@ func view[T any](ctx context.Context, o *opEnv, path string, header []string, ro
 	if o.asJSON {
 		return o.printJSON(v)
 	}
-	tw := tabwriter.NewWriter(o.stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows(v) {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	return printTable(o.stdout, append([][]string{header}, rows(v)...))
+}
+
+// printTable prints rows as columns two spaces apart, aligned on a
+// terminal: Hangul and other wide characters take two cells.
+func printTable(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], cells(c))
+		}
 	}
-	return tw.Flush()
+	var b strings.Builder
+	for _, r := range rows {
+		line := ""
+		for i, c := range r {
+			if i < len(r)-1 {
+				c += strings.Repeat(" ", widths[i]-cells(c)+2)
+			}
+			line += c
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// cells is the width of s on a terminal.
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x1100 && r <= 0x115F || r >= 0x2E80 && r <= 0xA4CF || r >= 0xAC00 && r <= 0xD7A3 ||
+			r >= 0xF900 && r <= 0xFAFF || r >= 0xFE30 && r <= 0xFE4F || r >= 0xFF00 && r <= 0xFF60 || r >= 0xFFE0 && r <= 0xFFE6 {
+			n++
+		}
+	}
+	return n
 }
 
 func (o *opEnv) printJSON(v any) error {

@@ -293,3 +293,17 @@ func rowHas(table string, cells ...string) bool {
 	}
 	return false
 }
+
+func TestTableAlignsHangul(t *testing.T) {
+	var b bytes.Buffer
+	printTable(&b, [][]string{{"ENTRANCE", "TODAY"}, {"정문", "1"}, {"all entrances", "2"}})
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := strings.Index(lines[0], "TODAY")
+	for _, l := range lines[1:] {
+		// The second column starts at the same terminal cell on every line.
+		i := strings.LastIndex(l, "  ") + 2
+		if got := cells(l[:i]); got != want {
+			t.Fatalf("column at cell %d, want %d:\n%s", got, want, b.String())
+		}
+	}
+}
