@@ -245,6 +245,71 @@ func (s *BoltStore) RevokeCredential(_ context.Context, facility, subject string
 	})
 }
 
+// subjectCredentials returns the credentials of facility/subject that
+// keep returns true for.
+func subjectCredentials(tx *bolt.Tx, facility, subject string, keep func(Credential) bool) ([]Credential, error) {
+	var out []Credential
+	err := tx.Bucket(bCredentials).ForEach(func(_, v []byte) error {
+		var c Credential
+		if err := json.Unmarshal(v, &c); err != nil {
+			return err
+		}
+		if c.Facility == facility && c.Subject == subject && keep(c) {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RotateCredential implements Store.
+func (s *BoltStore) RotateCredential(_ context.Context, c Credential, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCredentials)
+		unused, err := subjectCredentials(tx, c.Facility, c.Subject, func(o Credential) bool { return o.Pending && o.RevokedAt.IsZero() })
+		if err != nil {
+			return err
+		}
+		for _, o := range unused {
+			o.RevokedAt = at
+			if err := put(b, []byte(o.Hash), o); err != nil {
+				return err
+			}
+		}
+		if b.Get([]byte(c.Hash)) != nil {
+			return ErrConflict
+		}
+		c.Pending = true
+		return put(b, []byte(c.Hash), c)
+	})
+}
+
+// ConfirmCredential implements Store.
+func (s *BoltStore) ConfirmCredential(_ context.Context, hash string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCredentials)
+		var c Credential
+		if err := get(b, []byte(hash), &c); err != nil {
+			return fmt.Errorf("credential: %w", err)
+		}
+		if !c.RevokedAt.IsZero() {
+			return fmt.Errorf("credential revoked: %w", ErrNotFound)
+		}
+		others, err := subjectCredentials(tx, c.Facility, c.Subject, func(o Credential) bool { return o.Hash != hash && o.RevokedAt.IsZero() })
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			o.RevokedAt = at
+			if err := put(b, []byte(o.Hash), o); err != nil {
+				return err
+			}
+		}
+		c.Pending = false
+		return put(b, []byte(hash), c)
+	})
+}
+
 // AddCode implements Store.
 func (s *BoltStore) AddCode(_ context.Context, c Code) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(bCodes), []byte(c.Hash), c) })
