@@ -2,11 +2,13 @@ package central_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,9 +194,9 @@ func TestSlowBodyCutOff(t *testing.T) {
 	}()
 	start := time.Now()
 	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	_, err = io.ReadAll(conn) // the server answers or closes, then EOF
+	_, err = io.ReadAll(conn) // the server answers or closes: EOF, or a reset when it closes with unread bytes
 	el := time.Since(start)
-	if err != nil {
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("connection not closed by the server: %v after %v", err, el)
 	}
 	if el > 15*time.Second {
