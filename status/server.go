@@ -51,6 +51,11 @@ type Options struct {
 	Location *time.Location
 	// Metrics are served at /metrics; NewMetrics(Source) when nil.
 	Metrics *Metrics
+	// Ledger lets staff count paper visits and the manager keep the
+	// ledger's sheets (behind the PIN); nil hides them.
+	Ledger LedgerControl
+	// Paper gives the paper-ledger visit counts, a series beside Counter's.
+	Paper Counter
 	// Clock runs the PIN lockout and sessions; clock.Real when nil.
 	Clock clock.Clock
 	// Log receives the server's logs; slog.Default when nil.
