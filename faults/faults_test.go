@@ -62,3 +62,29 @@ func TestCentral500ScenarioDeliversAll(t *testing.T) {
 		t.Fatalf("%s", r.Line())
 	}
 }
+
+// The clock checks must be able to fail: the same RTC reset on a queue
+// that ages records by the raw device clock loses or overkeeps scans.
+func TestClockScenarioFailsOnTheRawDeviceClock(t *testing.T) {
+	is, err := NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scale{Short: true, Dir: t.TempDir()}
+	script := []clockStep{
+		{scans: 3, span: 2 * 24 * time.Hour, action: func(d *simDevice, reopen func()) {
+			d.reboot(time.Hour)
+			d.setWall(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+			reopen()
+		}},
+		{scans: 3, span: 3 * time.Hour, action: func(d *simDevice, _ func()) { d.setWall(d.now()); d.sync() }},
+	}
+	raw := sc.clockRunOn(context.Background(), is, "raw", script, true)
+	if raw.OK() || (raw.Lost == 0 && raw.Err == nil) {
+		t.Fatalf("raw device clock passed: %s", raw.Line())
+	}
+	good := sc.clockRunOn(context.Background(), is, "trusted", script, false)
+	if !good.OK() || good.Confirmed != 6 || !strings.Contains(good.Line(), "overdue=0") {
+		t.Fatalf("trusted clock: %s", good.Line())
+	}
+}

@@ -45,13 +45,19 @@ func Open(path string, o Options) (*Queue, error) {
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 1000
 	}
+	if o.Time == nil {
+		o.Time = ClockTime{o.Clock}
+	}
+	if o.RebaseEvery <= 0 {
+		o.RebaseEvery = time.Minute
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	if o.Reserve == 0 {
 		o.Reserve = defaultReserve
 	}
-	q := &Queue{path: path, opts: o, log: o.Log, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
+	q := &Queue{path: path, opts: o, log: o.Log, time: o.Time, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
 	stamp := func() string { return o.Clock.Now().UTC().Format("20060102T150405.000Z") }
 
 	key, created, err := loadOrCreateKey(o.KeyFile)
@@ -92,6 +98,7 @@ func Open(path string, o Options) (*Queue, error) {
 			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
 		}
 	}
+	q.needRebase.Store(true) // records of an earlier run may wait for it
 	q.ensureReserve()
 	go q.committer()
 	return q, nil

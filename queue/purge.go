@@ -29,16 +29,24 @@ const purgeChunk = 5000
 // hourRetention is how long the hourly counters (counts only) are kept.
 const hourRetention = 400 * 24 * time.Hour
 
-// Purge destroys every record older than the retention (28 days),
-// delivered or not: pending records by the time they were enqueued, dead
-// letters by the time they were rejected, undecryptable records by the time
-// they were moved aside. Pending records are walked oldest first and the
-// walk stops at the first young one, so a clock that jumped backwards
-// delays, but never widens, the purge.
+// Purge destroys every record whose scan is older than the retention (28
+// days) on trusted time, delivered or not: pending records, dead letters
+// and undecryptable records alike, each by the scan's own corrected time.
+// It does nothing while the time is not trusted, and it first re-bases the
+// records taken under an untrusted clock (Rebase). Every record is looked
+// at: a record stamped in the future delays only its own purge.
 func (q *Queue) Purge() (PurgeCounts, error) {
-	now := q.opts.Clock.Now()
-	cutoff := uint64(now.Add(-q.opts.Retention).UnixNano())
+	now, trusted := q.time.Now()
 	var pc PurgeCounts
+	if !trusted {
+		q.log.Warn("queue purge deferred: the time is not trusted yet, so no record is aged")
+		return pc, nil
+	}
+	if _, err := q.Rebase(); err != nil {
+		return pc, fmt.Errorf("purge: %w", err)
+	}
+	cutoff := now.Add(-q.opts.Retention).UnixNano()
+	var from []byte
 	for {
 		n := 0
 		more := false
@@ -47,12 +55,17 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 				p, ids := tx.Bucket(bucketPending), tx.Bucket(bucketIDs)
 				c := p.Cursor()
 				var del [][]byte
-				for k, v := c.First(); k != nil; k, v = c.Next() {
-					if len(v) >= 8 && binary.BigEndian.Uint64(v) >= cutoff {
-						break
+				k, v := c.First()
+				if from != nil {
+					k, v = c.Seek(from)
+				}
+				for ; k != nil; k, v = c.Next() {
+					stamp, trusted, _, ok := header(v)
+					if !ok || !trusted || stamp >= cutoff {
+						continue
 					}
 					if len(del) == purgeChunk {
-						more = true
+						more, from = true, append([]byte(nil), k...)
 						break
 					}
 					del = append(del, k)
@@ -91,7 +104,9 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			var deadKeys, badKeys [][]byte
 			err := tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 				var d deadRecord
-				if json.Unmarshal(v, &d) != nil || uint64(d.RejectedAt.UnixNano()) < cutoff {
+				if json.Unmarshal(v, &d) != nil {
+					deadKeys = append(deadKeys, k) // nothing left to deliver
+				} else if d.ClockBasis != BasisUntrusted && d.CorrectedTime.UnixNano() < cutoff {
 					deadKeys = append(deadKeys, k)
 				}
 				return nil
@@ -100,7 +115,7 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 				return err
 			}
 			err = tx.Bucket(bucketBad).ForEach(func(k, v []byte) error {
-				if len(v) < 8 || binary.BigEndian.Uint64(v) < cutoff {
+				if badStamp(v) < cutoff {
 					badKeys = append(badKeys, k)
 				}
 				return nil
@@ -126,7 +141,7 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			}
 			// Hourly counters hold counts only; keep them 400 days.
 			hb := tx.Bucket(bucketHours)
-			old := uint64(now.Add(-hourRetention).Unix())
+			old := uint64(max(now.Add(-hourRetention).Unix(), 0))
 			var hk [][]byte
 			hc2 := hb.Cursor()
 			for k, _ := hc2.First(); k != nil && binary.BigEndian.Uint64(k) < old; k, _ = hc2.Next() {
@@ -146,11 +161,102 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 	return pc, nil
 }
 
+// badStamp is the time an undecryptable record is aged by: the scan's own
+// trusted time when its header still says it, else the (later) time it was
+// moved aside, so it is never destroyed early.
+func badStamp(v []byte) int64 {
+	if len(v) < 8 {
+		return 0
+	}
+	if stamp, trusted, _, ok := header(v[8:]); ok && trusted {
+		return stamp
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
+
+// Rebase gives the records taken under an untrusted clock (pending and
+// dead letters) their trusted time, once the time is trusted: from the
+// boot clock when they were taken in this boot, else from the signed
+// token's issued-at, else the first trusted time (see the Basis
+// constants). It returns how many it re-based; it does nothing while the
+// time is not trusted.
+func (q *Queue) Rebase() (int, error) {
+	now, trusted := q.time.Now()
+	if !trusted {
+		return 0, nil
+	}
+	bootID, boot := q.time.Boot()
+	n := 0
+	err := q.update(func(tx *bolt.Tx) error {
+		type kv struct{ k, v []byte }
+		var puts []kv
+		p := tx.Bucket(bucketPending)
+		c := p.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if _, trusted, _, ok := header(v); !ok || trusted {
+				continue
+			}
+			s, err := decodeStored(v)
+			if err != nil {
+				continue // moved aside by the next Oldest
+			}
+			s.CorrectedTime, s.ClockBasis = rebase(s, now, bootID, boot)
+			nv, err := storedValue(s)
+			if err != nil {
+				return err
+			}
+			puts = append(puts, kv{append([]byte(nil), k...), nv})
+		}
+		for _, e := range puts {
+			if err := p.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		n = len(puts)
+		dead := tx.Bucket(bucketDead)
+		puts = puts[:0]
+		err := dead.ForEach(func(k, v []byte) error {
+			var d deadRecord
+			if json.Unmarshal(v, &d) != nil || d.ClockBasis != BasisUntrusted {
+				return nil
+			}
+			d.CorrectedTime, d.ClockBasis = rebase(d.storedRecord, now, bootID, boot)
+			dv, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			puts = append(puts, kv{append([]byte(nil), k...), dv})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range puts {
+			if err := dead.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+		n += len(puts)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("rebase: %w", err)
+	}
+	q.needRebase.Store(false)
+	if n > 0 {
+		q.log.Info("queue: records taken under an untrusted clock dated on trusted time", "records", n)
+	}
+	return n, nil
+}
+
 // Run purges at once and then every PurgeEvery (1 hour) until ctx ends,
-// logging the counts of every purge. A failed purge is logged and retried
-// at the next period; it never ends Run. It returns nil when ctx ends.
+// logging the counts of every purge; between purges it checks every
+// RebaseEvery (1 minute) whether the time became trusted while records
+// wait to be re-based, and then re-bases and purges at once. A failed
+// purge is logged and retried at the next period; it never ends Run. It
+// returns nil when ctx ends.
 func (q *Queue) Run(ctx context.Context) error {
-	for {
+	purge := func() {
 		pc, err := q.Purge()
 		if err != nil {
 			q.log.Error("queue purge failed; will retry", "err", err)
@@ -160,10 +266,20 @@ func (q *Queue) Run(ctx context.Context) error {
 				"retention", q.opts.Retention.String())
 		}
 		q.ensureReserve()
+	}
+	purge()
+	last := q.opts.Clock.Now()
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-q.opts.Clock.After(q.opts.PurgeEvery):
+		case <-q.opts.Clock.After(min(q.opts.RebaseEvery, q.opts.PurgeEvery)):
+		}
+		now := q.opts.Clock.Now()
+		_, trusted := q.time.Now()
+		if d := now.Sub(last); d >= q.opts.PurgeEvery || d < 0 || (trusted && q.needRebase.Load()) {
+			purge()
+			last = now
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/clock"
@@ -44,8 +45,13 @@ type Record struct {
 	Device   string `json:"device"`
 	// DeviceTime is the device's own clock at the scan.
 	DeviceTime time.Time `json:"device_time"`
-	// CorrectedTime is the device time corrected by the learned offset to central.
+	// CorrectedTime is the corrected time of the scan: the caller's, or
+	// the queue's time source (Options.Time) at enqueue when zero; re-based
+	// when the record was taken under an untrusted clock (see ClockBasis).
 	CorrectedTime time.Time `json:"corrected_time"`
+	// ClockBasis says what CorrectedTime rests on: BasisTrusted,
+	// BasisUntrusted or one of the re-based bases.
+	ClockBasis string `json:"clock_basis,omitempty"`
 	// Token is the opaque QR text. It is stored encrypted.
 	Token string `json:"token"`
 	// Verdict is the verdict given at the door ("verified" or "pending").
@@ -64,7 +70,14 @@ type storedRecord struct {
 	Device        string    `json:"device"`
 	DeviceTime    time.Time `json:"device_time"`
 	CorrectedTime time.Time `json:"corrected_time"`
-	Sealed        []byte    `json:"sealed"`
+	ClockBasis    string    `json:"clock_basis,omitempty"`
+	// BootID and Boot are the boot and boot-clock reading at enqueue, for
+	// re-basing a record taken under an untrusted clock.
+	BootID string        `json:"boot_id,omitempty"`
+	Boot   time.Duration `json:"boot_ns,omitempty"`
+	// IssuedAt is the signed token's issued-at (zero for other tokens).
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+	Sealed   []byte    `json:"sealed"`
 	Verdict       string    `json:"verdict"`
 	Attempts      int       `json:"attempts,omitempty"`
 	EnqueuedAt    time.Time `json:"enqueued_at"`
@@ -74,8 +87,17 @@ type storedRecord struct {
 type Options struct {
 	// MaxRecords caps the number of pending records; 0 means 1,000,000.
 	MaxRecords int
-	// Clock stamps EnqueuedAt and drives the purge; clock.Real when nil.
+	// Clock times the purge period and alarms; clock.Real when nil.
 	Clock clock.Clock
+	// Time stamps records (corrected time, trusted or not, boot clock) and
+	// ages them; ClockTime{Clock} (always trusted) when nil.
+	Time Time
+	// IssuedAt returns a token's own issued-at when it has one (a signed
+	// token); it dates a record taken under an untrusted clock.
+	IssuedAt func(token string) (time.Time, bool)
+	// RebaseEvery is how often Run checks whether time became trusted to
+	// re-base records taken without it; 0 means 1 minute.
+	RebaseEvery time.Duration
 	// OpenTimeout bounds the wait for the file lock; 0 means 2 s.
 	OpenTimeout time.Duration
 	// KeyFile is the device key file (32 raw bytes, 0600); PATH.key when empty.
@@ -97,7 +119,7 @@ type Options struct {
 const DefaultRetention = 28 * 24 * time.Hour
 
 var (
-	bucketPending = []byte("pending")       // seq (8 bytes BE) -> enqueued-at nanos (8 bytes BE) + JSON storedRecord
+	bucketPending = []byte("pending")       // seq (8 bytes BE) -> header (corrected-time nanos, 8 bytes BE; basis flag) + JSON storedRecord
 	bucketIDs     = []byte("ids")           // scan id -> seq
 	bucketMeta    = []byte("meta")          // "depth" -> uint64 BE
 	bucketDead    = []byte("dead")          // scan id -> JSON deadRecord
@@ -140,6 +162,11 @@ type Queue struct {
 	opts Options
 	seal *sealer
 	log  *slog.Logger
+	time Time
+
+	// needRebase is set while records taken under an untrusted clock may
+	// be waiting to be re-based.
+	needRebase atomic.Bool
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -190,13 +217,36 @@ type enqReq struct {
 	done  chan struct{}
 }
 
-// Enqueue durably records r. It returns added=false, with a nil error, when a
+// agreement is how far a caller's corrected time may be from the queue's
+// trusted time for the record to count as taken on trusted time.
+const agreement = time.Minute
+
+// Enqueue durably records r. It stamps EnqueuedAt and ClockBasis: the
+// record is trusted when the queue's time is trusted and r.CorrectedTime
+// (stamped with it when zero) agrees with it within a minute. It returns added=false, with a nil error, when a
 // record with the same ID is already pending: the scan is recorded once. When
 // Enqueue returns a nil error the record is on disk (fsync'd). ErrFull means
 // the capacity is reached; any other error means the scan was not recorded.
 func (q *Queue) Enqueue(r Record) (added bool, err error) {
-	r.EnqueuedAt = q.opts.Clock.Now()
-	v, err := q.encode(r)
+	now, trusted := q.time.Now()
+	bootID, boot := q.time.Boot()
+	r.EnqueuedAt = now
+	if r.CorrectedTime.IsZero() {
+		r.CorrectedTime = now
+	} else if d := r.CorrectedTime.Sub(now); d > agreement || d < -agreement {
+		trusted = false // taken on another clock: re-based like an untrusted one
+	}
+	r.ClockBasis = BasisTrusted
+	if !trusted {
+		r.ClockBasis = BasisUntrusted
+	}
+	s := storedRecord{BootID: bootID, Boot: boot}
+	if q.opts.IssuedAt != nil {
+		if t, ok := q.opts.IssuedAt(r.Token); ok {
+			s.IssuedAt = t
+		}
+	}
+	v, err := q.encode(r, s)
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
@@ -209,6 +259,9 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 	q.reqs <- req
 	q.mu.RUnlock()
 	<-req.done
+	if req.err == nil && !trusted {
+		q.needRebase.Store(true)
+	}
 	if req.err != nil {
 		return false, fmt.Errorf("enqueue: %w", req.err)
 	}
@@ -281,30 +334,66 @@ func (q *Queue) commit(batch []*enqReq) {
 	}
 }
 
-func (q *Queue) encode(r Record) ([]byte, error) {
+// encode seals r's token and returns the stored value; s carries the
+// boot reading and issued-at.
+func (q *Queue) encode(r Record, s storedRecord) ([]byte, error) {
 	sealed, err := q.seal.seal(r.ID, r.Token)
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.Marshal(storedRecord{
-		ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-		CorrectedTime: r.CorrectedTime, Sealed: sealed, Verdict: r.Verdict,
-		Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt,
-	})
+	s.ID, s.Facility, s.Device, s.DeviceTime = r.ID, r.Facility, r.Device, r.DeviceTime
+	s.CorrectedTime, s.ClockBasis, s.Sealed, s.Verdict = r.CorrectedTime, r.ClockBasis, sealed, r.Verdict
+	s.Attempts, s.EnqueuedAt = r.Attempts, r.EnqueuedAt
+	return storedValue(s)
+}
+
+// A pending value is a header — the corrected time in nanoseconds (8
+// bytes BE) and a basis flag — and the JSON storedRecord. Files written
+// before the flag existed have the JSON right after the 8 bytes; their
+// times are trusted.
+const (
+	flagTrusted   = 'T'
+	flagUntrusted = 'U'
+	headerLen     = 9
+)
+
+func storedValue(s storedRecord) ([]byte, error) {
+	js, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	v := make([]byte, 8, 8+len(js))
-	binary.BigEndian.PutUint64(v, uint64(r.EnqueuedAt.UnixNano()))
+	v := make([]byte, headerLen, headerLen+len(js))
+	binary.BigEndian.PutUint64(v, uint64(s.CorrectedTime.UnixNano()))
+	v[8] = flagTrusted
+	if s.ClockBasis == BasisUntrusted {
+		v[8] = flagUntrusted
+	}
 	return append(v, js...), nil
+}
+
+// header returns a pending value's stamp, whether it is trusted and where
+// its JSON starts; ok is false for a value too short to hold one.
+func header(v []byte) (stamp int64, trusted bool, body int, ok bool) {
+	if len(v) < 9 {
+		return 0, false, 0, false
+	}
+	stamp = int64(binary.BigEndian.Uint64(v))
+	switch v[8] {
+	case flagTrusted:
+		return stamp, true, headerLen, true
+	case flagUntrusted:
+		return stamp, false, headerLen, true
+	}
+	return stamp, true, 8, true // written before the flag
 }
 
 func decodeStored(v []byte) (storedRecord, error) {
 	var s storedRecord
-	if len(v) < 9 {
+	_, _, body, ok := header(v)
+	if !ok {
 		return s, ErrCorrupt
 	}
-	if err := json.Unmarshal(v[8:], &s); err != nil {
+	if err := json.Unmarshal(v[body:], &s); err != nil {
 		return s, ErrCorrupt
 	}
 	return s, nil
@@ -321,7 +410,7 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	}
 	return Record{
 		ID: s.ID, Facility: s.Facility, Device: s.Device, DeviceTime: s.DeviceTime,
-		CorrectedTime: s.CorrectedTime, Token: tok, Verdict: s.Verdict,
+		CorrectedTime: s.CorrectedTime, ClockBasis: s.ClockBasis, Token: tok, Verdict: s.Verdict,
 		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt,
 	}, nil
 }
@@ -329,7 +418,16 @@ func (q *Queue) decode(v []byte) (Record, error) {
 // Oldest returns up to n pending records, oldest first. Records that cannot
 // be decoded or decrypted are moved to the undecryptable bucket and counted
 // (logged as an error), so one bad record never blocks the queue.
+//
+// A record taken under an untrusted clock comes out with its re-based time
+// once the time is trusted (Rebase writes it back later).
 func (q *Queue) Oldest(n int) ([]Record, error) {
+	now, trusted := q.time.Now()
+	var bootID string
+	var boot time.Duration
+	if trusted {
+		bootID, boot = q.time.Boot()
+	}
 	for round := 0; ; round++ {
 		var out []Record
 		var bad [][]byte
@@ -340,6 +438,11 @@ func (q *Queue) Oldest(n int) ([]Record, error) {
 				if err != nil {
 					bad = append(bad, append([]byte(nil), k...))
 					continue
+				}
+				if _, stamped, _, _ := header(v); !stamped && trusted {
+					if s, err := decodeStored(v); err == nil {
+						r.CorrectedTime, r.ClockBasis = rebase(s, now, bootID, boot)
+					}
 				}
 				out = append(out, r)
 			}
@@ -475,7 +578,8 @@ func (q *Queue) MarkAttempt(ids []string) error {
 			if err != nil {
 				return err
 			}
-			nv := append(append(make([]byte, 0, 8+len(js)), v[:8]...), js...)
+			_, _, body, _ := header(v)
+			nv := append(append(make([]byte, 0, body+len(js)), v[:body]...), js...)
 			if err := p.Put(k, nv); err != nil {
 				return err
 			}
