@@ -76,11 +76,11 @@ type storedRecord struct {
 	BootID string        `json:"boot_id,omitempty"`
 	Boot   time.Duration `json:"boot_ns,omitempty"`
 	// IssuedAt is the signed token's issued-at (zero for other tokens).
-	IssuedAt time.Time `json:"issued_at,omitzero"`
-	Sealed   []byte    `json:"sealed"`
-	Verdict       string    `json:"verdict"`
-	Attempts      int       `json:"attempts,omitempty"`
-	EnqueuedAt    time.Time `json:"enqueued_at"`
+	IssuedAt   time.Time `json:"issued_at,omitzero"`
+	Sealed     []byte    `json:"sealed"`
+	Verdict    string    `json:"verdict"`
+	Attempts   int       `json:"attempts,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
 // Options tune a queue. The zero value is usable.

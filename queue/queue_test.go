@@ -14,7 +14,7 @@ func rec(i int) Record {
 	return Record{
 		ID: fmt.Sprintf("id-%03d", i), Facility: "F1", Device: "D1",
 		DeviceTime: time.Unix(int64(1000+i), 0).UTC(),
-		Token: fmt.Sprintf("KP1:TOKEN%03d", i), Verdict: "verified",
+		Token:      fmt.Sprintf("KP1:TOKEN%03d", i), Verdict: "verified",
 	}
 }
 
