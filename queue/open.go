@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -35,6 +36,9 @@ func Open(path string, o Options) (*Queue, error) {
 	}
 	if o.KeyFile == "" {
 		o.KeyFile = path + ".key"
+	}
+	if o.RecordKeys == "" {
+		o.RecordKeys = path + ".keys"
 	}
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
@@ -87,12 +91,29 @@ func Open(path string, o Options) (*Queue, error) {
 		if rerr := os.Rename(path, to); rerr != nil {
 			return nil, fmt.Errorf("open queue %s: quarantine after %v: %w", path, err, rerr)
 		}
+		// The record keys go with the file they open.
+		if rerr := os.Rename(o.RecordKeys, to+".keys"); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open queue %s: quarantine record keys: %w", path, rerr)
+		}
 		q.raise(Alarm{At: o.Clock.Now(), Reason: "queue file damaged (" + err.Error() + "); quarantined and replaced by an empty queue", QuarantinedTo: to})
 		if db, err = openChecked(path, o.OpenTimeout); err != nil {
 			return nil, fmt.Errorf("open queue %s: fresh file after quarantine: %w", path, err)
 		}
 	}
 	q.db = db
+	if q.keys, err = openKeyring(o.RecordKeys, key); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	used, err := q.usedSlots()
+	if err == nil {
+		err = q.keys.keep(used)
+	}
+	if err != nil {
+		q.keys.close()
+		db.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
 	if created {
 		if st, err := q.Stats(); err == nil && st.Depth > 0 {
 			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
@@ -187,4 +208,41 @@ func walk(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// usedSlots returns the record key slots that stored records refer to.
+func (q *Queue) usedSlots() (map[uint32]bool, error) {
+	used := map[uint32]bool{}
+	err := q.view(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketPending, bucketDead} {
+			err := tx.Bucket(b).ForEach(func(_, v []byte) error {
+				if string(b) == string(bucketDead) {
+					var d deadRecord
+					if json.Unmarshal(v, &d) == nil && d.slot() != noSlot {
+						used[d.slot()] = true
+					}
+					return nil
+				}
+				if s := slotOf(v); s != noSlot {
+					used[s] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketBad).ForEach(func(_, v []byte) error {
+			if len(v) > 8 {
+				if s := slotOf(v[8:]); s != noSlot {
+					used[s] = true
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record keys in use: %w", err)
+	}
+	return used, nil
 }

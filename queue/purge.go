@@ -50,8 +50,10 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 	for {
 		n := 0
 		more := false
+		var slots []uint32
 		err := q.freeing(func() error {
 			return q.update(func(tx *bolt.Tx) error {
+				slots = slots[:0]
 				p, ids := tx.Bucket(bucketPending), tx.Bucket(bucketIDs)
 				c := p.Cursor()
 				var del [][]byte
@@ -70,6 +72,7 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 					}
 					del = append(del, k)
 					if s, err := decodeStored(v); err == nil {
+						slots = append(slots, s.slot())
 						if ik := ids.Get([]byte(s.ID)); ik != nil && string(ik) == string(k) {
 							if err := ids.Delete([]byte(s.ID)); err != nil {
 								return err
@@ -91,6 +94,9 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 				return setDepth(tx, depth(tx)-n)
 			})
 		})
+		if err == nil {
+			err = q.keys.shred(slots)
+		}
 		if err != nil {
 			return pc, fmt.Errorf("purge: %w", err)
 		}
@@ -99,8 +105,10 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			break
 		}
 	}
+	var slots []uint32
 	err := q.freeing(func() error {
 		return q.update(func(tx *bolt.Tx) error {
+			slots = slots[:0]
 			var deadKeys, badKeys [][]byte
 			err := tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 				var d deadRecord
@@ -108,6 +116,7 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 					deadKeys = append(deadKeys, k) // nothing left to deliver
 				} else if d.ClockBasis != BasisUntrusted && d.CorrectedTime.UnixNano() < cutoff {
 					deadKeys = append(deadKeys, k)
+					slots = append(slots, d.slot())
 				}
 				return nil
 			})
@@ -117,6 +126,9 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			err = tx.Bucket(bucketBad).ForEach(func(k, v []byte) error {
 				if badStamp(v) < cutoff {
 					badKeys = append(badKeys, k)
+					if len(v) > 8 {
+						slots = append(slots, slotOf(v[8:]))
+					}
 				}
 				return nil
 			})
@@ -155,6 +167,9 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			return nil
 		})
 	})
+	if err == nil {
+		err = q.keys.shred(slots)
+	}
 	if err != nil {
 		return pc, fmt.Errorf("purge: %w", err)
 	}

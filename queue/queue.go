@@ -76,7 +76,10 @@ type storedRecord struct {
 	BootID string        `json:"boot_id,omitempty"`
 	Boot   time.Duration `json:"boot_ns,omitempty"`
 	// IssuedAt is the signed token's issued-at (zero for other tokens).
-	IssuedAt   time.Time `json:"issued_at,omitzero"`
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// KeySlot is the record key's slot in PATH.keys plus one (0: sealed
+	// under the device key, before record keys).
+	KeySlot    uint32    `json:"key_slot,omitempty"`
 	Sealed     []byte    `json:"sealed"`
 	Verdict    string    `json:"verdict"`
 	Attempts   int       `json:"attempts,omitempty"`
@@ -102,6 +105,9 @@ type Options struct {
 	OpenTimeout time.Duration
 	// KeyFile is the device key file (32 raw bytes, 0600); PATH.key when empty.
 	KeyFile string
+	// RecordKeys is the file of per-record keys (see keyring.go);
+	// PATH.keys when empty.
+	RecordKeys string
 	// Retention is the purge age; 0 means 28 days.
 	Retention time.Duration
 	// PurgeEvery is the purge period of Run; 0 means 1 hour.
@@ -160,7 +166,8 @@ type Queue struct {
 	db   *bolt.DB
 	path string
 	opts Options
-	seal *sealer
+	seal *sealer // the device key: records written before record keys
+	keys *keyring
 	log  *slog.Logger
 	time Time
 
@@ -189,7 +196,7 @@ func (q *Queue) Close() error {
 	close(q.reqs)
 	q.mu.Unlock()
 	<-q.done
-	return q.db.Close()
+	return errors.Join(q.db.Close(), q.keys.close())
 }
 
 // Alarms returns the alarms raised since Open: quarantined files, a
@@ -254,11 +261,16 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
+		q.keys.shred([]uint32{slotOf(v)})
 		return false, fmt.Errorf("enqueue: %w", ErrClosed)
 	}
 	q.reqs <- req
 	q.mu.RUnlock()
 	<-req.done
+	if !req.added {
+		// Not recorded (a duplicate, full, failed): its key is never needed.
+		q.keys.shred([]uint32{slotOf(v)})
+	}
 	if req.err == nil && !trusted {
 		q.needRebase.Store(true)
 	}
@@ -337,10 +349,16 @@ func (q *Queue) commit(batch []*enqReq) {
 // encode seals r's token and returns the stored value; s carries the
 // boot reading and issued-at.
 func (q *Queue) encode(r Record, s storedRecord) ([]byte, error) {
-	sealed, err := q.seal.seal(r.ID, r.Token)
+	slot, sl, err := q.keys.take()
 	if err != nil {
 		return nil, err
 	}
+	sealed, err := sl.seal(r.ID, r.Token)
+	if err != nil {
+		q.keys.shred([]uint32{slot})
+		return nil, err
+	}
+	s.KeySlot = slot + 1
 	s.ID, s.Facility, s.Device, s.DeviceTime = r.ID, r.Facility, r.Device, r.DeviceTime
 	s.CorrectedTime, s.ClockBasis, s.Sealed, s.Verdict = r.CorrectedTime, r.ClockBasis, sealed, r.Verdict
 	s.Attempts, s.EnqueuedAt = r.Attempts, r.EnqueuedAt
@@ -387,6 +405,24 @@ func header(v []byte) (stamp int64, trusted bool, body int, ok bool) {
 	return stamp, true, 8, true // written before the flag
 }
 
+// slot is the record key slot of s (noSlot for none).
+func (s storedRecord) slot() uint32 {
+	if s.KeySlot == 0 {
+		return noSlot
+	}
+	return s.KeySlot - 1
+}
+
+// slotOf is the record key slot of a stored value (noSlot when it cannot
+// be read).
+func slotOf(v []byte) uint32 {
+	s, err := decodeStored(v)
+	if err != nil {
+		return noSlot
+	}
+	return s.slot()
+}
+
 func decodeStored(v []byte) (storedRecord, error) {
 	var s storedRecord
 	_, _, body, ok := header(v)
@@ -404,7 +440,13 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	tok, err := q.seal.open(s.ID, s.Sealed)
+	sl := q.seal
+	if s.KeySlot != 0 {
+		if sl, err = q.keys.sealer(s.KeySlot - 1); err != nil {
+			return Record{}, err
+		}
+	}
+	tok, err := sl.open(s.ID, s.Sealed)
 	if err != nil {
 		return Record{}, err
 	}
@@ -526,7 +568,9 @@ func (q *Queue) Ack(ids []string) error {
 
 func (q *Queue) ack(ids []string) error {
 	now := q.opts.Clock.Now()
-	return q.update(func(tx *bolt.Tx) error {
+	var slots []uint32
+	err := q.update(func(tx *bolt.Tx) error {
+		slots = slots[:0]
 		idx, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
 		n := depth(tx)
 		done := 0
@@ -535,7 +579,8 @@ func (q *Queue) ack(ids []string) error {
 			if k == nil {
 				continue
 			}
-			if p.Get(k) != nil {
+			if v := p.Get(k); v != nil {
+				slots = append(slots, slotOf(v))
 				if err := p.Delete(k); err != nil {
 					return err
 				}
@@ -553,6 +598,11 @@ func (q *Queue) ack(ids []string) error {
 		}
 		return setDepth(tx, n)
 	})
+	if err != nil {
+		return err
+	}
+	// Delivered: shred their keys, so nothing delivered can be read back.
+	return q.keys.shred(slots)
 }
 
 // MarkAttempt adds one to the attempt count of the pending records with the
