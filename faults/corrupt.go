@@ -154,7 +154,7 @@ func childOpen(ctx context.Context, self, path string) (OpenReport, error) {
 // executable that understands "open-queue PATH" (kipass-faults).
 func (sc Scale) CorruptScenarios(ctx context.Context, is *Issuer, self string) []Result {
 	const records = 2000
-	trials := sc.pick(10, 60)
+	trials := sc.pick(10, 600) // make faults: ten times the 60 it ran before
 	dir, err := os.MkdirTemp(sc.Dir, "corrupt-")
 	if err != nil {
 		return []Result{{Scenario: "corrupt", Err: err}}

@@ -159,6 +159,8 @@ type Alarm struct {
 	Reason string `json:"reason"`
 	// QuarantinedTo is where the damaged file was moved ("" if it was not).
 	QuarantinedTo string `json:"quarantined_to,omitempty"`
+	// seq orders alarms and commits (see Queue.events).
+	seq uint64
 }
 
 // Queue is a durable FIFO of scan records. It is safe for concurrent use.
@@ -182,6 +184,10 @@ type Queue struct {
 
 	alarmMu sync.Mutex
 	alarms  []Alarm
+	// events numbers alarms and commits; recordedAt is the number of the
+	// last commit that recorded a scan.
+	events     atomic.Uint64
+	recordedAt atomic.Uint64
 }
 
 // Close stops the group committer and closes the file. Enqueue calls after
@@ -209,6 +215,7 @@ func (q *Queue) Alarms() []Alarm {
 
 func (q *Queue) raise(a Alarm) {
 	q.alarmMu.Lock()
+	a.seq = q.events.Add(1)
 	q.alarms = append(q.alarms, a)
 	q.alarmMu.Unlock()
 	q.log.Error("QUEUE ALARM: "+a.Reason, "quarantined_to", a.QuarantinedTo)
@@ -343,7 +350,9 @@ func (q *Queue) commit(batch []*enqReq) {
 		for _, r := range batch {
 			r.added, r.err = false, err
 		}
+		return
 	}
+	q.recordedAt.Store(q.events.Add(1))
 }
 
 // encode seals r's token and returns the stored value; s carries the
