@@ -37,7 +37,7 @@ const slotSize = 32
 const noSlot = ^uint32(0)
 
 // poolSize is how many record keys are made, and fsync'd, at once.
-const poolSize = 256
+const poolSize = 4096
 
 // keyring hands out record keys and shreds them.
 type keyring struct {

@@ -82,19 +82,19 @@ func Open(path string, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 
+	q.master = key
+	quarantined := ""
 	db, err := openChecked(path, o.OpenTimeout)
 	if err != nil {
 		if !quarantinable(err) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
-		to := path + ".corrupt-" + stamp()
-		if rerr := os.Rename(path, to); rerr != nil {
+		// The record keys go with the file they open.
+		to, rerr := q.quarantine()
+		if rerr != nil {
 			return nil, fmt.Errorf("open queue %s: quarantine after %v: %w", path, err, rerr)
 		}
-		// The record keys go with the file they open.
-		if rerr := os.Rename(o.RecordKeys, to+".keys"); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return nil, fmt.Errorf("open queue %s: quarantine record keys: %w", path, rerr)
-		}
+		quarantined = to
 		q.raise(Alarm{At: o.Clock.Now(), Reason: "queue file damaged (" + err.Error() + "); quarantined and replaced by an empty queue", QuarantinedTo: to})
 		if db, err = openChecked(path, o.OpenTimeout); err != nil {
 			return nil, fmt.Errorf("open queue %s: fresh file after quarantine: %w", path, err)
@@ -108,6 +108,8 @@ func Open(path string, o Options) (*Queue, error) {
 	used, err := q.usedSlots()
 	if err == nil {
 		err = q.keys.keep(used)
+	} else if q.gen > 0 {
+		err = nil // damaged at once and quarantined at run time
 	}
 	if err != nil {
 		q.keys.close()
@@ -118,6 +120,9 @@ func Open(path string, o Options) (*Queue, error) {
 		if st, err := q.Stats(); err == nil && st.Depth > 0 {
 			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
 		}
+	}
+	if quarantined != "" {
+		q.salvageFrom(quarantined)
 	}
 	q.needRebase.Store(true) // records of an earlier run may wait for it
 	q.ensureReserve()

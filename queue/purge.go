@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,6 +20,8 @@ type PurgeCounts struct {
 	Dead int `json:"dead"`
 	// Undecryptable records.
 	Undecryptable int `json:"undecryptable"`
+	// QuarantinedFiles destroyed (damaged queue files, after salvage).
+	QuarantinedFiles int `json:"quarantined_files"`
 }
 
 // Total is the number of records destroyed.
@@ -51,9 +55,10 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 		n := 0
 		more := false
 		var slots []uint32
+		var kr *keyring
 		err := q.freeing(func() error {
 			return q.update(func(tx *bolt.Tx) error {
-				slots = slots[:0]
+				slots, kr = slots[:0], q.keys
 				p, ids := tx.Bucket(bucketPending), tx.Bucket(bucketIDs)
 				c := p.Cursor()
 				var del [][]byte
@@ -95,7 +100,7 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 			})
 		})
 		if err == nil {
-			err = q.keys.shred(slots)
+			err = kr.shred(slots)
 		}
 		if err != nil {
 			return pc, fmt.Errorf("purge: %w", err)
@@ -106,9 +111,10 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 		}
 	}
 	var slots []uint32
+	var kr *keyring
 	err := q.freeing(func() error {
 		return q.update(func(tx *bolt.Tx) error {
-			slots = slots[:0]
+			slots, kr = slots[:0], q.keys
 			var deadKeys, badKeys [][]byte
 			err := tx.Bucket(bucketDead).ForEach(func(k, v []byte) error {
 				var d deadRecord
@@ -168,12 +174,58 @@ func (q *Queue) Purge() (PurgeCounts, error) {
 		})
 	})
 	if err == nil {
-		err = q.keys.shred(slots)
+		err = kr.shred(slots)
+	}
+	if err == nil {
+		pc.QuarantinedFiles, err = q.purgeQuarantined(now)
 	}
 	if err != nil {
 		return pc, fmt.Errorf("purge: %w", err)
 	}
 	return pc, nil
+}
+
+// purgeQuarantined destroys the quarantined files (and their record keys)
+// 28 days after the purge first saw them on trusted time: every scan in a
+// quarantined file is older than that, and its readable records were
+// salvaged into the queue, where they age by their own time.
+func (q *Queue) purgeQuarantined(now time.Time) (int, error) {
+	files := q.quarantinedFiles()
+	if len(files) == 0 {
+		return 0, nil
+	}
+	var destroy []string
+	err := q.update(func(tx *bolt.Tx) error {
+		destroy = destroy[:0]
+		m := tx.Bucket(bucketMeta)
+		for _, f := range files {
+			k := []byte("quarantine-seen:" + filepath.Base(f))
+			v := m.Get(k)
+			if len(v) != 8 {
+				if err := m.Put(k, u64(uint64(now.UnixNano()))); err != nil {
+					return err
+				}
+				continue
+			}
+			if now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) >= q.opts.Retention {
+				destroy = append(destroy, f)
+				if err := m.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, f := range destroy {
+		os.Remove(f + ".keys")
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return 0, err
+		}
+	}
+	return len(destroy), nil
 }
 
 // badStamp is the time an undecryptable record is aged by: the scan's own
@@ -277,7 +329,7 @@ func (q *Queue) Run(ctx context.Context) error {
 			q.log.Error("queue purge failed; will retry", "err", err)
 		} else {
 			q.log.Info("queue purge: records older than the retention destroyed",
-				"pending", pc.Pending, "dead", pc.Dead, "undecryptable", pc.Undecryptable,
+				"pending", pc.Pending, "dead", pc.Dead, "undecryptable", pc.Undecryptable, "quarantined_files", pc.QuarantinedFiles,
 				"retention", q.opts.Retention.String())
 		}
 		q.ensureReserve()

@@ -165,17 +165,23 @@ type Alarm struct {
 
 // Queue is a durable FIFO of scan records. It is safe for concurrent use.
 type Queue struct {
-	db   *bolt.DB
-	path string
-	opts Options
-	seal *sealer // the device key: records written before record keys
-	keys *keyring
-	log  *slog.Logger
-	time Time
+	db     *bolt.DB
+	path   string
+	opts   Options
+	seal   *sealer // the device key: records written before record keys
+	master []byte  // the device key's bytes: record keys derive from it
+	keys   *keyring
+	log    *slog.Logger
+	time   Time
 
 	// needRebase is set while records taken under an untrusted clock may
 	// be waiting to be re-based.
 	needRebase atomic.Bool
+
+	// dbMu guards db, keys and gen: transactions hold it for reading, a
+	// quarantine at run time swaps them under the write lock.
+	dbMu sync.RWMutex
+	gen  int
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -202,6 +208,8 @@ func (q *Queue) Close() error {
 	close(q.reqs)
 	q.mu.Unlock()
 	<-q.done
+	q.dbMu.Lock()
+	defer q.dbMu.Unlock()
 	return errors.Join(q.db.Close(), q.keys.close())
 }
 
@@ -223,12 +231,15 @@ func (q *Queue) raise(a Alarm) {
 
 // enqReq is one Enqueue call waiting for its group commit.
 type enqReq struct {
-	id    string
-	v     []byte
-	at    time.Time
-	added bool
-	err   error
-	done  chan struct{}
+	id     string
+	rec    Record
+	stored storedRecord
+	v      []byte   // the stored value, sealed under a key of kr
+	kr     *keyring // the record keys v was sealed with
+	at     time.Time
+	added  bool
+	err    error
+	done   chan struct{}
 }
 
 // agreement is how far a caller's corrected time may be from the queue's
@@ -260,15 +271,14 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 			s.IssuedAt = t
 		}
 	}
-	v, err := q.encode(r, s)
-	if err != nil {
+	req := &enqReq{id: r.ID, rec: r, stored: s, at: r.EnqueuedAt, done: make(chan struct{})}
+	if err := q.seal1(req); err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
-	req := &enqReq{id: r.ID, v: v, at: r.EnqueuedAt, done: make(chan struct{})}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
-		q.keys.shred([]uint32{slotOf(v)})
+		req.kr.shred([]uint32{slotOf(req.v)})
 		return false, fmt.Errorf("enqueue: %w", ErrClosed)
 	}
 	q.reqs <- req
@@ -276,7 +286,7 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 	<-req.done
 	if !req.added {
 		// Not recorded (a duplicate, full, failed): its key is never needed.
-		q.keys.shred([]uint32{slotOf(v)})
+		req.kr.shred([]uint32{slotOf(req.v)})
 	}
 	if req.err == nil && !trusted {
 		q.needRebase.Store(true)
@@ -313,6 +323,20 @@ func (q *Queue) committer() {
 	}
 }
 
+// seal1 seals req's record under a fresh record key of the current
+// record keys (q.keys, which a quarantine replaces).
+func (q *Queue) seal1(req *enqReq) error {
+	q.dbMu.RLock()
+	kr := q.keys
+	q.dbMu.RUnlock()
+	v, err := q.encode(kr, req.rec, req.stored)
+	if err != nil {
+		return err
+	}
+	req.v, req.kr = v, kr
+	return nil
+}
+
 func (q *Queue) commit(batch []*enqReq) {
 	err := q.update(func(tx *bolt.Tx) error {
 		ids, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
@@ -325,6 +349,15 @@ func (q *Queue) commit(batch []*enqReq) {
 			if n >= q.opts.MaxRecords {
 				r.err = ErrFull
 				continue
+			}
+			if r.kr != q.keys {
+				// Sealed before a quarantine replaced the record keys.
+				v, err := q.encode(q.keys, r.rec, r.stored)
+				if err != nil {
+					return err
+				}
+				r.kr.shred([]uint32{slotOf(r.v)})
+				r.v, r.kr = v, q.keys
 			}
 			seq, err := p.NextSequence()
 			if err != nil {
@@ -357,14 +390,14 @@ func (q *Queue) commit(batch []*enqReq) {
 
 // encode seals r's token and returns the stored value; s carries the
 // boot reading and issued-at.
-func (q *Queue) encode(r Record, s storedRecord) ([]byte, error) {
-	slot, sl, err := q.keys.take()
+func (q *Queue) encode(kr *keyring, r Record, s storedRecord) ([]byte, error) {
+	slot, sl, err := kr.take()
 	if err != nil {
 		return nil, err
 	}
 	sealed, err := sl.seal(r.ID, r.Token)
 	if err != nil {
-		q.keys.shred([]uint32{slot})
+		kr.shred([]uint32{slot})
 		return nil, err
 	}
 	s.KeySlot = slot + 1
@@ -479,7 +512,9 @@ func (q *Queue) Oldest(n int) ([]Record, error) {
 	if trusted {
 		bootID, boot = q.time.Boot()
 	}
+	retried := false
 	for round := 0; ; round++ {
+		gen := q.generation()
 		var out []Record
 		var bad [][]byte
 		err := q.view(func(tx *bolt.Tx) error {
@@ -499,15 +534,23 @@ func (q *Queue) Oldest(n int) ([]Record, error) {
 			}
 			return nil
 		})
+		if err == nil && len(bad) > 0 && round == 0 {
+			err = q.moveUndecryptable(bad)
+			bad = nil
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil && !retried && q.generation() != gen {
+			// The damage was found and the file quarantined: read the
+			// fresh (salvaged) queue instead.
+			retried, round = true, -1
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read oldest: %w", err)
 		}
-		if len(bad) == 0 || round > 0 {
-			return out, nil
-		}
-		if err := q.moveUndecryptable(bad); err != nil {
-			return nil, fmt.Errorf("read oldest: %w", err)
-		}
+		return out, nil
 	}
 }
 
@@ -578,8 +621,9 @@ func (q *Queue) Ack(ids []string) error {
 func (q *Queue) ack(ids []string) error {
 	now := q.opts.Clock.Now()
 	var slots []uint32
+	var kr *keyring
 	err := q.update(func(tx *bolt.Tx) error {
-		slots = slots[:0]
+		slots, kr = slots[:0], q.keys
 		idx, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
 		n := depth(tx)
 		done := 0
@@ -611,7 +655,7 @@ func (q *Queue) ack(ids []string) error {
 		return err
 	}
 	// Delivered: shred their keys, so nothing delivered can be read back.
-	return q.keys.shred(slots)
+	return kr.shred(slots)
 }
 
 // MarkAttempt adds one to the attempt count of the pending records with the
@@ -755,23 +799,44 @@ func (q *Queue) Stats() (Stats, error) {
 	return s, nil
 }
 
+// generation counts the run-time quarantines.
+func (q *Queue) generation() int {
+	q.dbMu.RLock()
+	defer q.dbMu.RUnlock()
+	return q.gen
+}
+
 // update and view run a bbolt transaction under recover: damage found at
 // run time (a page that no longer parses, a fault in the mapped file) fails
 // the call with ErrCorrupt and raises an alarm instead of crashing; the file
 // is quarantined by the next Open.
-func (q *Queue) update(fn func(*bolt.Tx) error) error { return q.guard(q.db.Update, fn) }
+func (q *Queue) update(fn func(*bolt.Tx) error) error { return q.guard(true, fn) }
 
-func (q *Queue) view(fn func(*bolt.Tx) error) error { return q.guard(q.db.View, fn) }
+func (q *Queue) view(fn func(*bolt.Tx) error) error { return q.guard(false, fn) }
 
-func (q *Queue) guard(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
-			q.raise(Alarm{At: q.opts.Clock.Now(), Reason: fmt.Sprintf("queue file damaged at run time (%v); it will be quarantined at the next start", r)})
+// guard runs fn in a transaction under the read lock of the file (a
+// quarantine swaps it under the write lock). fn may use q.keys.
+func (q *Queue) guard(write bool, fn func(*bolt.Tx) error) (err error) {
+	q.dbMu.RLock()
+	db, gen := q.db, q.gen
+	var damage any
+	func() {
+		defer func() { damage = recover() }()
+		defer setPanicOnFault()()
+		if write {
+			err = db.Update(fn)
+		} else {
+			err = db.View(fn)
 		}
 	}()
-	defer setPanicOnFault()()
-	err = run(fn)
+	q.dbMu.RUnlock()
+	if damage != nil {
+		err = fmt.Errorf("%w: %v", ErrCorrupt, damage)
+		if qerr := q.quarantineLive(gen, fmt.Sprint(damage)); qerr != nil {
+			q.raise(Alarm{At: q.opts.Clock.Now(), Reason: fmt.Sprintf("queue file damaged at run time (%v); it will be quarantined at the next start: %v", damage, qerr)})
+		}
+		return err
+	}
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		err = fmt.Errorf("%w: %w", ErrClosed, err)
 	}
