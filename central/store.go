@@ -104,6 +104,9 @@ type Store interface {
 	// Audit returns the audit log, oldest first.
 	Audit(ctx context.Context) ([]api.AuditEntry, error)
 
+	// LedgerStore keeps paper visits and ledger sheets (paper.go).
+	LedgerStore
+
 	// Close releases the store.
 	Close() error
 }

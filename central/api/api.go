@@ -69,6 +69,9 @@ type Scan struct {
 	Token string `json:"token"`
 	// Verdict is the verdict given at the door: "verified" or "pending".
 	Verdict string `json:"verdict"`
+	// Kind is empty for a visitor's scan, or KindPaper for a paper-ledger
+	// visit (no token, no verdict).
+	Kind string `json:"kind,omitempty"`
 }
 
 // ScanBatch is the body of POST /v1/scans.
@@ -136,6 +139,11 @@ type Counts struct {
 	Hours [24]int `json:"hours"`
 	// Total is the sum of Hours.
 	Total int `json:"total"`
+	// Paper[h] is the number of paper-ledger visits from h:00 to h:59 KST,
+	// a series of its own beside Hours.
+	Paper [24]int `json:"paper"`
+	// PaperTotal is the sum of Paper.
+	PaperTotal int `json:"paper_total"`
 }
 
 // Time is the answer to GET /v1/time.
@@ -331,6 +339,9 @@ type Heartbeat struct {
 	Camera string `json:"camera"`
 	// Version is the agent's version.
 	Version string `json:"version"`
+	// Ledger lists the device's paper-ledger sheets: the open ones and
+	// those shredded in the last 4 weeks (nil: none reported).
+	Ledger []Sheet `json:"ledger,omitempty"`
 }
 
 // HeartbeatAck is the answer to POST /v1/heartbeat.
@@ -375,12 +386,17 @@ type Device struct {
 type Fleet struct {
 	ServerTime time.Time `json:"server_time"`
 	Devices    []Device  `json:"devices"`
+	// Ledgers is the paper-ledger shredding record of each facility whose
+	// devices reported sheets.
+	Ledgers []LedgerCompliance `json:"ledgers,omitempty"`
 }
 
 // DayCount is the number of visits on one KST day.
 type DayCount struct {
 	Date  string `json:"date"`
 	Total int    `json:"total"`
+	// Paper is the day's paper-ledger visits, not among Total.
+	Paper int `json:"paper"`
 }
 
 // CountSeries is the last two weeks by day and today by hour.

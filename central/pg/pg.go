@@ -153,7 +153,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
+		_, err := tx.Exec(ctx, schema+paperSchema)
 		return err
 	})
 	if err != nil {
@@ -659,6 +659,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		delete(s.days, d.Format("20060102"))
 		s.mu.Unlock()
 		n += rows
+	}
+	if err := s.purgePaper(ctx, cutoff); err != nil {
+		return n, err
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM verdicts WHERE at < $1`, cutoff); err != nil {
 		return n, classify("purge verdicts", err)
