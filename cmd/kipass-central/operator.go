@@ -212,6 +212,28 @@ var opCommands = map[string]opCommand{
 			}
 		},
 	},
+	"remove": {
+		who:  "manager",
+		args: "--facility ID --device ID",
+		help: "remove a device (lost, stolen, replaced): its credential stops working at once",
+		flags: func(o *opEnv) func(context.Context) error {
+			o.facilityFlag()
+			device := o.fs.String("device", "", "the device `id` (D-…)")
+			return func(ctx context.Context) error {
+				if err := o.needFacility(); err != nil {
+					return err
+				}
+				if *device == "" {
+					return errors.New("--device is required")
+				}
+				if err := o.c.Do(ctx, http.MethodDelete, api.FacilityPath(o.facility, "devices", url.PathEscape(*device)), nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s removed; its credential is revoked\n", *device)
+				return nil
+			}
+		},
+	},
 	"counts": {
 		who:  "manager, staff, device or admin",
 		args: "--facility ID",

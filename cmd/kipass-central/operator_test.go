@@ -226,6 +226,16 @@ func TestOperatorCommands(t *testing.T) {
 	if !strings.Contains(out, `"corrected_time": "`+now.In(api.KST).Format("2006-01-02T15:04:05")) || !strings.Contains(out, "+09:00\"") || strings.Contains(out, "Z\"") {
 		t.Fatalf("export times are not in KST (+09:00):\n%s", out)
 	}
+	// remove: the device's credential stops working at once.
+	if out := tc.ok(t, mgr, "remove", "--facility", fac, "--device", en.Device); !strings.Contains(out, "removed") {
+		t.Fatalf("remove: %s", out)
+	}
+	if c := call(t, "POST", tc.url+api.PathHeartbeat, en.Credential, api.Heartbeat{Facility: fac, Device: en.Device}, nil); c != http.StatusUnauthorized {
+		t.Fatalf("heartbeat of a removed device: %d", c)
+	}
+	if rc, _, errs := tc.op(t, mgr, "remove", "--facility", fac, "--device", en.Device); rc != 1 || !strings.Contains(errs, "unknown_device") {
+		t.Fatalf("remove twice: %d %s", rc, errs)
+	}
 	exFile := filepath.Join(tc.dir, "export.json")
 	rc, out, errs = tc.op(t, tc.kdcaFile, "export", "--facility", fac, "--from", "2020-01-01T00:00:00+09:00", "--to", "2020-01-02", "--purpose", "x", "--out", exFile)
 	must(t, "export --out", rc, out, errs)
