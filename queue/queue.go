@@ -267,7 +267,11 @@ func (q *Queue) commit(batch []*enqReq) {
 			}
 			r.added = true
 			n++
-			hc.add(r.at, fieldEnqueued, 1)
+			if first, err := countOnce(tx, r.id, r.at); err != nil {
+				return err
+			} else if first {
+				hc.add(r.at, fieldEnqueued, 1)
+			}
 		}
 		if err := hc.write(tx); err != nil {
 			return err
