@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -315,5 +317,36 @@ func TestTableAlignsHangul(t *testing.T) {
 		if got := cells(l[:i]); got != want {
 			t.Fatalf("column at cell %d, want %d:\n%s", got, want, b.String())
 		}
+	}
+}
+
+// The operator commands reach a central serving HTTPS with the operator's
+// own CA when --ca pins it, and refuse it otherwise.
+func TestOperatorOverTLSWithCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeCA(t, dir)
+	accounts := filepath.Join(dir, "accounts.json")
+	os.WriteFile(accounts, []byte(`{"admins":{"ops":"admin-secret-0123456789"}}`), 0o600)
+	admin := filepath.Join(dir, "admin")
+	os.WriteFile(admin, []byte("admin-secret-0123456789\n"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, options{data: filepath.Join(dir, "central"), accounts: accounts, tlsCert: cert, tlsKey: key,
+			timeTolerance: time.Minute, ln: ln}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	defer func() { cancel(); <-done }()
+	url := "https://" + ln.Addr().String()
+	var out, errb bytes.Buffer
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "certificate") {
+		t.Fatalf("without --ca: %d %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin, "--ca", ca}, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "FACILITY") {
+		t.Fatalf("with --ca: %d %s %s", rc, out.String(), errb.String())
 	}
 }
