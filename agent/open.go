@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	// The queue stamps and ages records on trust's corrected clock.
 	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
-		MaxRecords: cfg.QueueMax, Clock: h.Clock, Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
+		MaxRecords: cfg.QueueMax, Clock: h.Clock, KeyFile: queueKeyFile(cfg), Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
 		IssuedAt: tokenIssuedAt, Log: log.With("room", "queue"),
 	})
 	if err != nil {

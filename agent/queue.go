@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kipass/kipass/queue"
@@ -22,6 +24,26 @@ func (t queueTime) Now() (time.Time, bool) {
 	trusted := t.clk.Status().Basis == trust.BasisCentral // read first: the basis only improves
 	_, c := t.clk.Now()
 	return c, trusted
+}
+
+// queueKeyFile is where the queue key is read: the configured path, else
+// the systemd credential "queue-key", else "" (the queue's default beside
+// its file).
+func queueKeyFile(cfg Config) string {
+	if cfg.QueueKeyFile != "" {
+		return cfg.QueueKeyFile
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		if p := filepath.Join(dir, "queue-key"); fileExists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // tokenIssuedAt dates a record from a signed token's own issued-at.

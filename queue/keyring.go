@@ -179,7 +179,13 @@ func (k *keyring) sealer(s uint32) (*sealer, error) {
 	if string(key) == string(make([]byte, slotSize)) {
 		return nil, fmt.Errorf("%w: record key %d shredded", ErrCorrupt, s)
 	}
-	m := hmac.New(sha256.New, k.master)
+	k.mu.Lock()
+	master := k.master
+	k.mu.Unlock()
+	if master == nil {
+		return nil, fmt.Errorf("%w: queue key missing", ErrKey)
+	}
+	m := hmac.New(sha256.New, master)
 	m.Write([]byte("kipass queue record key v1"))
 	m.Write(key)
 	return newSealer(m.Sum(nil))
@@ -203,6 +209,13 @@ func (k *keyring) shred(slots []uint32) error {
 	}
 	k.free = append(k.free, slots...)
 	return nil
+}
+
+// setMaster sets the device key the record keys derive from.
+func (k *keyring) setMaster(key []byte) {
+	k.mu.Lock()
+	k.master = key
+	k.mu.Unlock()
 }
 
 func (k *keyring) close() error {

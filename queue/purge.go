@@ -342,6 +342,7 @@ func (q *Queue) Run(ctx context.Context) error {
 			return nil
 		case <-q.opts.Clock.After(min(q.opts.RebaseEvery, q.opts.PurgeEvery)):
 		}
+		q.findKey()
 		now := q.opts.Clock.Now()
 		_, trusted := q.time.Now()
 		if d := now.Sub(last); d >= q.opts.PurgeEvery || d < 0 || (trusted && q.needRebase.Load()) {

@@ -174,6 +174,10 @@ type Queue struct {
 	log    *slog.Logger
 	time   Time
 
+	// keyMissing is set while the device key is missing and sealed
+	// records exist: nothing is recorded or read.
+	keyMissing atomic.Bool
+
 	// needRebase is set while records taken under an untrusted clock may
 	// be waiting to be re-based.
 	needRebase atomic.Bool
@@ -253,6 +257,9 @@ const agreement = time.Minute
 // Enqueue returns a nil error the record is on disk (fsync'd). ErrFull means
 // the capacity is reached; any other error means the scan was not recorded.
 func (q *Queue) Enqueue(r Record) (added bool, err error) {
+	if q.keyMissing.Load() {
+		return false, fmt.Errorf("enqueue: %w", ErrKeyMissing)
+	}
 	now, trusted := q.time.Now()
 	bootID, boot := q.time.Boot()
 	r.EnqueuedAt = now
@@ -506,6 +513,9 @@ func (q *Queue) decode(v []byte) (Record, error) {
 // A record taken under an untrusted clock comes out with its re-based time
 // once the time is trusted (Rebase writes it back later).
 func (q *Queue) Oldest(n int) ([]Record, error) {
+	if q.keyMissing.Load() {
+		return nil, nil // nothing can be read (nor moved aside) without the key
+	}
 	now, trusted := q.time.Now()
 	var bootID string
 	var boot time.Duration
