@@ -22,6 +22,7 @@ import (
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"golang.org/x/sync/errgroup"
 )
@@ -168,8 +169,9 @@ type Agent struct {
 	closeOnce sync.Once
 	closers   []io.Closer
 
-	obs   *observer   // status page, metrics and health; set by Open (state.go)
-	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
+	obs   *observer         // status page, metrics and health; set by Open (state.go)
+	trust *trustParts       // clock offset, key set, verifier; set by Open (trust.go)
+	admin status.QueueAdmin // the queue's counts and dead-letter resend; set by Open
 }
 
 // New returns an Agent over the given parts.

@@ -128,6 +128,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 	})
 	a.o.OnScan = obs.onScan(a, h.OnScan)
+	a.admin = queueAdmin{q}
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
 	if err := a.openStatus(cfg, log); err != nil {
 		return fail(err)

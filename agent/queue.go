@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/trust"
 )
@@ -54,3 +55,16 @@ func tokenIssuedAt(text string) (time.Time, bool) {
 	}
 	return c.IssuedAt, true
 }
+
+// queueAdmin is the queue's view for `kipass-agent queue` (status page API).
+type queueAdmin struct{ q *queue.Queue }
+
+// QueueCounts counts the queue's records.
+func (a queueAdmin) QueueCounts() (status.QueueCounts, error) {
+	c, err := a.q.Counts()
+	return status.QueueCounts{Waiting: c.Waiting, Dead: c.Dead, Undecryptable: c.Undecryptable,
+		QuarantinedFiles: c.QuarantinedFiles, QuarantinedUnread: c.QuarantinedUnread, KeyMissing: c.KeyMissing}, err
+}
+
+// ResendDead queues the dead letters again.
+func (a queueAdmin) ResendDead() (int, error) { return a.q.ResendDead() }

@@ -198,6 +198,9 @@ type Queue struct {
 	// last commit that recorded a scan.
 	events     atomic.Uint64
 	recordedAt atomic.Uint64
+	// unread counts the records of quarantined files that salvage could
+	// not read.
+	unread atomic.Int64
 }
 
 // Close stops the group committer and closes the file. Enqueue calls after

@@ -72,6 +72,7 @@ func (q *Queue) quarantine() (string, error) {
 // at path into the queue, with its own times, and logs the counts.
 func (q *Queue) salvageFrom(path string) {
 	recs, unread := q.readQuarantined(path)
+	q.unread.Add(int64(unread))
 	put := 0
 	for _, s := range recs {
 		if err := q.restore(s); err != nil {
