@@ -139,6 +139,8 @@ func Open(path string, o Options) (*Queue, error) {
 	}
 	if quarantined != "" && !q.keyMissing.Load() {
 		q.salvageFrom(quarantined)
+	} else if quarantined != "" {
+		q.restoreHours(quarantined)
 	}
 	q.needRebase.Store(true) // records of an earlier run may wait for it
 	q.ensureReserve()

@@ -336,7 +336,15 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 	purge()
 	last := q.opts.Clock.Now()
+	saved, savedAt := uint64(0), time.Time{}
 	for {
+		if ev := q.events.Load(); ev != saved && time.Since(savedAt) >= hoursEvery {
+			if err := q.saveHours(); err != nil {
+				q.log.Warn("hourly counts copy not written; will retry", "err", err)
+			} else {
+				saved, savedAt = ev, time.Now()
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -215,6 +215,9 @@ func (q *Queue) Close() error {
 	close(q.reqs)
 	q.mu.Unlock()
 	<-q.done
+	if err := q.saveHours(); err != nil {
+		q.log.Warn("hourly counts copy not written", "err", err)
+	}
 	q.dbMu.Lock()
 	defer q.dbMu.Unlock()
 	return errors.Join(q.db.Close(), q.keys.close())

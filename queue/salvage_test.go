@@ -88,3 +88,30 @@ func TestResendDeadLettersAndCounts(t *testing.T) {
 		}
 	}
 }
+
+// The hourly counts survive a quarantine: they come back from their copy
+// beside the queue even when the damaged file cannot be opened at all.
+func TestHourlyCountsSurviveQuarantine(t *testing.T) {
+	now := time.Now()
+	path := damage(t, func(p string, _ int64) {
+		page := int64(os.Getpagesize())
+		f, _ := os.OpenFile(p, os.O_RDWR, 0)
+		defer f.Close()
+		for _, off := range []int64{20, page + 20} {
+			f.WriteAt([]byte{0xFF, 0xEE, 0xDD}, off)
+		}
+	})
+	q := openT(t, path, Options{Log: quiet})
+	defer q.Close()
+	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
+		t.Fatalf("not quarantined: %+v", al)
+	}
+	hc, err := q.HourlyCounts(now.Add(-time.Hour), now.Add(time.Hour))
+	sum := 0
+	for _, h := range hc {
+		sum += h.Enqueued
+	}
+	if err != nil || sum != 300 {
+		t.Fatalf("hourly enqueued after quarantine = %d (%+v, %v), want 300", sum, hc, err)
+	}
+}
