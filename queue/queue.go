@@ -61,7 +61,13 @@ type Record struct {
 	Attempts int `json:"attempts"`
 	// EnqueuedAt is when the record was committed.
 	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Kind is KindScan ("") for a visitor's scan, or KindPaper for a visit
+	// written in the paper ledger, which has no token.
+	Kind string `json:"kind,omitempty"`
 }
+
+// KindPaper is the Kind of a paper-ledger visit: a count with no token.
+const KindPaper = "paper"
 
 // storedRecord is a Record as kept on disk: the token sealed.
 type storedRecord struct {
@@ -84,6 +90,7 @@ type storedRecord struct {
 	Verdict    string    `json:"verdict"`
 	Attempts   int       `json:"attempts,omitempty"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
+	Kind       string    `json:"kind,omitempty"`
 }
 
 // Options tune a queue. The zero value is usable.
@@ -385,7 +392,11 @@ func (q *Queue) commit(batch []*enqReq) {
 			}
 			r.added = true
 			n++
-			hc.add(r.at, fieldEnqueued, 1)
+			if first, err := countOnce(tx, r.id, r.at); err != nil {
+				return err
+			} else if first {
+				hc.add(r.at, enqueuedField(r.rec.Kind), 1)
+			}
 		}
 		if err := hc.write(tx); err != nil {
 			return err
@@ -416,7 +427,7 @@ func (q *Queue) encode(kr *keyring, r Record, s storedRecord) ([]byte, error) {
 	s.KeySlot = slot + 1
 	s.ID, s.Facility, s.Device, s.DeviceTime = r.ID, r.Facility, r.Device, r.DeviceTime
 	s.CorrectedTime, s.ClockBasis, s.Sealed, s.Verdict = r.CorrectedTime, r.ClockBasis, sealed, r.Verdict
-	s.Attempts, s.EnqueuedAt = r.Attempts, r.EnqueuedAt
+	s.Attempts, s.EnqueuedAt, s.Kind = r.Attempts, r.EnqueuedAt, r.Kind
 	return storedValue(s)
 }
 
@@ -508,7 +519,7 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	return Record{
 		ID: s.ID, Facility: s.Facility, Device: s.Device, DeviceTime: s.DeviceTime,
 		CorrectedTime: s.CorrectedTime, ClockBasis: s.ClockBasis, Token: tok, Verdict: s.Verdict,
-		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt,
+		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt, Kind: s.Kind,
 	}, nil
 }
 

@@ -13,6 +13,7 @@
 //	kipass-agent flush                  send the queue now, with a progress bar
 //	kipass-agent queue [--resend-dead]  count the queue's records; resend dead letters
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
+//	kipass-agent ledger add [N] | sheets | start [DATE] | shredded DATE   the paper ledger
 package main
 
 import (
@@ -45,6 +46,7 @@ Commands:
 	flush    send the queued scans to central now, with a progress bar
 	queue    count waiting, dead-lettered, undecryptable and quarantined records; --resend-dead
 	enroll   trade a manager's one-time code for this device's credential
+	ledger   count paper-ledger visits, list and start sheets, confirm shredding
 
 Run "kipass-agent <command> -h" for a command's flags.
 `
@@ -81,6 +83,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdQueue(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
 		err = cmdFeed(ctx, args[1:], os.Stdin, stdout, stderr)
 	default:
