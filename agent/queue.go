@@ -60,11 +60,7 @@ func tokenIssuedAt(text string) (time.Time, bool) {
 type queueAdmin struct{ q *queue.Queue }
 
 // QueueCounts counts the queue's records.
-func (a queueAdmin) QueueCounts() (status.QueueCounts, error) {
-	c, err := a.q.Counts()
-	return status.QueueCounts{Waiting: c.Waiting, Dead: c.Dead, Undecryptable: c.Undecryptable,
-		QuarantinedFiles: c.QuarantinedFiles, QuarantinedUnread: c.QuarantinedUnread, KeyMissing: c.KeyMissing}, err
-}
+func (a queueAdmin) QueueCounts() (status.QueueCounts, error) { return a.q.Counts() }
 
 // ResendDead queues the dead letters again.
 func (a queueAdmin) ResendDead() (int, error) { return a.q.ResendDead() }

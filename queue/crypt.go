@@ -78,24 +78,34 @@ func createKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("%w: generate: %w", ErrKey, err)
 	}
+	if err := writeSynced(path, key); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	return key, nil
+}
+
+// writeSynced writes b to path through a synced temporary file and a
+// rename, and syncs the directory: a power cut leaves the old file or the
+// new one. (Never for the record keys, which are only written in place.)
+func writeSynced(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+		return err
 	}
-	_, werr := f.Write(key)
+	_, werr := f.Write(b)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp)
-		return nil, fmt.Errorf("%w: write %s: %w", ErrKey, tmp, err)
+		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+		return err
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return key, nil
+	return nil
 }

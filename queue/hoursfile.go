@@ -3,10 +3,8 @@ package queue
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,24 +53,8 @@ func (q *Queue) saveHours() error {
 	if err != nil {
 		return err
 	}
-	tmp := q.hoursPath() + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
+	if err := writeSynced(q.hoursPath(), b); err != nil {
 		return fmt.Errorf("hourly counts copy: %w", err)
-	}
-	if err := os.Rename(tmp, q.hoursPath()); err != nil {
-		return fmt.Errorf("hourly counts copy: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(q.hoursPath())); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

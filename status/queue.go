@@ -3,23 +3,13 @@ package status
 import (
 	"net"
 	"net/http"
+
+	"github.com/kipass/kipass/queue"
 )
 
-// QueueCounts are the queue's records by where they are. Counts only.
-type QueueCounts struct {
-	// Waiting records are pending delivery to central.
-	Waiting int `json:"waiting"`
-	// Dead letters were rejected by central for good.
-	Dead int `json:"dead"`
-	// Undecryptable records could not be read and are kept aside.
-	Undecryptable int `json:"undecryptable"`
-	// QuarantinedFiles are damaged queue files kept until the purge.
-	QuarantinedFiles int `json:"quarantined_files"`
-	// QuarantinedUnread are the records in them that could not be salvaged.
-	QuarantinedUnread int `json:"quarantined_unread"`
-	// KeyMissing is set while the queue key is missing.
-	KeyMissing bool `json:"key_missing,omitempty"`
-}
+// QueueCounts are the queue's records by where they are (counts only),
+// as the queue defines them.
+type QueueCounts = queue.Counts
 
 // QueueAdmin gives the installer's view of the queue (`kipass-agent queue`).
 type QueueAdmin interface {

@@ -17,11 +17,7 @@ import (
 // queueView is a real queue as the status page's QueueAdmin.
 type queueView struct{ q *queue.Queue }
 
-func (v queueView) QueueCounts() (status.QueueCounts, error) {
-	c, err := v.q.Counts()
-	return status.QueueCounts{Waiting: c.Waiting, Dead: c.Dead, Undecryptable: c.Undecryptable,
-		QuarantinedFiles: c.QuarantinedFiles, KeyMissing: c.KeyMissing}, err
-}
+func (v queueView) QueueCounts() (status.QueueCounts, error) { return v.q.Counts() }
 
 func (v queueView) ResendDead() (int, error) { return v.q.ResendDead() }
 
