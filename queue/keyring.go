@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 )
@@ -60,6 +61,12 @@ func openKeyring(path string, master []byte) (*keyring, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w: record keys: %w", ErrKey, err)
+	}
+	// A power cut must not lose the file's directory entry once records
+	// refer to its keys.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return &keyring{master: master, f: f, n: uint32(fi.Size() / slotSize)}, nil
 }
