@@ -40,16 +40,7 @@ func (s *BoltStore) IngestPaper(_ context.Context, visits []PaperVisit) ([]bool,
 			if err := put(pb, []byte(v.ID), v); err != nil {
 				return err
 			}
-			hb, err := day.CreateBucketIfNotExists(bPaperHours)
-			if err != nil {
-				return err
-			}
-			hk := key(v.Facility, v.Device, v.CorrectedTime.In(api.KST).Format("15"))
-			var n uint64
-			if old := hb.Get(hk); len(old) == 8 {
-				n = binary.BigEndian.Uint64(old)
-			}
-			if err := hb.Put(hk, binary.BigEndian.AppendUint64(nil, n+1)); err != nil {
+			if err := bumpHour(day, bPaperHours, v.Facility, v.Device, v.CorrectedTime); err != nil {
 				return err
 			}
 		}
@@ -63,10 +54,35 @@ func (s *BoltStore) IngestPaper(_ context.Context, visits []PaperVisit) ([]bool,
 
 // PaperHourCounts implements LedgerStore.
 func (s *BoltStore) PaperHourCounts(_ context.Context, facility string, from, to time.Time) ([]HourCount, error) {
+	out, err := s.readHours(bPaperHours, facility, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("paper hour counts: %w", err)
+	}
+	return out, nil
+}
+
+// bumpHour adds one to the count of facility and device in the hour (KST)
+// holding at, kept in the day's sub-bucket name.
+func bumpHour(day *bolt.Bucket, name []byte, facility, device string, at time.Time) error {
+	hb, err := day.CreateBucketIfNotExists(name)
+	if err != nil {
+		return err
+	}
+	hk := key(facility, device, at.In(api.KST).Format("15"))
+	var n uint64
+	if old := hb.Get(hk); len(old) == 8 {
+		n = binary.BigEndian.Uint64(old)
+	}
+	return hb.Put(hk, binary.BigEndian.AppendUint64(nil, n+1))
+}
+
+// readHours reads the hourly counts of a facility kept in the day
+// sub-bucket name, for the hours overlapping [from, to).
+func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) ([]HourCount, error) {
 	var out []HourCount
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return eachDay(tx, from, to, func(day time.Time, b *bolt.Bucket) error {
-			hb := b.Bucket(bPaperHours)
+			hb := b.Bucket(name)
 			if hb == nil {
 				return nil
 			}
@@ -89,10 +105,7 @@ func (s *BoltStore) PaperHourCounts(_ context.Context, facility string, from, to
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("paper hour counts: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // PutSheets implements LedgerStore.

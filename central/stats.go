@@ -96,42 +96,28 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	for _, d := range devs {
 		per[d.ID] = &series{}
 	}
-	for _, h := range hc {
-		ds := per[h.Device]
-		if ds == nil {
-			ds = &series{}
-			per[h.Device] = ds
-		}
-		t := h.Hour.In(api.KST)
-		i := int(Day(t).Sub(first).Hours()+0.5) / 24
-		if i < 0 || i >= 14 {
-			continue
-		}
-		for _, x := range []*series{&all, ds} {
-			x.days[i] += h.N
-			if i == 13 {
-				x.hours[t.Hour()] += h.N
+	fold := func(hc []HourCount, days func(*series) *[14]int, hours func(*series) *[24]int) {
+		for _, h := range hc {
+			ds := per[h.Device]
+			if ds == nil {
+				ds = &series{}
+				per[h.Device] = ds
+			}
+			t := h.Hour.In(api.KST)
+			i := int(Day(t).Sub(first).Hours()+0.5) / 24
+			if i < 0 || i >= 14 {
+				continue
+			}
+			for _, x := range []*series{&all, ds} {
+				days(x)[i] += h.N
+				if i == 13 {
+					hours(x)[t.Hour()] += h.N
+				}
 			}
 		}
 	}
-	for _, h := range pc {
-		ds := per[h.Device]
-		if ds == nil {
-			ds = &series{}
-			per[h.Device] = ds
-		}
-		t := h.Hour.In(api.KST)
-		i := int(Day(t).Sub(first).Hours()+0.5) / 24
-		if i < 0 || i >= 14 {
-			continue
-		}
-		for _, x := range []*series{&all, ds} {
-			x.paperDays[i] += h.N
-			if i == 13 {
-				x.paperHours[t.Hour()] += h.N
-			}
-		}
-	}
+	fold(hc, func(x *series) *[14]int { return &x.days }, func(x *series) *[24]int { return &x.hours })
+	fold(pc, func(x *series) *[14]int { return &x.paperDays }, func(x *series) *[24]int { return &x.paperHours })
 	out := api.Stats{Facility: id, CountSeries: all.api(id, first), Devices: []api.DeviceCounts{}}
 	entrance := map[string]string{}
 	for _, d := range devs {
