@@ -23,7 +23,7 @@ var (
 // IngestPaper implements LedgerStore.
 func (s *BoltStore) IngestPaper(_ context.Context, visits []PaperVisit) ([]bool, error) {
 	dup := make([]bool, len(visits))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		for i, v := range visits {
 			day, err := tx.Bucket(bDays).CreateBucketIfNotExists(dayKey(v.CorrectedTime))
 			if err != nil {
@@ -80,7 +80,7 @@ func bumpHour(day *bolt.Bucket, name []byte, facility, device string, at time.Ti
 // sub-bucket name, for the hours overlapping [from, to).
 func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) ([]HourCount, error) {
 	var out []HourCount
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return eachDay(tx, from, to, func(day time.Time, b *bolt.Bucket) error {
 			hb := b.Bucket(name)
 			if hb == nil {
@@ -110,7 +110,7 @@ func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) 
 
 // PutSheets implements LedgerStore.
 func (s *BoltStore) PutSheets(_ context.Context, facility, device string, sheets []api.Sheet, at time.Time) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bSheets)
 		if err != nil {
 			return err
@@ -131,7 +131,7 @@ func (s *BoltStore) PutSheets(_ context.Context, facility, device string, sheets
 // Sheets implements LedgerStore.
 func (s *BoltStore) Sheets(_ context.Context, facility string) ([]DeviceSheet, error) {
 	out := []DeviceSheet{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSheets)
 		if b == nil {
 			return nil

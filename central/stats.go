@@ -48,8 +48,8 @@ func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request, p principa
 	}
 	c := api.Counts{Facility: f, Date: day.Format("2006-01-02")}
 	for _, h := range hc {
-		c.Hours[h.Hour.In(api.KST).Hour()] += h.N
-		c.Total += h.N
+		c.Hours[h.Hour.In(api.KST).Hour()] += h.N - h.Repeats
+		c.Total += h.N - h.Repeats
 	}
 	pc, err := s.st.PaperHourCounts(r.Context(), f, day, day.AddDate(0, 0, 1))
 	if err != nil {
@@ -96,28 +96,40 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	for _, d := range devs {
 		per[d.ID] = &series{}
 	}
-	fold := func(hc []HourCount, days func(*series) *[14]int, hours func(*series) *[24]int) {
-		for _, h := range hc {
-			ds := per[h.Device]
-			if ds == nil {
-				ds = &series{}
-				per[h.Device] = ds
-			}
-			t := h.Hour.In(api.KST)
-			i := int(Day(t).Sub(first).Hours()+0.5) / 24
-			if i < 0 || i >= 14 {
-				continue
-			}
-			for _, x := range []*series{&all, ds} {
-				days(x)[i] += h.N
-				if i == 13 {
-					hours(x)[t.Hour()] += h.N
-				}
+	for _, h := range hc {
+		ds := per[h.Device]
+		if ds == nil {
+			ds = &series{}
+			per[h.Device] = ds
+		}
+		t := h.Hour.In(api.KST)
+		i := int(Day(t).Sub(first).Hours()+0.5) / 24
+		if i < 0 || i >= 14 {
+			continue
+		}
+		// A device counts every passage; the facility counts a visit seen
+		// at two entrances once.
+		ds.add(i, t.Hour(), h.N)
+		all.add(i, t.Hour(), h.N-h.Repeats)
+	}
+	for _, h := range pc {
+		ds := per[h.Device]
+		if ds == nil {
+			ds = &series{}
+			per[h.Device] = ds
+		}
+		t := h.Hour.In(api.KST)
+		i := int(Day(t).Sub(first).Hours()+0.5) / 24
+		if i < 0 || i >= 14 {
+			continue
+		}
+		for _, x := range []*series{&all, ds} {
+			x.paperDays[i] += h.N
+			if i == 13 {
+				x.paperHours[t.Hour()] += h.N
 			}
 		}
 	}
-	fold(hc, func(x *series) *[14]int { return &x.days }, func(x *series) *[24]int { return &x.hours })
-	fold(pc, func(x *series) *[14]int { return &x.paperDays }, func(x *series) *[24]int { return &x.paperHours })
 	out := api.Stats{Facility: id, CountSeries: all.api(id, first), Devices: []api.DeviceCounts{}}
 	entrance := map[string]string{}
 	for _, d := range devs {
@@ -128,6 +140,13 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	}
 	sort.Slice(out.Devices, func(i, j int) bool { return out.Devices[i].Device < out.Devices[j].Device })
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (x *series) add(day, hour, n int) {
+	x.days[day] += n
+	if day == 13 {
+		x.hours[hour] += n
+	}
 }
 
 func (x *series) api(facility string, first time.Time) api.CountSeries {
@@ -275,7 +294,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, p principa
 	out := api.Export{Facility: facility, From: from.In(api.KST), To: to.In(api.KST), AuditSeq: e.Seq, Visits: make([]api.Visit, len(scans))}
 	for i, sc := range scans {
 		out.Visits[i] = api.Visit{Device: sc.Device, Entrance: entrance[sc.Device], CorrectedTime: sc.CorrectedTime.In(api.KST),
-			DeviceTime: sc.DeviceTime.In(api.KST), Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy}
+			DeviceTime: sc.DeviceTime.In(api.KST), Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy,
+			Repeat: sc.Repeat, TimeFromToken: sc.TimeFromToken}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -115,3 +115,38 @@ func (q *Queue) HourlyCounts(from, to time.Time) ([]HourCount, error) {
 	}
 	return out, nil
 }
+
+// bucketCounted holds the scan ids counted as enqueued, by hour: hour
+// start (8 bytes BE) ‖ scan id -> nothing. A token lives 15 seconds, so a
+// scan id recurs (shown again after the dedup window, after its first
+// record was delivered) within minutes: the hour and the one before are
+// looked at, and older hours are dropped.
+var bucketCounted = []byte("counted")
+
+// countOnce reports whether the scan id is counted for the first time at
+// at, and records it. A scan id is one visit on the device as at central.
+func countOnce(tx *bolt.Tx, id string, at time.Time) (bool, error) {
+	b, err := tx.CreateBucketIfNotExists(bucketCounted)
+	if err != nil {
+		return false, err
+	}
+	hr := at.Unix() - at.Unix()%3600
+	for _, h := range []int64{hr, hr - 3600} {
+		if b.Get(append(u64(uint64(max(h, 0))), id...)) != nil {
+			return false, nil
+		}
+	}
+	// Drop the ids of hours before the previous one.
+	cut := u64(uint64(max(hr-3600, 0)))
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && string(k[:min(8, len(k))]) < string(cut); k, _ = c.Next() {
+		old = append(old, append([]byte(nil), k...))
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return true, b.Put(append(u64(uint64(max(hr, 0))), id...), []byte{})
+}

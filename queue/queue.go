@@ -275,7 +275,11 @@ func (q *Queue) commit(batch []*enqReq) {
 			}
 			r.added = true
 			n++
-			hc.add(r.at, enqueuedField(r.kind), 1)
+			if first, err := countOnce(tx, r.id, r.at); err != nil {
+				return err
+			} else if first {
+				hc.add(r.at, enqueuedField(r.kind), 1)
+			}
 		}
 		if err := hc.write(tx); err != nil {
 			return err

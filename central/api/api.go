@@ -106,6 +106,14 @@ type ItemResult struct {
 	Reason string `json:"reason,omitempty"`
 	// Copy is set when the same token was already seen at another facility.
 	Copy bool `json:"copy,omitempty"`
+	// Repeat is set when the same token was already stored at this
+	// facility by another device: one visit seen at two entrances, counted
+	// once for the facility.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken is set when central stored the scan at its token's
+	// signed issued-at instead of its corrected time: a pending scan whose
+	// claimed time the token contradicts (an untrusted device clock).
+	TimeFromToken bool `json:"time_from_token,omitempty"`
 	// Verdict is central's verdict on a stored scan when it differs from
 	// the door's: a "pending" scan judged here becomes "verified" or
 	// "invalid" (both are acknowledged; the device may delete the scan).
@@ -394,6 +402,11 @@ type Visit struct {
 	Token         string    `json:"token"`
 	Verdict       string    `json:"verdict"`
 	Copy          bool      `json:"copy,omitempty"`
+	// Repeat marks the same visit seen again at another entrance.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken marks a visit timed by its token's issued-at (the
+	// device's clock was not trusted and contradicted the token).
+	TimeFromToken bool `json:"time_from_token,omitempty"`
 }
 
 // Export is the answer to GET /v1/export.
