@@ -40,7 +40,7 @@ func (s *BoltStore) IngestPaper(_ context.Context, visits []PaperVisit) ([]bool,
 			if err := put(pb, []byte(v.ID), v); err != nil {
 				return err
 			}
-			if err := bumpHour(day, bPaperHours, v.Facility, v.Device, v.CorrectedTime); err != nil {
+			if err := bumpHour(day, bPaperHours, v.Facility, v.Device, v.CorrectedTime, false); err != nil {
 				return err
 			}
 		}
@@ -62,22 +62,26 @@ func (s *BoltStore) PaperHourCounts(_ context.Context, facility string, from, to
 }
 
 // bumpHour adds one to the count of facility and device in the hour (KST)
-// holding at, kept in the day's sub-bucket name.
-func bumpHour(day *bolt.Bucket, name []byte, facility, device string, at time.Time) error {
+// holding at, kept in the day's sub-bucket name. The hour's value is the
+// count (8 bytes) and the repeats among it (8 bytes).
+func bumpHour(day *bolt.Bucket, name []byte, facility, device string, at time.Time, repeat bool) error {
 	hb, err := day.CreateBucketIfNotExists(name)
 	if err != nil {
 		return err
 	}
 	hk := key(facility, device, at.In(api.KST).Format("15"))
-	var n uint64
-	if old := hb.Get(hk); len(old) == 8 {
-		n = binary.BigEndian.Uint64(old)
+	v := make([]byte, 16)
+	copy(v, hb.Get(hk))
+	binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+1)
+	if repeat {
+		binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+1)
 	}
-	return hb.Put(hk, binary.BigEndian.AppendUint64(nil, n+1))
+	return hb.Put(hk, v)
 }
 
 // readHours reads the hourly counts of a facility kept in the day
-// sub-bucket name, for the hours overlapping [from, to).
+// sub-bucket name, for the hours overlapping [from, to). An hour written
+// before repeats were counted has an 8-byte value.
 func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) ([]HourCount, error) {
 	var out []HourCount
 	err := s.view(func(tx *bolt.Tx) error {
@@ -86,13 +90,17 @@ func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) 
 			if hb == nil {
 				return nil
 			}
-			p := key(facility, "")
 			c := hb.Cursor()
+			p := key(facility, "")
 			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
 				rest := k[len(p):]
 				j := bytes.LastIndexByte(rest, 0)
-				if j < 0 || len(v) != 8 {
+				if j < 0 || len(v) != 8 && len(v) != 16 {
 					continue
+				}
+				var rep int
+				if len(v) == 16 {
+					rep = int(binary.BigEndian.Uint64(v[8:]))
 				}
 				var h int
 				fmt.Sscanf(string(rest[j+1:]), "%d", &h)
@@ -100,7 +108,7 @@ func (s *BoltStore) readHours(name []byte, facility string, from, to time.Time) 
 				if at.Before(from.Truncate(time.Hour)) || !at.Before(to) {
 					continue
 				}
-				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v))})
+				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v)), Repeats: rep})
 			}
 			return nil
 		})
