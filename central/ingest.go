@@ -62,8 +62,19 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 	results := make([]api.ItemResult, len(b.Scans))
 	var items []Scan
 	var at []int
+	var paper []PaperVisit
+	var paperAt []int
 	for i, sc := range b.Scans {
 		results[i].ID = sc.ID
+		if sc.Kind == api.KindPaper {
+			if reason := s.checkPaper(sc, now); reason != "" {
+				results[i].Status, results[i].Reason = api.Rejected, reason
+				continue
+			}
+			paper = append(paper, PaperVisit{ID: sc.ID, Facility: sc.Facility, Device: sc.Device, CorrectedTime: sc.CorrectedTime, ReceivedAt: now})
+			paperAt = append(paperAt, i)
+			continue
+		}
 		if reason := s.check(sc, now); reason != "" {
 			results[i].Status, results[i].Reason = api.Rejected, reason
 			continue
@@ -98,6 +109,19 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		}
 		results[i].Copy, results[i].Repeat = res[j].Copy, res[j].Repeat
 	}
+	if len(paper) > 0 {
+		dup, err := s.st.IngestPaper(r.Context(), paper)
+		if err != nil {
+			s.storeFailed(w, "store the paper visits", err)
+			return
+		}
+		for j, i := range paperAt {
+			results[i].Status = api.Accepted
+			if dup[j] {
+				results[i].Status = api.Duplicate
+			}
+		}
+	}
 	s.opts.Log.Info("batch ingested", "scans", len(b.Scans), "stored", len(items))
 	writeJSON(w, http.StatusOK, api.BatchResult{Results: results, ServerTime: now})
 }
@@ -114,6 +138,10 @@ func (s *Server) check(sc api.Scan, now time.Time) string {
 		return "bad_device"
 	case sc.Token == "" || len(sc.Token) > 512 || checkText(sc.Token, 512, false) != "":
 		return "bad_token"
+	case sc.Kind != "":
+		return "bad_kind"
+	case isControlCode(sc.Token):
+		return "control_code" // a ledger control code is never a visitor token
 	case sc.CorrectedTime.IsZero() || sc.CorrectedTime.After(now.Add(24*time.Hour)):
 		return "bad_time"
 	case sc.CorrectedTime.Before(now.Add(-s.opts.Retention)):
@@ -265,6 +293,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p princ
 	}
 	if err := s.st.PutHeartbeat(r.Context(), d); err != nil {
 		s.storeFailed(w, "store the heartbeat", err)
+		return
+	}
+	if !s.putSheets(w, r, hb, now) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.HeartbeatAck{ServerTime: now})

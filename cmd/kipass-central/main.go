@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -70,6 +71,7 @@ type options struct {
 	dev                                  bool
 	timeTolerance                        time.Duration
 	tlsCert, tlsKey, clientIPHeader      string
+	noticeFile, noticeWebhook            string
 	// ln, when set, is listened on instead of addr (tests).
 	ln net.Listener
 }
@@ -118,6 +120,8 @@ func runServe(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM, the chain after the leaf); needs --tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "`header` naming the client's address, set by a trusted proxy in front (e.g. X-Forwarded-For); rate limits per source use its last value")
+	fs.StringVar(&o.noticeFile, "notice-file", "", "append branch-registration notices for representatives to this `file` (JSON lines); the log when neither this nor --notice-webhook is set")
+	fs.StringVar(&o.noticeWebhook, "notice-webhook", "", "post branch-registration notices to this SMS gateway `URL` (bearer token from env KIPASS_NOTICE_WEBHOOK_TOKEN)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -127,6 +131,14 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	if o.timeTolerance <= 0 {
 		fmt.Fprintln(stderr, "kipass-central serve: --time-tolerance must be positive")
+		return 2
+	}
+	if o.noticeFile != "" && o.noticeWebhook != "" {
+		fmt.Fprintln(stderr, "kipass-central serve: give at most one of --notice-file and --notice-webhook")
+		return 2
+	}
+	if o.noticeWebhook != "" && !strings.HasPrefix(o.noticeWebhook, "http://") && !strings.HasPrefix(o.noticeWebhook, "https://") {
+		fmt.Fprintln(stderr, "kipass-central serve: --notice-webhook must be an http(s) URL")
 		return 2
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
@@ -208,7 +220,14 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 			return err
 		}
 	}
-	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
+	var sender central.Sender
+	switch {
+	case o.noticeFile != "":
+		sender = &central.FileSender{Path: o.noticeFile}
+	case o.noticeWebhook != "":
+		sender = central.WebhookSender{URL: o.noticeWebhook, Token: os.Getenv("KIPASS_NOTICE_WEBHOOK_TOKEN")}
+	}
+	cs := central.New(st, central.Options{Sender: sender, Keys: ks, Log: log, RequireCredentials: !o.dev,
 		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers, TimeTolerance: o.timeTolerance,
 		ClientIPHeader: o.clientIPHeader})
 	defer cs.Close()
