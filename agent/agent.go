@@ -22,6 +22,7 @@ import (
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"golang.org/x/sync/errgroup"
 )
@@ -167,6 +168,10 @@ type Agent struct {
 
 	closeOnce sync.Once
 	closers   []io.Closer
+
+	// refusal is central's refusal of this device, nil while not refused
+	// (registration.go).
+	refusal atomic.Pointer[status.Refusal]
 
 	obs   *observer   // status page, metrics and health; set by Open (state.go)
 	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
@@ -344,6 +349,11 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		a.rejected.Add(1)
 	}
 	scan.Prompt = PromptFor(verdict, scan.Recorded)
+	if scan.Recorded && a.Refused() != nil {
+		// Recorded, but central refuses this device: the visit can never be
+		// delivered, so it is not confirmed.
+		scan.Prompt = audio.NotRegistered
+	}
 	if err := a.p.Speaker.Say(scan.Prompt); err != nil {
 		a.o.Log.Warn("speaker failed", "err", err)
 	}

@@ -135,6 +135,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		a.p.Frames = watchedFrames{src.frames, obs}
 	}
 	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}})
+	if src.codes != nil {
+		obs.scanner = newScanWatch(cfg.Source, src, obs.clk)
+		a.p.Codes = watchedCodes{src.codes, obs.scanner}
+	}
+	reg := &registration{url: centralURL, credential: credential, facility: cfg.Facility, client: central,
+		clk: obs.clk, log: log.With("room", "registration"), a: a}
+	reg.start(ctx)
+	a.p.Background = append(a.p.Background, reg)
 	return a, nil
 }
 

@@ -83,6 +83,9 @@ type observer struct {
 	counter                    *hourlyCounter
 	metrics                    *status.Metrics
 	server                     *status.Server
+	// scanner is set on a scan-engine device (scanner.go): it shows the
+	// engine instead of a camera.
+	scanner *scanWatch
 
 	mu           sync.Mutex
 	watch        Watch
@@ -198,6 +201,11 @@ func (a *Agent) Snapshot() status.Snapshot {
 	}
 	if s.Storage.Problem == "" {
 		s.Storage.Problem = storeProblem
+	}
+	s.Uplink.Refused = a.Refused()
+	if o.scanner != nil {
+		s.Scanner = o.scanner.snapshot()
+		return s
 	}
 	s.Camera = o.cameraLocked(now)
 	if w.Camera != nil && camState != "ok" {

@@ -17,6 +17,7 @@ type note struct {
 //	expired          two falling notes               (A5 → E5)
 //	clock-problem    three quick high blips          (B5 ×3)
 //	storage-failure  one long low warble             (250/280 Hz, 500 ms)
+//	not-registered   three falling notes, low         (A4 → F4 → D4)
 var toneNotes = [numPrompts][]note{
 	Verified:       {{1319, 70}, {1760, 110}},
 	Pending:        {{880, 90}, {0, 60}, {880, 90}},
@@ -24,6 +25,7 @@ var toneNotes = [numPrompts][]note{
 	Expired:        {{880, 110}, {659, 160}},
 	ClockProblem:   {{988, 50}, {0, 40}, {988, 50}, {0, 40}, {988, 50}},
 	StorageFailure: {{250, 125}, {280, 125}, {250, 125}, {280, 125}},
+	NotRegistered:  {{440, 120}, {349, 120}, {294, 200}},
 }
 
 // Tone synthesises the tone of prompt p at rate Hz. It is computed, not

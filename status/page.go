@@ -18,6 +18,8 @@ var StateColour = map[State]string{
 	Scanning:         "#15803d",
 	OfflineRecording: "#b45309",
 	CameraProblem:    "#b91c1c",
+	ScannerProblem:   "#b91c1c",
+	NotRegistered:    "#7c2d12",
 	ClockProblem:     "#b91c1c",
 	StorageProblem:   "#b91c1c",
 }
@@ -33,7 +35,8 @@ type pageView struct {
 	StateColour       string
 	Depth             int
 	Oldest, Last      string
-	Camera, Clock     string
+	SourceKey         string // "camera" or "scanner": the source this device reads
+	Source, Clock     string
 	Updated           string
 	CountsErr         bool
 	Counts            Counts
@@ -62,7 +65,7 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	loc := s.o.Location
 	v := pageView{
 		Lang: lang, Other: otherLang(lang), Snap: snap, State: snap.State(),
-		Depth: snap.Queue.Depth, Updated: T(lang, "updated", now.In(loc).Format("2006-01-02 15:04:05")),
+		Depth: snap.Queue.Depth, Updated: T(lang, "updated", now.In(loc).Format(TimeLayout)),
 		CountsErr: countsErr != nil, Counts: counts, SettingsAvailable: s.o.Settings != nil, Refresh: true,
 	}
 	v.StateColour = StateColour[v.State]
@@ -76,18 +79,22 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	} else {
 		v.Last = T(lang, "ago", Age(lang, now.Sub(snap.Uplink.LastUpload)))
 	}
-	v.Camera = snap.Camera.State
-	if _, ok := messages["camera."+v.Camera]; ok {
-		v.Camera = T(lang, "camera."+v.Camera)
+	v.SourceKey, v.Source = "camera", snap.Camera.State
+	problem := snap.Camera.Problem
+	if snap.Scanner != nil {
+		v.SourceKey, v.Source, problem = "scanner", snap.Scanner.State, snap.Scanner.Problem
 	}
-	if snap.Camera.Problem != "" {
-		v.Camera += ": " + snap.Camera.Problem
+	if _, ok := messages[v.SourceKey+"."+v.Source]; ok {
+		v.Source = T(lang, v.SourceKey+"."+v.Source)
+	}
+	if problem != "" {
+		v.Source += ": " + problem
 	}
 	switch {
 	case !snap.Clock.Known:
 		v.Clock = T(lang, "unknown")
 	default:
-		v.Clock = fmt.Sprintf("%+.1f s", snap.Clock.Offset.Seconds())
+		v.Clock = ClockOffset(lang, snap.Clock.Offset)
 	}
 	if snap.Clock.Problem != "" {
 		v.Clock += ": " + snap.Clock.Problem

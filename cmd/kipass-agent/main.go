@@ -38,7 +38,7 @@ Commands:
 	run      run the daemon with a config file
 	demo     run the whole scan path on a generated sample, with a local central
 	decode   decode QR codes in still images (PNG, JPEG)
-	status   print the running agent's state (exit 3 when not scanning)
+	status   print the running agent's state (exit 3 when not scanning, 4 when not registered)
 	stats    print visitor counts by hour and by day
 	flush    send the queued scans to central now, with a progress bar
 	enroll   trade a manager's one-time code for this device's credential
@@ -87,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, errDegraded) {
 		return exitDegraded
+	}
+	if errors.Is(err, errNotRegistered) {
+		return exitNotRegistered
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kipass-agent %s: %v\n", args[0], err)
