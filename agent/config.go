@@ -91,6 +91,9 @@ type Config struct {
 	Audio AudioConfig `json:"audio,omitempty"`
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string `json:"log_level,omitempty"`
+	// LogFormat is "text" (default: key=value lines) or "json" (one JSON
+	// object per line).
+	LogFormat string `json:"log_format,omitempty"`
 	// Status configures the local status page and /metrics.
 	Status StatusConfig `json:"status,omitempty"`
 }
@@ -221,6 +224,11 @@ func (c *Config) check() error {
 	case "", "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("key \"log_level\": %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", LogText, LogJSON:
+	default:
+		return fmt.Errorf("key \"log_format\": %q is not text or json", c.LogFormat)
 	}
 	switch c.Status.Language {
 	case "", "ko", "en":

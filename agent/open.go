@@ -147,11 +147,5 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 }
 
 // NewLogger returns the slog logger the binaries use: text to w at the
-// given level ("debug", "info", "warn", "error").
-func NewLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
+// given level ("debug", "info", "warn", "error"), times in KST.
+func NewLogger(w io.Writer, level string) *slog.Logger { return NewFormatLogger(w, level, "text") }

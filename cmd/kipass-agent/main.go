@@ -22,9 +22,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/heartbeat"
 )
 
 const usage = `kipass-agent is the scanner agent of the KI-Pass electronic visitor register.
@@ -43,7 +45,8 @@ Commands:
 	flush    send the queued scans to central now, with a progress bar
 	enroll   trade a manager's one-time code for this device's credential
 
-Run "kipass-agent <command> -h" for a command's flags.
+Run "kipass-agent <command> -h" for a command's flags, and
+"kipass-agent --version" for the version this binary was built from.
 `
 
 func main() {
@@ -51,6 +54,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		fmt.Fprintf(stdout, "kipass-agent %s (%s)\n", heartbeat.Version(), runtime.Version())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -118,7 +125,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := agent.NewLogger(stderr, cfg.LogLevel)
+	log := cfg.Logger(stderr)
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err
