@@ -107,7 +107,7 @@ type StatusConfig struct {
 	// Listen is the page's address; default "127.0.0.1:8080", this device
 	// only. "0.0.0.0:8080" opens it to the local network; "off" turns it off.
 	Listen string `json:"listen,omitempty"`
-	// PINFile holds the manager PIN, 4 to 12 digits, that unlocks the
+	// PINFile holds the manager PIN, 6 to 12 digits (mode 0600), that unlocks the
 	// settings; without it the settings cannot be changed on the page.
 	PINFile string `json:"pin_file,omitempty"`
 	// Language is the page's default language, "ko" (default) or "en".

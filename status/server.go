@@ -84,7 +84,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: language %q is not ko or en", ErrConfig, o.Language)
 	}
 	if o.PIN != "" && !pinPattern.MatchString(o.PIN) {
-		return nil, fmt.Errorf("%w: the manager PIN must be 4 to 12 digits", ErrConfig)
+		return nil, fmt.Errorf("%w: the manager PIN must be 6 to 12 digits", ErrConfig)
 	}
 	if o.Location == nil {
 		o.Location = KST
@@ -317,6 +317,10 @@ type FlushReport struct {
 }
 
 func (s *Server) handleFlush(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-site request refused"})
+		return
+	}
 	if s.o.Drainer == nil {
 		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this agent cannot flush"})
 		return
@@ -335,15 +339,30 @@ func (s *Server) session(r *http.Request) string {
 	return c.Value
 }
 
-// sameOrigin rejects cross-site form posts: the session cookie is
-// SameSite=Strict, and a browser's Origin header must match the host.
+// sameOrigin rejects cross-site posts: the session cookie is
+// SameSite=Strict; a browser's Sec-Fetch-Site must say same-origin (or
+// none: typed by the user), and its Origin must match the host. A request
+// with neither header (curl, the CLI) is not a browser's and passes.
 func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return r.Header.Get("Sec-Fetch-Site") == "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	if o == "" {
+		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return err == nil && o != "null" && u.Host == r.Host
+}
+
+// clientOf names the client for the PIN lockout: its IP address.
+func clientOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 func (s *Server) settingsView(r *http.Request, lang string) settingsView {
@@ -377,7 +396,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := s.lang(r)
-	id, err := s.guard.login(r.PostFormValue("pin"))
+	id, err := s.guard.login(clientOf(r), r.PostFormValue("pin"))
 	if err != nil {
 		v := s.settingsView(r, lang)
 		switch {
@@ -399,6 +418,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
 	s.guard.logout(s.session(r))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/settings", MaxAge: -1})
 	http.Redirect(w, r, "/settings?lang="+s.lang(r), http.StatusSeeOther)
