@@ -187,6 +187,10 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	seen, err := checkKeys(data)
+	if err != nil {
+		return Config{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var c Config
@@ -201,7 +205,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 		return Config{}, err
 	}
 	if err := c.check(); err != nil {
-		return Config{}, err
+		return Config{}, withPosition(err, seen)
 	}
 	c.setDefaults()
 	return c, nil
@@ -209,13 +213,21 @@ func ParseConfig(r io.Reader) (Config, error) {
 
 func (c *Config) check() error {
 	v := reflect.ValueOf(*c)
+	var missing []string
 	for _, key := range []string{"facility", "device", "source", "data_dir", "central_url", "keys_file"} {
 		for i := 0; i < v.NumField(); i++ {
 			tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
 			if tag == key && v.Field(i).String() == "" {
-				return fmt.Errorf("missing required key %q", key)
+				missing = append(missing, fmt.Sprintf("%q", key))
 			}
 		}
+	}
+	switch {
+	case len(missing) == 1:
+		return fmt.Errorf("missing required key %s", missing[0])
+	case len(missing) > 1:
+		// All at once: a new config is not fixed one failed start at a time.
+		return fmt.Errorf("missing required keys %s", strings.Join(missing, ", "))
 	}
 	if !strings.HasPrefix(c.CentralURL, "http://") && !strings.HasPrefix(c.CentralURL, "https://") {
 		return fmt.Errorf("key \"central_url\": %q is not an http(s) URL", c.CentralURL)
@@ -240,6 +252,12 @@ func (c *Config) check() error {
 	}
 	if c.ClockTolerance < 0 || c.KeysRefresh < 0 || c.VerifyTimeout < 0 {
 		return errors.New("keys \"clock_tolerance\", \"keys_refresh\" and \"verify_timeout\" must not be negative")
+	}
+	if _, err := parseFocus(c.Camera.Focus); err != nil {
+		return err
+	}
+	if _, err := parseExposure(c.Camera.Exposure); err != nil {
+		return err
 	}
 	if _, err := trust.NewVerifier(trust.VerifierOptions{Opaque: c.Opaque}); err != nil {
 		return fmt.Errorf("key \"opaque\": %w", err)

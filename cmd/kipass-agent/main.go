@@ -12,6 +12,7 @@
 //	kipass-agent stats                  print visitor counts by hour and day
 //	kipass-agent flush                  send the queue now, with a progress bar
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
+//	kipass-agent config check --config FILE  check a config without starting
 package main
 
 import (
@@ -44,6 +45,7 @@ Commands:
 	stats    print visitor counts by hour and by day
 	flush    send the queued scans to central now, with a progress bar
 	enroll   trade a manager's one-time code for this device's credential
+	config   check a config file without starting (config check --config FILE)
 
 Run "kipass-agent <command> -h" for a command's flags, and
 "kipass-agent --version" for the version this binary was built from.
@@ -83,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFlush(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
 		err = cmdFeed(ctx, args[1:], os.Stdin, stdout, stderr)
 	default:
