@@ -124,6 +124,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
 		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 	})
+	if err := a.openLedger(cfg, q, tr.clock); err != nil {
+		return fail(err)
+	}
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
 	if err := a.openStatus(cfg, log); err != nil {

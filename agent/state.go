@@ -214,6 +214,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 		// (starting, no frames, ended).
 		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
+	s.Ledger = a.ledgerSnapshot()
 	return s
 }
 
@@ -370,6 +371,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
 		Clock: o.clk, Log: log.With("room", "status"),
+		Ledger: a.ledgerControl(), Paper: a.paperCounter(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)

@@ -66,6 +66,9 @@ type Options struct {
 	// Opaque gives verdicts on pending scans whose token is not a KP1
 	// token; nil leaves them pending.
 	Opaque Checker
+	// TimeTolerance widens a token's validity when a verified scan's
+	// corrected time is checked against it; DefaultTimeTolerance when zero.
+	TimeTolerance time.Duration
 	// Retention is how long scans are kept; 28 days when zero.
 	Retention time.Duration
 	// PurgeEvery is the purge period of Run; one hour when zero.
@@ -79,6 +82,15 @@ type Options struct {
 	SkewLimit time.Duration
 	// BacklogLimit is the oldest unsent age flagged as a backlog; 1 h when zero.
 	BacklogLimit time.Duration
+	// Limits are the rate limits; DefaultLimits when nil. A zero Limit in
+	// them turns that limit off.
+	Limits *Limits
+	// ClientIPHeader names a header holding the client's address (its last
+	// comma-separated value), set by a trusted proxy in front of central,
+	// such as "X-Forwarded-For"; the connection's peer address when empty.
+	ClientIPHeader string
+	// Timeouts bound connections of HTTPServer; DefaultTimeouts when nil.
+	Timeouts *Timeouts
 }
 
 // Server is a central server over a Store.
@@ -89,6 +101,8 @@ type Server struct {
 	admins      map[string]string // hash -> name
 	authorities map[string]string // hash -> name
 	issuers     map[string]string // hash -> name
+
+	limRegister, limEnroll, limPublic, limIngest *limiter
 }
 
 // Open opens (or creates) a bbolt store at path and serves it.
@@ -117,6 +131,7 @@ func New(st Store, o Options) *Server {
 		}
 	}
 	def(&o.Retention, 28*24*time.Hour)
+	def(&o.TimeTolerance, DefaultTimeTolerance)
 	def(&o.PurgeEvery, time.Hour)
 	def(&o.CodeValidity, 24*time.Hour)
 	def(&o.StaleAfter, 5*time.Minute)
@@ -125,6 +140,12 @@ func New(st Store, o Options) *Server {
 	def(&o.BacklogLimit, time.Hour)
 	s := &Server{st: st, opts: o, mux: http.NewServeMux(), admins: map[string]string{}, authorities: map[string]string{},
 		issuers: map[string]string{}}
+	lim := DefaultLimits
+	if o.Limits != nil {
+		lim = *o.Limits
+	}
+	s.limRegister, s.limEnroll = newLimiter(lim.Register, o.Clock), newLimiter(lim.Enroll, o.Clock)
+	s.limPublic, s.limIngest = newLimiter(lim.Public, o.Clock), newLimiter(lim.Ingest, o.Clock)
 	for name, secret := range o.Admins {
 		s.admins[hashSecret(secret)] = name
 	}
@@ -140,11 +161,12 @@ func New(st Store, o Options) *Server {
 
 func (s *Server) routes() {
 	m := s.mux
-	m.HandleFunc("GET "+api.PathKeys, s.handleKeys)
-	m.HandleFunc("GET "+api.PathTime, s.handleTime)
-	m.HandleFunc("GET "+api.PathBusinessTypes, s.handleBusinessTypes)
-	m.HandleFunc("POST "+api.PathFacilities, s.handleRegister)
-	m.HandleFunc("POST "+api.PathEnroll, s.handleEnroll)
+	// Endpoints that take no credential are limited per source address.
+	m.HandleFunc("GET "+api.PathKeys, s.perSource(s.limPublic, s.handleKeys))
+	m.HandleFunc("GET "+api.PathTime, s.perSource(s.limPublic, s.handleTime))
+	m.HandleFunc("GET "+api.PathBusinessTypes, s.perSource(s.limPublic, s.handleBusinessTypes))
+	m.HandleFunc("POST "+api.PathFacilities, s.perSource(s.limRegister, s.handleRegister))
+	m.HandleFunc("POST "+api.PathEnroll, s.perSource(s.limEnroll, s.handleEnroll))
 	m.HandleFunc("POST "+api.PathRotate, s.only(s.handleRotate, RoleDevice, RoleManager, RoleStaff))
 
 	m.HandleFunc("POST "+api.PathScans, s.device(s.handleScans))
@@ -168,9 +190,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathExport, s.only(s.handleExport, RoleAuthority))
 	m.HandleFunc("GET "+api.PathAudit, s.only(s.handleAudit, RoleAuthority, RoleAdmin))
 	s.routeVerify() // verify.go: online verification and later verdicts
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("/", s.perSource(s.limPublic, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	}))
 }
 
 // Close closes the store.

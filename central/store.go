@@ -64,7 +64,9 @@ type Store interface {
 
 	// Ingest stores new scans and skips known ones (by id within the
 	// scan's day), all in one transaction. Per scan, it reports whether it
-	// was a duplicate and whether the token was seen at another facility.
+	// was a duplicate, whether the token was seen at another facility
+	// (copy) and whether it was seen at this facility by another device
+	// (repeat), looking at every day in [SeenFrom, SeenTo].
 	Ingest(ctx context.Context, scans []Scan) ([]Ingested, error)
 	// HourCounts counts scans of a facility per device and hour in [from, to).
 	HourCounts(ctx context.Context, facility string, from, to time.Time) ([]HourCount, error)
@@ -92,6 +94,9 @@ type Store interface {
 	AppendAudit(ctx context.Context, e api.AuditEntry) (api.AuditEntry, error)
 	// Audit returns the audit log, oldest first.
 	Audit(ctx context.Context) ([]api.AuditEntry, error)
+
+	// LedgerStore keeps paper visits and ledger sheets (paper.go).
+	LedgerStore
 
 	// Close releases the store.
 	Close() error
@@ -164,6 +169,19 @@ type Scan struct {
 	Verdict     string    `json:"verdict"`
 	ReceivedAt  time.Time `json:"received_at"`
 	Copy        bool      `json:"copy,omitempty"`
+	// Repeat is set when the same token was already stored at this
+	// facility by another device: the same visit seen at a second
+	// entrance. It counts for its device, not again for the facility.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken is set when CorrectedTime is the signed token's
+	// issued-at, not the device's claim: a pending scan judged on an
+	// untrusted clock whose claimed time the token contradicts.
+	TimeFromToken bool `json:"time_from_token,omitempty"`
+	// SeenFrom and SeenTo bound the times at which any scan of this token
+	// can be stored; the copy and repeat checks look at every KST day they
+	// span. Not stored.
+	SeenFrom time.Time `json:"-"`
+	SeenTo   time.Time `json:"-"`
 }
 
 // GivenVerdict is an issuer's later verdict on an opaque token.
@@ -182,13 +200,21 @@ type Ingested struct {
 	Duplicate bool
 	// Copy is set when the token was seen at another facility.
 	Copy bool
+	// Repeat is set when the token was seen at this facility by another
+	// device.
+	Repeat bool
 }
 
 // HourCount is the number of scans of one device in one hour.
 type HourCount struct {
 	Device string
 	Hour   time.Time
-	N      int
+	// N counts the device's scans, repeats included: each is a passage
+	// through its entrance.
+	N int
+	// Repeats counts those of N that were repeats (Scan.Repeat): the
+	// facility's visits are N − Repeats.
+	Repeats int
 }
 
 // Day returns the KST day holding t, as its midnight.

@@ -55,7 +55,13 @@ type Record struct {
 	Attempts int `json:"attempts"`
 	// EnqueuedAt is when the record was committed.
 	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Kind is KindScan ("") for a visitor's scan, or KindPaper for a visit
+	// written in the paper ledger, which has no token.
+	Kind string `json:"kind,omitempty"`
 }
+
+// KindPaper is the Kind of a paper-ledger visit: a count with no token.
+const KindPaper = "paper"
 
 // storedRecord is a Record as kept on disk: the token sealed.
 type storedRecord struct {
@@ -68,6 +74,7 @@ type storedRecord struct {
 	Verdict       string    `json:"verdict"`
 	Attempts      int       `json:"attempts,omitempty"`
 	EnqueuedAt    time.Time `json:"enqueued_at"`
+	Kind          string    `json:"kind,omitempty"`
 }
 
 // Options tune a queue. The zero value is usable.
@@ -185,6 +192,7 @@ type enqReq struct {
 	id    string
 	v     []byte
 	at    time.Time
+	kind  string
 	added bool
 	err   error
 	done  chan struct{}
@@ -200,7 +208,7 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
-	req := &enqReq{id: r.ID, v: v, at: r.EnqueuedAt, done: make(chan struct{})}
+	req := &enqReq{id: r.ID, v: v, at: r.EnqueuedAt, kind: r.Kind, done: make(chan struct{})}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
@@ -267,7 +275,11 @@ func (q *Queue) commit(batch []*enqReq) {
 			}
 			r.added = true
 			n++
-			hc.add(r.at, fieldEnqueued, 1)
+			if first, err := countOnce(tx, r.id, r.at); err != nil {
+				return err
+			} else if first {
+				hc.add(r.at, enqueuedField(r.kind), 1)
+			}
 		}
 		if err := hc.write(tx); err != nil {
 			return err
@@ -289,7 +301,7 @@ func (q *Queue) encode(r Record) ([]byte, error) {
 	js, err := json.Marshal(storedRecord{
 		ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
 		CorrectedTime: r.CorrectedTime, Sealed: sealed, Verdict: r.Verdict,
-		Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt,
+		Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt, Kind: r.Kind,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
@@ -322,7 +334,7 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	return Record{
 		ID: s.ID, Facility: s.Facility, Device: s.Device, DeviceTime: s.DeviceTime,
 		CorrectedTime: s.CorrectedTime, Token: tok, Verdict: s.Verdict,
-		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt,
+		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt, Kind: s.Kind,
 	}, nil
 }
 

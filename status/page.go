@@ -45,6 +45,7 @@ type pageView struct {
 	Devices           []deviceRow
 	SettingsAvailable bool
 	Refresh           bool
+	Ledger            ledgerView
 }
 
 type deviceRow struct {
@@ -133,4 +134,5 @@ type settingsView struct {
 	VolumePct   int
 	CanFlush    bool
 	Refresh     bool
+	HaveLedger  bool
 }

@@ -82,7 +82,11 @@ CREATE TABLE IF NOT EXISTS scans (
 	verdict text NOT NULL,
 	received_at timestamptz NOT NULL,
 	copy boolean NOT NULL,
+	repeat boolean NOT NULL DEFAULT false,
+	time_from_token boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS repeat boolean NOT NULL DEFAULT false;
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS time_from_token boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS scans_facility_time ON scans (facility, corrected_time);
 CREATE INDEX IF NOT EXISTS scans_fingerprint ON scans (fingerprint, day);
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -137,7 +141,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
+		_, err := tx.Exec(ctx, schema+paperSchema)
 		return err
 	})
 	if err != nil {
@@ -446,10 +450,16 @@ func (s *Store) ensurePartitions(ctx context.Context, days []time.Time) error {
 	return nil
 }
 
-const ingestSQL = `INSERT INTO scans (id, day, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy)
-	SELECT $1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10, EXISTS (
-		SELECT 1 FROM scans WHERE fingerprint = $8 AND facility <> $3 AND day BETWEEN $2::date - 1 AND $2::date + 1)
-	ON CONFLICT (id, day) DO NOTHING RETURNING copy`
+// ingestSQL stores one scan unless its id is stored on its day, with the
+// copy flag (the token stored at another facility) and the repeat flag (at
+// this facility, by another device) looked up over every day from $11 to
+// $12.
+const ingestSQL = `WITH prior AS (
+		SELECT coalesce(bool_or(facility <> $3), false) AS copy, coalesce(bool_or(facility = $3), false) AS repeat
+		FROM scans WHERE fingerprint = $8 AND day BETWEEN $11::date AND $12::date)
+	INSERT INTO scans (id, day, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token)
+	SELECT $1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10, prior.copy, prior.repeat, $13 FROM prior
+	ON CONFLICT (id, day) DO NOTHING RETURNING copy, repeat`
 
 // Ingest implements central.Store: one transaction, one pipelined insert
 // per scan.
@@ -468,12 +478,17 @@ func (s *Store) Ingest(ctx context.Context, scans []central.Scan) ([]central.Ing
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for i, sc := range scans {
+			from, to := sc.SeenFrom, sc.SeenTo
+			if from.IsZero() || to.IsZero() {
+				from, to = sc.CorrectedTime, sc.CorrectedTime
+			}
 			b.Queue(ingestSQL, sc.ID, days[i].Format("2006-01-02"), sc.Facility, sc.Device, sc.DeviceTime, sc.CorrectedTime,
-				sc.Token, sc.Fingerprint, sc.Verdict, sc.ReceivedAt)
+				sc.Token, sc.Fingerprint, sc.Verdict, sc.ReceivedAt,
+				central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"), sc.TimeFromToken)
 		}
 		br := tx.SendBatch(ctx, b)
 		for i := range scans {
-			err := br.QueryRow().Scan(&out[i].Copy)
+			err := br.QueryRow().Scan(&out[i].Copy, &out[i].Repeat)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):
 				out[i].Duplicate = true
@@ -492,7 +507,7 @@ func (s *Store) Ingest(ctx context.Context, scans []central.Scan) ([]central.Ing
 
 // HourCounts implements central.Store.
 func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.Time) ([]central.HourCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT device, date_trunc('hour', corrected_time, 'UTC') AS h, count(*) FROM scans
+	rows, err := s.pool.Query(ctx, `SELECT device, date_trunc('hour', corrected_time, 'UTC') AS h, count(*), count(*) FILTER (WHERE repeat) FROM scans
 		WHERE facility = $1 AND corrected_time >= $2 AND corrected_time < $3 AND day BETWEEN $4::date AND $5::date
 		GROUP BY 1, 2 ORDER BY 2, 1`,
 		facility, from.Truncate(time.Hour), to, central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"))
@@ -501,7 +516,7 @@ func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.T
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.HourCount, error) {
 		var h central.HourCount
-		err := r.Scan(&h.Device, &h.Hour, &h.N)
+		err := r.Scan(&h.Device, &h.Hour, &h.N, &h.Repeats)
 		return h, err
 	})
 	return out, classify("hour counts", err)
@@ -509,7 +524,7 @@ func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.T
 
 // Export implements central.Store.
 func (s *Store) Export(ctx context.Context, facility string, from, to time.Time) ([]central.Scan, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy
+	rows, err := s.pool.Query(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token
 		FROM scans WHERE facility = $1 AND corrected_time >= $2 AND corrected_time < $3 AND day BETWEEN $4::date AND $5::date
 		ORDER BY corrected_time, id`,
 		facility, from, to, central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"))
@@ -518,7 +533,8 @@ func (s *Store) Export(ctx context.Context, facility string, from, to time.Time)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.Scan, error) {
 		var sc central.Scan
-		err := r.Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy)
+		err := r.Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy,
+			&sc.Repeat, &sc.TimeFromToken)
 		return sc, err
 	})
 	if out == nil {
@@ -583,6 +599,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		s.mu.Unlock()
 		n += rows
 	}
+	if err := s.purgePaper(ctx, cutoff); err != nil {
+		return n, err
+	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM verdicts WHERE at < $1`, cutoff); err != nil {
 		return n, classify("purge verdicts", err)
 	}
@@ -592,9 +611,10 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 // Scan implements central.Store.
 func (s *Store) Scan(ctx context.Context, id string) (central.Scan, error) {
 	var sc central.Scan
-	err := s.pool.QueryRow(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy
+	err := s.pool.QueryRow(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token
 		FROM scans WHERE id = $1 ORDER BY day DESC LIMIT 1`, id).
-		Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy)
+		Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy,
+			&sc.Repeat, &sc.TimeFromToken)
 	return sc, classify("scan", err)
 }
 

@@ -13,6 +13,7 @@
 //	kipass-agent flush                  send the queue now, with a progress bar
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
 //	kipass-agent config check --config FILE  check a config without starting
+//	kipass-agent ledger add [N] | sheets | start [DATE] | shredded DATE   the paper ledger
 package main
 
 import (
@@ -46,6 +47,7 @@ Commands:
 	flush    send the queued scans to central now, with a progress bar
 	enroll   trade a manager's one-time code for this device's credential
 	config   check a config file without starting (config check --config FILE)
+	ledger   count paper-ledger visits, list and start sheets, confirm shredding
 
 Run "kipass-agent <command> -h" for a command's flags, and
 "kipass-agent --version" for the version this binary was built from.
@@ -87,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
 		err = cmdFeed(ctx, args[1:], os.Stdin, stdout, stderr)
 	default:
