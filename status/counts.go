@@ -53,6 +53,8 @@ type Counts struct {
 type DeviceCounts struct {
 	// Device names the entrance device.
 	Device string `json:"device"`
+	// Entrance is the entrance the device guards (정문, 후문), when known.
+	Entrance string `json:"entrance,omitempty"`
 	// Hours are today's visitors by local hour.
 	Hours [24]int `json:"hours"`
 	// Days are the last days, oldest first, today last.

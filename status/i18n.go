@@ -35,6 +35,7 @@ var messages = map[string][2]string{
 	"chart.days":              {"최근 14일 방문자", "Visitors in the last 14 days"},
 	"chart.devices":           {"출입구 기기별 방문자", "Visitors by entrance device"},
 	"col.device":              {"기기", "Device"},
+	"col.entrance":            {"출입구", "Entrance"},
 	"col.today":               {"오늘", "Today"},
 	"col.days":                {"14일", "14 days"},
 	"col.hours":               {"오늘 시간대별", "Today by hour"},

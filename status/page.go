@@ -103,24 +103,42 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	if countsErr != nil {
 		return v
 	}
-	hourLabels := make([]string, 24)
-	for h := 0; h < 24; h += 3 {
-		hourLabels[h] = fmt.Sprintf("%d", h)
-	}
-	v.TodayChart = Chart{Values: counts.Hours[:], Labels: hourLabels, Colour: HourBarColour,
-		Width: 1040, Height: 260, Title: T(lang, "chart.today"), ValueLabels: true}.SVG()
+	v.TodayChart = Chart{Values: counts.Hours[:], Labels: HourLabels(), Colour: HourBarColour,
+		Width: 720, Height: 240, Title: T(lang, "chart.today"), ValueLabels: true}.SVG()
 	dayVals, dayLabels := make([]int, len(counts.Days)), make([]string, len(counts.Days))
 	for i, d := range counts.Days {
 		dayVals[i], dayLabels[i] = d.Count, d.Day.Format("1/2")
 	}
 	v.DaysChart = Chart{Values: dayVals, Labels: dayLabels, Colour: DayBarColour,
-		Width: 1040, Height: 200, Title: T(lang, "chart.days"), ValueLabels: true}.SVG()
+		Width: 720, Height: 200, Title: T(lang, "chart.days"), ValueLabels: true}.SVG()
 	for _, d := range counts.Devices {
-		v.Devices = append(v.Devices, deviceRow{Device: d.Device, Today: d.TodayTotal(), Days: d.DaysTotal(),
+		name := EntranceName(d, snap)
+		v.Devices = append(v.Devices, deviceRow{Device: name, Today: d.TodayTotal(), Days: d.DaysTotal(),
 			Chart: Chart{Values: d.Hours[:], Labels: make([]string, 24), Colour: DeviceBarColour,
-				Width: 360, Height: 40, Title: d.Device, Compact: true}.SVG()})
+				Width: 240, Height: 40, Title: name, Compact: true}.SVG()})
 	}
 	return v
+}
+
+// HourLabels labels every hour of a day chart, 0 to 23.
+func HourLabels() []string {
+	l := make([]string, 24)
+	for h := range l {
+		l[h] = fmt.Sprint(h)
+	}
+	return l
+}
+
+// EntranceName names a device's counts for people: its entrance (정문,
+// 후문), this device's configured entrance, or else its id.
+func EntranceName(d DeviceCounts, snap Snapshot) string {
+	switch {
+	case d.Entrance != "":
+		return d.Entrance
+	case d.Device == snap.Device && snap.Entrance != "":
+		return snap.Entrance
+	}
+	return d.Device
 }
 
 // settingsView is what the settings template renders.
