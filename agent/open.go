@@ -129,6 +129,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
+	if credential != "" {
+		obs.facilityStats = &facilityStats{url: centralURL, credential: credential, facility: cfg.Facility, client: central, clk: obs.clk}
+	}
 	if err := a.openStatus(cfg, log); err != nil {
 		return fail(err)
 	}

@@ -23,12 +23,18 @@ import (
 // pipe) against central at url, with the given credential (none when "").
 func openAgainst(t *testing.T, url, credential string, keys *token.KeySet) *Agent {
 	t.Helper()
+	return openAs(t, url, credential, keys, "F1", "D1", "")
+}
+
+// openAs is openAgainst for a given facility, device and entrance.
+func openAs(t *testing.T, url, credential string, keys *token.KeySet, facility, device, entrance string) *Agent {
+	t.Helper()
 	dir := t.TempDir()
 	keysFile := filepath.Join(dir, "keys.json")
 	if err := writeJSONFile(keysFile, keys); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Facility: "F1", Device: "D1", Source: "serial:" + filepath.Join(dir, "no-such-tty"),
+	cfg := Config{Facility: facility, Device: device, Entrance: entrance, Source: "serial:" + filepath.Join(dir, "no-such-tty"),
 		DataDir: filepath.Join(dir, "data"), CentralURL: url, KeysFile: keysFile, Audio: AudioConfig{Device: "none"}}
 	if credential != "" {
 		cfg.CredentialFile = filepath.Join(dir, "credential")

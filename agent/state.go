@@ -86,6 +86,9 @@ type observer struct {
 	// scanner is set on a scan-engine device (scanner.go): it shows the
 	// engine instead of a camera.
 	scanner *scanWatch
+	// facilityStats reads the whole facility's counts from central; nil
+	// without a credential (facility.go).
+	facilityStats *facilityStats
 
 	mu           sync.Mutex
 	watch        Watch
@@ -369,6 +372,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 	}
 	srv, err := status.New(status.Options{
 		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
+		Facility: o.facilityCounter(),
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
 		Clock: o.clk, Log: log.With("room", "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),

@@ -35,6 +35,8 @@ var messages = map[string][2]string{
 	"chart.days":              {"최근 14일 방문자", "Visitors in the last 14 days"},
 	"chart.devices":           {"출입구 기기별 방문자", "Visitors by entrance device"},
 	"col.device":              {"기기", "Device"},
+	"counts.facility":         {"시설 전체 · 서버 집계", "whole facility · from central"},
+	"counts.device":           {"이 기기만 · 기기 기록", "this device only · from its records"},
 	"col.entrance":            {"출입구", "Entrance"},
 	"col.today":               {"오늘", "Today"},
 	"col.days":                {"14일", "14 days"},

@@ -38,6 +38,9 @@ type Options struct {
 	Source Source
 	// Counter gives the visitor counts; nil shows none.
 	Counter Counter
+	// Facility gives the whole facility's counts by entrance (central's
+	// stats); nil, or an error, shows this device's own counts from Counter.
+	Facility FacilityCounter
 	// Drainer sends the queue now for the CLI's flush; nil disables it.
 	Drainer Drainer
 	// Settings keeps the manager's settings; nil hides the settings page.
@@ -228,11 +231,32 @@ func (s *Server) lang(r *http.Request) string {
 	return s.o.Language
 }
 
-func (s *Server) counts(now time.Time, days int) (Counts, error) {
-	if s.o.Counter == nil {
-		return Summarize(emptyCounter{}, now, s.o.Location, days)
+// counts are the visitor counts shown: the whole facility's from central
+// when it answers (14 days), else this device's own from its queue.
+func (s *Server) counts(snap Snapshot, days int) (Counts, error) {
+	if s.o.Facility != nil && days == Days {
+		c, err := s.o.Facility.FacilityCounts()
+		if err == nil {
+			c.Source = CountsFacility
+			return c, nil
+		}
+		s.o.Log.Debug("facility counts unavailable; showing this device's", "err", err)
 	}
-	return Summarize(s.o.Counter, now, s.o.Location, days)
+	var ctr Counter = emptyCounter{}
+	if s.o.Counter != nil {
+		ctr = s.o.Counter
+	}
+	c, err := Summarize(ctr, snap.At, s.o.Location, days)
+	if err != nil {
+		return c, err
+	}
+	c.Source = CountsDevice
+	for i, d := range c.Devices {
+		if d.Entrance == "" && d.Device == snap.Device {
+			c.Devices[i].Entrance = snap.Entrance
+		}
+	}
+	return c, nil
 }
 
 type emptyCounter struct{}
@@ -243,7 +267,7 @@ func (emptyCounter) HourlyCounts(from, to time.Time) ([]HourCount, error) { retu
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	lang := s.lang(r)
 	snap := s.o.Source.Snapshot()
-	c, err := s.counts(snap.At, Days)
+	c, err := s.counts(snap, Days)
 	if err != nil {
 		s.o.Log.Warn("status page: counts", "err", err)
 	}
@@ -312,7 +336,7 @@ func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
 		}
 		days = n
 	}
-	c, err := s.counts(s.o.Source.Snapshot().At, days)
+	c, err := s.counts(s.o.Source.Snapshot(), days)
 	if err != nil {
 		s.o.Log.Warn("counts", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})

@@ -80,3 +80,33 @@ func TestStatusExitFollowsState(t *testing.T) {
 		}
 	}
 }
+
+// hourList is hourly counts as test data.
+type hourList []status.HourCount
+
+func (h hourList) HourlyCounts(from, to time.Time) ([]status.HourCount, error) { return h, nil }
+
+// TestStatsByEntrance: `kipass-agent stats` names the device's column by
+// its entrance (후문), not its id, and says whose counts these are.
+func TestStatsByEntrance(t *testing.T) {
+	now := time.Now()
+	s := status.Snapshot{At: now, Facility: "F", Device: "D-61318db1c0a9e2f4", Entrance: "후문", Scans: map[string]int64{}}
+	srv, err := status.New(status.Options{Addr: "127.0.0.1:0", Source: fixedSource{s},
+		Counter: hourList{{Hour: now.Truncate(time.Hour), Device: "D-61318db1c0a9e2f4", Count: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	var out, errb bytes.Buffer
+	if rc := run([]string{"stats", "--addr", ln.Addr().String()}, &out, &errb); rc != 0 {
+		t.Fatalf("stats: %d %s", rc, errb.String())
+	}
+	if !strings.Contains(out.String(), "후문") || strings.Contains(out.String(), "D-6131") ||
+		!strings.Contains(out.String(), "this device only") || !strings.Contains(out.String(), " KST") {
+		t.Fatalf("stats output:\n%s", out.String())
+	}
+}

@@ -278,10 +278,17 @@ func printPaperBeside(w io.Writer, qr, paper status.Counts) {
 }
 
 func printStats(w io.Writer, c status.Counts) {
-	fmt.Fprintf(w, "Visitors today, %s: %d\n\n", c.Today.In(status.KST).Format("2006-01-02 MST"), c.TodayTotal())
+	fmt.Fprintf(w, "Visitors today, %s: %d\n", c.Today.In(status.KST).Format("2006-01-02 MST"), c.TodayTotal())
+	switch c.Source {
+	case status.CountsFacility:
+		fmt.Fprintln(w, "(the whole facility, by entrance, from central)")
+	case status.CountsDevice:
+		fmt.Fprintln(w, "(this device only, from its records)")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-6s %6s", "hour", "total")
 	for _, d := range c.Devices {
-		fmt.Fprintf(w, "  %12s", clip(d.Device, 12))
+		fmt.Fprintf(w, "  %12s", clip(entrance(d), 12))
 	}
 	fmt.Fprintln(w)
 	max := 0
@@ -297,7 +304,7 @@ func printStats(w io.Writer, c status.Counts) {
 	}
 	fmt.Fprintf(w, "\nVisitors by day:\n\n%-10s %6s", "day", "total")
 	for _, d := range c.Devices {
-		fmt.Fprintf(w, "  %12s", clip(d.Device, 12))
+		fmt.Fprintf(w, "  %12s", clip(entrance(d), 12))
 	}
 	fmt.Fprintln(w)
 	max = 0
@@ -311,6 +318,14 @@ func printStats(w io.Writer, c status.Counts) {
 		}
 		fmt.Fprintf(w, "%s\n", bar(d.Count, max, 30))
 	}
+}
+
+// entrance names a device's column: its entrance (정문), else its id.
+func entrance(d status.DeviceCounts) string {
+	if d.Entrance != "" {
+		return d.Entrance
+	}
+	return d.Device
 }
 
 func bar(n, max, width int) string {
