@@ -103,7 +103,9 @@ func countsFromStats(st api.Stats) (status.Counts, error) {
 		}
 		c.Devices = append(c.Devices, status.DeviceCounts{Device: d.Device, Entrance: d.Entrance, Hours: d.Today.Hours, Days: dd})
 	}
-	sort.Slice(c.Devices, func(i, j int) bool { return c.Devices[i].Entrance+c.Devices[i].Device < c.Devices[j].Entrance+c.Devices[j].Device })
+	sort.Slice(c.Devices, func(i, j int) bool {
+		return c.Devices[i].Entrance+c.Devices[i].Device < c.Devices[j].Entrance+c.Devices[j].Device
+	})
 	return c, nil
 }
 
