@@ -2,7 +2,6 @@ package agent
 
 import (
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
-	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
@@ -30,20 +28,9 @@ func TestPageShowsFacilityByEntrance(t *testing.T) {
 	}
 	defer c.Close()
 	srv := httptest.NewServer(c.Handler())
-	var reg api.Registered
-	postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
-		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg)
-	enroll := func(entrance string) api.Enrollment {
-		var code api.EnrollmentCode
-		postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: entrance}, &code)
-		var en api.Enrollment
-		if st := postJSON(t, srv.URL+api.PathEnroll, "", api.EnrollRequest{Code: code.Code}, &en); st != http.StatusCreated {
-			t.Fatalf("enroll %s: %d", entrance, st)
-		}
-		return en
-	}
-	enroll("정문")
-	back := enroll("후문")
+	reg := registerFacility(t, srv.URL)
+	enrollEntrance(t, srv.URL, reg, "정문")
+	back := enrollEntrance(t, srv.URL, reg, "후문")
 
 	a := openAs(t, srv.URL, back.Credential, keys, back.Facility, back.Device, "후문")
 	fc := clock.NewFake(time.Now())

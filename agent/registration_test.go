@@ -140,15 +140,8 @@ func TestEnrolledDeviceIsAccepted(t *testing.T) {
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 
-	var reg api.Registered
-	postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
-		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg)
-	var code api.EnrollmentCode
-	postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: "정문"}, &code)
-	var en api.Enrollment
-	if st := postJSON(t, srv.URL+api.PathEnroll, "", api.EnrollRequest{Code: code.Code}, &en); st != http.StatusCreated {
-		t.Fatalf("enroll: %d", st)
-	}
+	reg := registerFacility(t, srv.URL)
+	en := enrollEntrance(t, srv.URL, reg, "정문")
 
 	a := openAgainst(t, srv.URL, en.Credential, keys)
 	r := &registration{url: srv.URL, credential: en.Credential, facility: en.Facility, client: http.DefaultClient,
@@ -166,6 +159,29 @@ func TestEnrolledDeviceIsAccepted(t *testing.T) {
 	if ref := a.Refused(); ref == nil || ref.Reason != "credential_revoked" || a.Snapshot().State() != status.NotRegistered {
 		t.Fatalf("revoked credential: refusal %+v", ref)
 	}
+}
+
+// registerFacility registers a facility (active at once) at central.
+func registerFacility(t *testing.T, url string) api.Registered {
+	t.Helper()
+	var reg api.Registered
+	if st := postJSON(t, url+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
+		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg); st/100 != 2 {
+		t.Fatalf("register: %d", st)
+	}
+	return reg
+}
+
+// enrollEntrance issues an enrollment code for entrance and trades it.
+func enrollEntrance(t *testing.T, url string, reg api.Registered, entrance string) api.Enrollment {
+	t.Helper()
+	var code api.EnrollmentCode
+	postJSON(t, url+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: entrance}, &code)
+	var en api.Enrollment
+	if st := postJSON(t, url+api.PathEnroll, "", api.EnrollRequest{Code: code.Code}, &en); st != http.StatusCreated {
+		t.Fatalf("enroll %s: %d", entrance, st)
+	}
+	return en
 }
 
 func postJSON(t *testing.T, url, cred string, body, out any) int {
