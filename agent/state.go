@@ -177,6 +177,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 	var clk status.Clock
 	if w.Camera != nil {
 		camState, camProblem = w.Camera.CameraHealth()
+		camProblem = camera.Redact(camProblem) // a camera URL's password never shows
 	}
 	if w.Storage != nil {
 		storeProblem = w.Storage.StorageHealth()

@@ -30,6 +30,7 @@ var (
 	bAudit       = []byte("audit")       // seq (8 bytes) -> api.AuditEntry
 	bDays        = []byte("days")        // "d" YYYYMMDD -> {scans, prints, hours}
 	bVerdicts    = []byte("verdicts")    // token fingerprint -> GivenVerdict
+	bNotices     = []byte("notices")     // notice id -> Notice (the outbox)
 	bScans       = []byte("scans")
 	bPrints      = []byte("prints")
 	bHours       = []byte("hours")
@@ -127,7 +128,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts} {
+		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts, bNotices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -183,7 +184,7 @@ func key(parts ...string) []byte {
 func dayKey(t time.Time) []byte { return []byte("d" + Day(t).Format("20060102")) }
 
 // CreateFacility implements Store.
-func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential) error {
+func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential, notices ...Notice) error {
 	return s.update(func(tx *bolt.Tx) error {
 		fac := tx.Bucket(bFacilities)
 		if fac.Get([]byte(f.ID)) != nil {
@@ -202,7 +203,60 @@ func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Cr
 		if err := put(fac, []byte(f.ID), f); err != nil {
 			return err
 		}
+		for _, n := range notices {
+			if err := put(tx.Bucket(bNotices), []byte(n.ID), n); err != nil {
+				return err
+			}
+		}
 		return put(tx.Bucket(bCredentials), []byte(manager.Hash), manager)
+	})
+}
+
+// FacilitiesByNumber implements Store.
+func (s *BoltStore) FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error) {
+	all, err := s.Facilities(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Facility{}
+	for _, f := range all {
+		if number != "" && f.BusinessNumber == number {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// Notices implements Store.
+func (s *BoltStore) Notices(_ context.Context, unsent bool, limit int) ([]Notice, error) {
+	out := []Notice{}
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bNotices).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var n Notice
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			if !unsent || n.SentAt.IsZero() {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateNotice implements Store.
+func (s *BoltStore) UpdateNotice(_ context.Context, n Notice) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bNotices)
+		if b.Get([]byte(n.ID)) == nil {
+			return fmt.Errorf("notice %s: %w", n.ID, ErrNotFound)
+		}
+		return put(b, []byte(n.ID), n)
 	})
 }
 

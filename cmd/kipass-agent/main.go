@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kipass/kipass/camera"
 	"io"
 	"os"
 	"os/signal"
@@ -139,7 +140,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	log.Info("agent running", "facility", cfg.Facility, "device", cfg.Device, "source", cfg.Source)
+	log.Info("agent running", "facility", cfg.Facility, "device", cfg.Device, "source", camera.Redact(cfg.Source))
 	return a.Run(ctx)
 }
 

@@ -89,7 +89,7 @@ func TestServeTLSWithAgentCAFile(t *testing.T) {
 	url := "https://" + ln.Addr().String()
 
 	cfg, err := agent.ParseConfig(strings.NewReader(`{"facility":"F1","device":"D1","source":"0","keys_file":"keys.json","central_url":"` + url +
-		`","central_ca_file":` + string(mustBytes(json.Marshal(ca))) + `,"data_dir":` + string(mustBytes(json.Marshal(dir))) + `}`))
+		`","central_ca_file":` + jsonString(ca) + `,"data_dir":` + jsonString(dir) + `}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +120,10 @@ func TestServeTLSWithAgentCAFile(t *testing.T) {
 	}
 }
 
-func mustBytes(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
+// jsonString quotes s as a JSON string.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func TestServeTLSFlagsPaired(t *testing.T) {
