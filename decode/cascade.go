@@ -266,6 +266,7 @@ var stages = []stage{
 		}
 		return Result{}, false
 	}, true},
+	{"deblur", (*frameCtx).deblurStage, true},
 	{"opencv", func(f *frameCtx) (Result, bool) {
 		// OpenCV's detector is slow: only for frames that look like a code.
 		if f.d.cv == nil || !(f.codeLike || f.roiLive) {

@@ -31,6 +31,10 @@
 //	fullres   finer levels, down to the full-resolution frame, when base
 //	          was halved (for frames over 2000 px, candidates are also
 //	          looked for one level finer before the gate gives up)
+//	deblur    Wiener deconvolution of the target region (doubled when
+//	          small) with a few PSF guesses: motion lines along the
+//	          direction the gradients say, Gaussian and disk defocus; each
+//	          result goes to the detector and the sweep
 //	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
 //	          cgo builds without the nocv tag
 //
@@ -117,15 +121,17 @@ type Stats struct {
 // Decoder reads QR codes from frames. It reuses buffers between frames, so
 // it is not safe for concurrent use: use one Decoder per goroutine.
 type Decoder struct {
-	o      Options
-	reader gozxing.Reader
-	qr     *decoder.Decoder // gozxing's QR bit-matrix decoder, for sweep
-	hints  map[gozxing.DecodeHintType]interface{}
-	bufs   buffers
-	cands  []candidate
-	cands2 []candidate
-	stats  Stats
-	cv     cvStage // nil when OpenCV is not built in or disabled
+	o       Options
+	reader  gozxing.Reader
+	qr      *decoder.Decoder // gozxing's QR bit-matrix decoder, for sweep
+	hints   map[gozxing.DecodeHintType]interface{}
+	bufs    buffers
+	cands   []candidate
+	cands2  []candidate
+	stats   Stats
+	cv      cvStage // nil when OpenCV is not built in or disabled
+	db      deblurrer
+	guesses []psf
 
 	// tracking and focus state
 	roi        image.Rectangle // last region found, frame coords
@@ -140,9 +146,9 @@ type Decoder struct {
 }
 
 type buffers struct {
-	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level []byte
-	tmp                                                                   []uint16
-	smoothed                                                              bool // smooth holds box3(target) for this frame
+	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level, deblur []byte
+	tmp                                                                           []uint16
+	smoothed                                                                      bool // smooth holds box3(target) for this frame
 }
 
 // New returns a Decoder.
