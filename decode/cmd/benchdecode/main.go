@@ -62,19 +62,20 @@ func main() {
 	n := flag.Int("n", 12, "frames per category and size")
 	seed := flag.Int64("seed", 1, "corpus seed")
 	testdata := flag.Bool("testdata", true, "also decode gozxing's testdata photos")
+	seqs := flag.Int("seq", 0, "also run this many frame sequences per sequence category and size (0: none)")
 	cats := flag.String("categories", "", "comma-separated categories (default all)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS for our side (1: one thread, like the worker)")
 	flag.BoolVar(&verbose, "v", false, "list frames zxing-cpp read and ours did not")
 	flag.DurationVar(&budget, "budget", 0, "our decoder's per-frame budget (0: the decoder's default)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
-	if err := run(*n, *seed, *testdata, *cats); err != nil {
+	if err := run(*n, *seed, *testdata, *cats, *seqs); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdecode:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, seed int64, testdata bool, cats string) error {
+func run(n int, seed int64, testdata bool, cats string, seqs int) error {
 	ref, err := zxingcpp.Start()
 	if err != nil {
 		return fmt.Errorf("%w (make deps-bench)", err)
@@ -121,9 +122,72 @@ func run(n int, seed int64, testdata bool, cats string) error {
 	printRates(res)
 	printTimes(res)
 	printSizes(res)
+	if seqs > 0 {
+		if err := printSequences(ref, seed, seqs); err != nil {
+			return err
+		}
+	}
 	if testdata {
 		printTestdata(ref)
 	}
+	return nil
+}
+
+// printSequences reads frame sequences (hand-held phone, tremor,
+// autofocus hunting or motion) frame by frame: a sequence counts as read
+// when any of its frames reads. Ours runs as in the daemon (history kept
+// between the frames of a sequence, reset between sequences); zxing-cpp
+// reads each frame on its own.
+func printSequences(ref *zxingcpp.Reader, seed int64, per int) error {
+	type tally struct{ n, ours, theirs, oursFrames, theirFrames, frames int }
+	t := map[string]*tally{}
+	dec := decode.New(decode.Options{Budget: budget})
+	defer dec.Close()
+	err := corpus.EachSequence(corpus.Config{Seed: seed, PerCategory: per}, func(s corpus.Sequence) error {
+		c := t[s.Category]
+		if c == nil {
+			c = &tally{}
+			t[s.Category] = c
+		}
+		c.n++
+		dec.Reset()
+		var o, z bool
+		for _, f := range s.Frames {
+			c.frames++
+			if r, err := dec.Decode(f); err == nil && r.Text == s.Text {
+				o = true
+				c.oursFrames++
+			}
+			zr, err := ref.Read(f)
+			if err != nil {
+				return err
+			}
+			if zr.Has(s.Text) {
+				z = true
+				c.theirFrames++
+			}
+		}
+		if o {
+			c.ours++
+		}
+		if z {
+			c.theirs++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-12s %5s %8s %8s %12s %12s\n", "sequences", "n", "ours", "zxing", "ours frames", "zxing frames")
+	for _, cat := range corpus.SequenceCategories {
+		c := t[cat]
+		if c == nil {
+			continue
+		}
+		fmt.Printf("%-12s %5d %7.1f%% %7.1f%% %11.1f%% %11.1f%%\n", cat, c.n, pct(c.ours, c.n), pct(c.theirs, c.n), pct(c.oursFrames, c.frames), pct(c.theirFrames, c.frames))
+	}
+	fmt.Println("(a sequence is read when any of its frames reads; frames: share of single frames read)")
+	fmt.Println()
 	return nil
 }
 
