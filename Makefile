@@ -64,7 +64,7 @@ prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + 
 	sh audio/prompts/make-prompts.sh
 
 bench-decode: deps deps-bench ## decode rate and ms per frame: ours vs zxing-cpp, both in-process on one thread, on generated screen photos
-	nice $(GO) run ./decode/cmd/benchdecode -n 12
+	nice $(GO) run ./decode/cmd/benchdecode -n 12 -seq 6
 
 clean:
 	rm -rf $(BIN) dist
