@@ -19,8 +19,9 @@ import (
 	"fmt"
 	"image"
 	_ "image/jpeg"
-	_ "image/png"
+	"image/png"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -32,6 +33,7 @@ import (
 )
 
 var (
+	keep    string
 	verbose bool
 	budget  time.Duration
 )
@@ -62,6 +64,7 @@ func main() {
 	n := flag.Int("n", 12, "frames per category and size")
 	seed := flag.Int64("seed", 1, "corpus seed")
 	testdata := flag.Bool("testdata", true, "also decode gozxing's testdata photos")
+	flag.StringVar(&keep, "keep", "", "also write the single frames as PNGs into this folder")
 	seqs := flag.Int("seq", 0, "also run this many frame sequences per sequence category and size (0: none)")
 	cats := flag.String("categories", "", "comma-separated categories (default all)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS for our side (1: one thread, like the worker)")
@@ -76,6 +79,11 @@ func main() {
 }
 
 func run(n int, seed int64, testdata bool, cats string, seqs int) error {
+	if keep != "" {
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			return err
+		}
+	}
 	ref, err := zxingcpp.Start()
 	if err != nil {
 		return fmt.Errorf("%w (make deps-bench)", err)
@@ -90,6 +98,11 @@ func run(n int, seed int64, testdata bool, cats string, seqs int) error {
 	var res []sample
 	start := time.Now()
 	err = corpus.Each(cfg, func(f corpus.Frame) error {
+		if keep != "" {
+			if err := writePNG(filepath.Join(keep, f.Name+".png"), f.Img); err != nil {
+				return err
+			}
+		}
 		size := fmt.Sprintf("%dx%d", f.Img.Bounds().Dx(), f.Img.Bounds().Dy())
 		dec.Reset() // independent stills: no history between frames
 		t0 := time.Now()
@@ -353,4 +366,16 @@ func printTestdata(ref *zxingcpp.Reader) {
 	fmt.Printf("gozxing testdata photos (qrcode-1, qrcode-6): %d images, in-process after loading\n", len(photos))
 	fmt.Printf("  ours:      read %2d, median %s ms, p95 %s ms\n", ok, quantile(o, 0.5), quantile(o, 0.95))
 	fmt.Printf("  zxing-cpp: read %2d, median %s ms, p95 %s ms\n", zok, quantile(z, 0.5), quantile(z, 0.95))
+}
+
+func writePNG(path string, img image.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
