@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/uplink"
 )
 
 // cmdEnroll trades a one-time enrollment code for a device credential,
@@ -25,12 +26,18 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--credential FILE] [--name NAME]
+       kipass-agent enroll --rotate [--config FILE] [--central URL] [--credential FILE]
 
 Trades the one-time enrollment code a facility manager issued for this
 device's credential. The credential is written to --credential (mode 0600;
 default: the config's credential_file, or "credential" beside the config).
 With --config, the facility, device, entrance and credential_file keys of
 the config file are filled in; the other keys are kept.
+
+--rotate replaces an enrolled device's credential: central issues a new one
+for the old, the new one replaces the old in the credential file, and the
+old one keeps working until the agent first uses the new one (restart it:
+systemctl restart kipass-agent), when central revokes the old one.
 
 Flags:
 `)
@@ -42,12 +49,17 @@ Flags:
 	credFile := fs.String("credential", "", "credential `file` to write (0600)")
 	name := fs.String("name", "", "a `label` for this device at central (its model or place)")
 	force := fs.Bool("force", false, "overwrite an existing credential file")
+	rotate := fs.Bool("rotate", false, "replace this device's credential with a new one from central")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *code == "" {
-		return errors.New("--code is required")
+	if *rotate && *code != "" {
+		return errors.New("give either --code (a new device) or --rotate (an enrolled one)")
 	}
+	if *code == "" && !*rotate {
+		return errors.New("--code is required (or --rotate, to replace an enrolled device's credential)")
+	}
+	var caFile string
 	var raw map[string]json.RawMessage
 	if *config != "" {
 		b, err := os.ReadFile(*config)
@@ -65,6 +77,9 @@ Flags:
 		if *centralURL == "" {
 			*centralURL = str("central_url")
 		}
+		if caFile = str("central_ca_file"); caFile != "" && !filepath.IsAbs(caFile) {
+			caFile = filepath.Join(filepath.Dir(*config), caFile)
+		}
 		if *credFile == "" {
 			*credFile = str("credential_file")
 			if *credFile == "" {
@@ -81,13 +96,24 @@ Flags:
 	if *credFile == "" {
 		return errors.New("--credential or --config is required")
 	}
-	if _, err := os.Stat(*credFile); err == nil && !*force {
-		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential)", *credFile)
-	}
-
-	en, err := enroll(ctx, strings.TrimRight(*centralURL, "/"), api.EnrollRequest{Code: *code, Name: *name})
+	hc, err := uplink.NewClient(caFile, 30*time.Second)
 	if err != nil {
 		return err
+	}
+	base := strings.TrimRight(*centralURL, "/")
+	if *rotate {
+		return rotateCredential(ctx, hc, base, *credFile, stdout)
+	}
+	if _, err := os.Stat(*credFile); err == nil && !*force {
+		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential; --rotate replaces it without a new code)", *credFile)
+	}
+
+	var en api.Enrollment
+	if err := post(ctx, hc, base+api.PathEnroll, "", api.EnrollRequest{Code: *code, Name: *name}, &en); err != nil {
+		return err
+	}
+	if en.Credential == "" || en.Device == "" {
+		return errors.New("central's answer is not an enrollment")
 	}
 	if err := writeFileAtomic(*credFile, []byte(en.Credential+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write credential: %w", err)
@@ -120,36 +146,67 @@ Flags:
 	return nil
 }
 
-func enroll(ctx context.Context, base string, req api.EnrollRequest) (api.Enrollment, error) {
-	body, _ := json.Marshal(req)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+api.PathEnroll, bytes.NewReader(body))
+// rotateCredential trades the credential in credFile for a new one and
+// writes it in its place (0600). The old one stays valid at central until
+// the new one is first used.
+func rotateCredential(ctx context.Context, hc *http.Client, base, credFile string, stdout io.Writer) error {
+	b, err := os.ReadFile(credFile)
 	if err != nil {
-		return api.Enrollment{}, err
+		return fmt.Errorf("credential: %w (enroll the device first)", err)
+	}
+	old := strings.TrimSpace(string(b))
+	var r api.Rotation
+	if err := post(ctx, hc, base+api.PathRotate, old, nil, &r); err != nil {
+		return err
+	}
+	if r.Credential == "" || r.Credential == old {
+		return errors.New("central's answer is not a new credential")
+	}
+	if err := writeFileAtomic(credFile, []byte(r.Credential+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the new credential (the old one still works): %w", err)
+	}
+	fmt.Fprintf(stdout, "credential rotated: device %s of facility %s\nnew credential written to %s (0600)\n"+
+		"restart the agent (systemctl restart kipass-agent): central revokes the old credential when the new one is first used\n",
+		r.Subject, r.Facility, credFile)
+	return nil
+}
+
+// post sends in as JSON to url with an optional bearer credential and
+// decodes a 2xx answer into out; central's refusal names its reason.
+func post(ctx context.Context, hc *http.Client, url, credential string, in, out any) error {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
+	if err != nil {
+		return err
 	}
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hr)
+	if credential != "" {
+		hr.Header.Set("Authorization", "Bearer "+credential)
+	}
+	resp, err := hc.Do(hr)
 	if err != nil {
-		return api.Enrollment{}, fmt.Errorf("central unreachable: %w", err)
+		return fmt.Errorf("central unreachable: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return api.Enrollment{}, err
+		return err
 	}
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode/100 != 2 {
 		var ae api.Error
 		if json.Unmarshal(data, &ae) == nil && ae.Reason != "" {
-			return api.Enrollment{}, fmt.Errorf("central refused the code: %s (%s)", ae.Error, ae.Reason)
+			return fmt.Errorf("central refused: %s (%s)", ae.Error, ae.Reason)
 		}
-		return api.Enrollment{}, fmt.Errorf("central answered %s", resp.Status)
+		return fmt.Errorf("central answered %s", resp.Status)
 	}
-	var en api.Enrollment
-	if err := json.Unmarshal(data, &en); err != nil || en.Credential == "" || en.Device == "" {
-		return api.Enrollment{}, fmt.Errorf("central's answer is not an enrollment: %v", err)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("central's answer is not JSON: %w", err)
 	}
-	return en, nil
+	return nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
