@@ -17,9 +17,11 @@ type frameCtx struct {
 	d          *Decoder
 	pix        []byte // full-resolution frame
 	w, h       int
+	start      time.Time // when the frame's decoding began (wall clock)
 	deadline   time.Time
 	codeLike   bool
 	overBudget bool
+	passed     bool // the gate let the frame through: finder candidates
 
 	base     img  // the frame, or the frame halved when large
 	tgt      img  // where the code probably is: a zoomed crop, or base
@@ -160,9 +162,11 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	// make a few); a dark-mode code shows several, or three that sit like
 	// a code's finders.
 	if !f.codeLike && !roiLive && (normal+inverted == 0 || normal == 0 && inverted < minInverted && !hasTriple(f.cands, true)) {
+		d.resume = 0
 		return Result{}, "", false
 	}
 	f.invFirst = inverted > normal
+	f.passed = true
 	if f.timeUp() {
 		return Result{}, "", false
 	}
@@ -174,20 +178,41 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return r, "base-inv", true
 		}
 	}
-	for _, st := range stages {
-		if f.timeUp() {
+	// In stream mode the stages after the zoom are spread over frames:
+	// each frame goes on from the stage where the last one stopped (the
+	// code is still there in the next frame), and stops once its slice is
+	// spent after at least one of them.
+	from := 1
+	if d.o.Stream {
+		from = max(d.resume, 1)
+	}
+	ran := 0
+	for i, st := range stages {
+		if i > 0 && i < from {
+			continue
+		}
+		like := f.codeLike || f.triple || f.roiLive || from > 1 && d.resumeLike
+		if f.timeUp() || d.o.Stream && ran > 0 && time.Since(f.start) > d.o.Slice {
+			d.resume, d.resumeLike = i, like
 			return Result{}, "", false
 		}
 		// Past the zoom, sweep and inversion, go on only with some sign
-		// of a code: gozxing saw finders, our finders form a triple, or a
-		// code was read here recently.
-		if st.costly && !(f.codeLike || f.triple || f.roiLive) {
+		// of a code: gozxing saw finders, our finders form a triple, a
+		// code was read here recently, or (stream mode) the frames that
+		// ran the earlier stages saw one.
+		if st.costly && !like {
+			d.resume = 0
 			return Result{}, "", false
 		}
 		if r, ok := st.run(f); ok {
+			d.resume = 0
 			return r, st.name, true
 		}
+		if i >= from {
+			ran++
+		}
 	}
+	d.resume = 0
 	return Result{}, "", false
 }
 

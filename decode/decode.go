@@ -100,6 +100,16 @@ type Options struct {
 	Logger *slog.Logger
 	// NoOpenCV disables the OpenCV stage in cgo builds.
 	NoOpenCV bool
+	// Stream says that frames are consecutive camera frames: the costly
+	// stages of the cascade are spread over the frames of a code-like
+	// region, each frame going on from the stage where the previous one
+	// stopped, so that one frame's work stays near Slice. Budget still
+	// caps a frame; set it to the frame interval. Leave Stream off for
+	// unrelated stills, which get the whole cascade each.
+	Stream bool
+	// Slice is the work per frame in stream mode after which no further
+	// stage starts (at least one stage past the zoom runs); default 5 ms.
+	Slice time.Duration
 }
 
 // Stats counts what a Decoder did since New or ResetStats.
@@ -143,6 +153,8 @@ type Decoder struct {
 	fails      int         // consecutive failed code-like frames
 	lastFocus  time.Time
 	focusAsked bool
+	resume     int  // stream mode: the stage the next code-like frame starts at
+	resumeLike bool // stream mode: the frames before resume saw a code
 }
 
 type buffers struct {
@@ -164,6 +176,9 @@ func New(o Options) *Decoder {
 	}
 	if o.RefocusEvery <= 0 {
 		o.RefocusEvery = 2 * time.Second
+	}
+	if o.Slice <= 0 {
+		o.Slice = 5 * time.Millisecond
 	}
 	if o.SkipBelow <= 0 {
 		o.SkipBelow = 0.5
@@ -201,6 +216,7 @@ func (d *Decoder) Close() error {
 func (d *Decoder) Reset() {
 	d.roi = image.Rectangle{}
 	d.best, d.seen, d.skips, d.fails = 0, 0, 0, 0
+	d.resume = 0
 }
 
 // Stats returns a copy of the decoder's counters.
@@ -240,7 +256,8 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 		return Result{}, fmt.Errorf("decode: frame %dx%d: %w", w, h, ErrNoCode)
 	}
 	start := d.o.Clock.Now()
-	deadline := time.Now().Add(d.o.Budget)
+	t0 := time.Now()
+	deadline := t0.Add(d.o.Budget)
 	pix := d.contiguous(img)
 	d.bufs.smoothed = false
 
@@ -251,7 +268,7 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 		d.stats.Skipped++
 		return Result{}, fmt.Errorf("decode: %w", errors.Join(ErrSkipped, ErrNoCode))
 	}
-	f := &frameCtx{d: d, pix: pix, w: w, h: h, deadline: deadline}
+	f := &frameCtx{d: d, pix: pix, w: w, h: h, start: t0, deadline: deadline}
 	roiLive := d.roiSize == image.Pt(w, h) && !d.roi.Empty() && start.Sub(d.roiAt) < roiTTL
 	r, stage, ok := f.cascade(roiLive)
 	if ok {
@@ -265,7 +282,7 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	if f.overBudget {
 		d.stats.OverBudget++
 	}
-	if f.codeLike || f.triple || roiLive {
+	if f.codeLike || f.triple || roiLive || f.passed && len(f.cands) > 0 {
 		d.fails++
 		d.maybeRefocus(start)
 	}
