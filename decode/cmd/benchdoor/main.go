@@ -15,8 +15,11 @@
 // one frame misses the frames that arrive meanwhile, and the verdict comes
 // when the frame that reads has been processed. Rows:
 //
-//	ours+refocus  the daemon's decoder: blur skipping and refocus requests
-//	ours plain    the same decoder without blur skipping or refocus
+//	ours+refocus  the daemon's decoder: stream mode (costly stages spread
+//	              over frames, a frame interval's budget), blur skipping,
+//	              refocus requests
+//	ours plain    the same decoder as for stills: no stream mode, blur
+//	              skipping or refocus, default budget
 //	gozxing       plain gozxing (HybridBinarizer, TRY_HARDER) on each frame
 //	zxing-cpp     zxing-cpp's read_barcodes on each frame (in-process
 //	              Python worker, only the read call timed)
@@ -203,7 +206,10 @@ func (o *ours) start(v *visit, l *lens) {
 	}
 	opt := decode.Options{NoOpenCV: true}
 	if o.refocus {
-		opt.Focuser, opt.SkipBlurry = l, true
+		// as the daemon runs it: stream mode with a frame interval's
+		// budget, blur skipping, refocus requests
+		opt.Focuser, opt.SkipBlurry, opt.Stream = l, true, true
+		opt.Budget = time.Second / fps
 		opt.Clock = simClock{l}
 	}
 	o.d = decode.New(opt)
