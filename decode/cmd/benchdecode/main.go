@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kipass/kipass/decode"
@@ -96,6 +97,7 @@ func run(n int, seed int64, testdata bool, cats string, seqs int) error {
 	dec := decode.New(decode.Options{Budget: budget})
 	defer dec.Close()
 	var res []sample
+	var hopeless []*image.Gray // 640x480 code frames ours did not read
 	start := time.Now()
 	err = corpus.Each(cfg, func(f corpus.Frame) error {
 		if keep != "" {
@@ -118,6 +120,9 @@ func run(n int, seed int64, testdata bool, cats string, seqs int) error {
 		} else {
 			s.ours, s.theirs = err == nil && r.Text == f.Text, z.Has(f.Text)
 		}
+		if !s.ours && f.Text != "" && size == "640x480" {
+			hopeless = append(hopeless, f.Img)
+		}
 		if verbose && s.theirs && !s.ours {
 			fmt.Fprintf(os.Stderr, "zxing-cpp read %s (v%d), ours did not\n", f.Name, f.Version)
 		}
@@ -135,6 +140,7 @@ func run(n int, seed int64, testdata bool, cats string, seqs int) error {
 	printRates(res)
 	printTimes(res)
 	printSizes(res)
+	printHopeless(hopeless)
 	if seqs > 0 {
 		if err := printSequences(ref, seed, seqs); err != nil {
 			return err
@@ -378,4 +384,47 @@ func writePNG(path string, img image.Image) error {
 		return err
 	}
 	return f.Close()
+}
+
+// printHopeless measures the thread CPU that frames ours cannot read cost
+// at 640x480: in stream mode (the daemon: each frame fed three times in a
+// row, as a camera would repeat the scene, a 33 ms budget) and in stills
+// mode (one call, default budget).
+func printHopeless(frames []*image.Gray) {
+	if len(frames) == 0 {
+		return
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var stream, stills []float64
+	sd := decode.New(decode.Options{Stream: true, Budget: time.Second / 30})
+	defer sd.Close()
+	od := decode.New(decode.Options{Budget: budget})
+	defer od.Close()
+	for _, img := range frames {
+		sd.Reset()
+		for k := 0; k < 3; k++ {
+			c0 := threadCPU()
+			sd.Decode(img)
+			stream = append(stream, ms(threadCPU()-c0))
+		}
+		od.Reset()
+		c0 := threadCPU()
+		od.Decode(img)
+		stills = append(stills, ms(threadCPU()-c0))
+	}
+	fmt.Printf("hopeless 640x480 frames (%d code frames ours did not read), thread CPU per frame:\n", len(frames))
+	fmt.Printf("  stream mode (33 ms budget, 5 ms slice, 3 frames each): median %s ms, p95 %s ms, max %s ms\n", quantile(stream, 0.5), quantile(stream, 0.95), quantile(stream, 1))
+	fmt.Printf("  stills mode (budget %s): median %s ms, p95 %s ms, max %s ms\n", budgetName(), quantile(stills, 0.5), quantile(stills, 0.95), quantile(stills, 1))
+	fmt.Println()
+}
+
+// threadCPU is the calling thread's CPU time (getrusage RUSAGE_THREAD).
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD on Linux
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
