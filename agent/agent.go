@@ -21,6 +21,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/ledger"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	"golang.org/x/sync/errgroup"
@@ -93,6 +94,9 @@ type Parts struct {
 	Store    Store
 	Speaker  Speaker
 	Sender   Sender
+	// Ledger checks staff control codes and keeps the paper ledger's
+	// sheets; nil refuses every control code (ledger.go).
+	Ledger Ledger
 	// Background parts run beside the scan loop under the same errgroup.
 	Background []Runner
 }
@@ -169,6 +173,7 @@ type Agent struct {
 	closers   []io.Closer
 
 	obs   *observer   // status page, metrics and health; set by Open (state.go)
+	led   ledgerState // the paper ledger beside the scanner (ledger.go)
 	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
 }
 
@@ -311,6 +316,10 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 	a.seen[h] = now
 	a.forget(now)
 	a.decoded.Add(1)
+	if ledger.IsControl(text) {
+		a.handleControl(text) // staff's control code: never judged as a visitor token
+		return
+	}
 
 	corrected := now
 	if a.o.Time != nil {
@@ -344,7 +353,9 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		a.rejected.Add(1)
 	}
 	scan.Prompt = PromptFor(verdict, scan.Recorded)
-	if err := a.p.Speaker.Say(scan.Prompt); err != nil {
+	if verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "" {
+		scan.Prompt = a.remindOr(now, scan.Prompt) // at most once a minute: 수기 명부를 작성해 주세요
+	} else if err := a.p.Speaker.Say(scan.Prompt); err != nil {
 		a.o.Log.Warn("speaker failed", "err", err)
 	}
 	scan.Latency = a.o.Clock.Now().Sub(captured)

@@ -55,12 +55,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open agent: data dir: %w", err)
 	}
-	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax, Log: log.With("room", "queue")})
-	if err != nil {
-		return nil, fmt.Errorf("open agent: %w", err)
-	}
-	closers = append(closers, q)
-
 	src, err := openSource(ctx, cfg, log.With("room", "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: source: %w", err))
@@ -89,6 +83,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
+	// The queue stamps and ages records on trust's corrected clock.
+	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
+		MaxRecords: cfg.QueueMax, Clock: h.Clock, Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
+		IssuedAt: tokenIssuedAt, Log: log.With("room", "queue"),
+	})
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
+	closers = append(closers, q)
 	watched := *central // the uplink's batches also feed the status page
 	watched.Transport = uplinkWatch{central.Transport, obs}
 	snd := uplink.New(q, uplink.Config{
@@ -124,6 +127,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
 		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 	})
+	if err := a.openLedger(cfg, q, tr.clock); err != nil {
+		return fail(err)
+	}
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
 	if err := a.openStatus(cfg, log); err != nil {

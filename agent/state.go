@@ -171,6 +171,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 	var clk status.Clock
 	if w.Camera != nil {
 		camState, camProblem = w.Camera.CameraHealth()
+		camProblem = camera.Redact(camProblem) // a camera URL's password never shows
 	}
 	if w.Storage != nil {
 		storeProblem = w.Storage.StorageHealth()
@@ -206,6 +207,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 		// (starting, no frames, ended).
 		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
+	s.Ledger = a.ledgerSnapshot()
 	return s
 }
 
@@ -362,6 +364,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
 		Clock: o.clk, Log: log.With("room", "status"),
+		Ledger: a.ledgerControl(), Paper: a.paperCounter(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)

@@ -33,6 +33,8 @@ type State struct {
 	Camera string
 	// Version is the agent's version; Version() when empty.
 	Version string
+	// Ledger lists the paper ledger's sheets (dates and counts only).
+	Ledger []api.Sheet
 }
 
 // Config configures a Sender.
@@ -129,7 +131,7 @@ func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
 	}
 	hb := api.Heartbeat{Facility: s.cfg.Facility, Device: s.cfg.Device, DeviceTime: s.cfg.Clock.Now(),
 		QueueDepth: st.QueueDepth, OldestUnsentSeconds: st.OldestUnsent.Seconds(),
-		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version}
+		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version, Ledger: st.Ledger}
 	body, err := json.Marshal(hb)
 	if err != nil {
 		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrPermanent, err)

@@ -514,7 +514,7 @@ func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) 
 	for i, r := range recs {
 		batch.Scans[i] = api.Scan{
 			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
+			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict, Kind: r.Kind,
 		}
 	}
 	res, err := s.post(ctx, batch)

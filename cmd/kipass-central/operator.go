@@ -197,17 +197,34 @@ var opCommands = map[string]opCommand{
 			device := o.fs.String("device", "", "the device `id` (D-…; kipass-central devices lists them)")
 			entrance := o.fs.String("entrance", "", "the new entrance `name`")
 			return func(ctx context.Context) error {
-				if err := o.needFacility(); err != nil {
+				path, err := o.devicePath(*device)
+				if err != nil {
 					return err
 				}
-				if *device == "" {
-					return errors.New("--device is required")
-				}
-				if err := o.c.Do(ctx, http.MethodPatch, api.FacilityPath(o.facility, "devices", url.PathEscape(*device)),
-					api.EntranceRequest{Entrance: *entrance}, nil); err != nil {
+				if err := o.c.Do(ctx, http.MethodPatch, path, api.EntranceRequest{Entrance: *entrance}, nil); err != nil {
 					return err
 				}
 				fmt.Fprintf(o.stdout, "%s now guards entrance %q\n", *device, *entrance)
+				return nil
+			}
+		},
+	},
+	"remove": {
+		who:  "manager",
+		args: "--facility ID --device ID",
+		help: "remove a device (lost, stolen, replaced): its credential stops working at once",
+		flags: func(o *opEnv) func(context.Context) error {
+			o.facilityFlag()
+			device := o.fs.String("device", "", "the device `id` (D-…)")
+			return func(ctx context.Context) error {
+				path, err := o.devicePath(*device)
+				if err != nil {
+					return err
+				}
+				if err := o.c.Do(ctx, http.MethodDelete, path, nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s removed; its credential is revoked\n", *device)
 				return nil
 			}
 		},
@@ -296,6 +313,17 @@ func (o *opEnv) needFacility() error {
 		return errors.New("--facility is required (or set KIPASS_FACILITY)")
 	}
 	return nil
+}
+
+// devicePath is the path of one device of --facility; both are required.
+func (o *opEnv) devicePath(device string) (string, error) {
+	if err := o.needFacility(); err != nil {
+		return "", err
+	}
+	if device == "" {
+		return "", errors.New("--device is required (kipass-central devices lists them)")
+	}
+	return api.FacilityPath(o.facility, "devices", url.PathEscape(device)), nil
 }
 
 // runOperator runs the operator command name with args.

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -226,6 +228,16 @@ func TestOperatorCommands(t *testing.T) {
 	if !strings.Contains(out, `"corrected_time": "`+now.In(api.KST).Format("2006-01-02T15:04:05")) || !strings.Contains(out, "+09:00\"") || strings.Contains(out, "Z\"") {
 		t.Fatalf("export times are not in KST (+09:00):\n%s", out)
 	}
+	// remove: the device's credential stops working at once.
+	if out := tc.ok(t, mgr, "remove", "--facility", fac, "--device", en.Device); !strings.Contains(out, "removed") {
+		t.Fatalf("remove: %s", out)
+	}
+	if c := call(t, "POST", tc.url+api.PathHeartbeat, en.Credential, api.Heartbeat{Facility: fac, Device: en.Device}, nil); c != http.StatusUnauthorized {
+		t.Fatalf("heartbeat of a removed device: %d", c)
+	}
+	if rc, _, errs := tc.op(t, mgr, "remove", "--facility", fac, "--device", en.Device); rc != 1 || !strings.Contains(errs, "unknown_device") {
+		t.Fatalf("remove twice: %d %s", rc, errs)
+	}
 	exFile := filepath.Join(tc.dir, "export.json")
 	rc, out, errs = tc.op(t, tc.kdcaFile, "export", "--facility", fac, "--from", "2020-01-01T00:00:00+09:00", "--to", "2020-01-02", "--purpose", "x", "--out", exFile)
 	must(t, "export --out", rc, out, errs)
@@ -305,5 +317,36 @@ func TestTableAlignsHangul(t *testing.T) {
 		if got := cells(l[:i]); got != want {
 			t.Fatalf("column at cell %d, want %d:\n%s", got, want, b.String())
 		}
+	}
+}
+
+// The operator commands reach a central serving HTTPS with the operator's
+// own CA when --ca pins it, and refuse it otherwise.
+func TestOperatorOverTLSWithCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeCA(t, dir)
+	accounts := filepath.Join(dir, "accounts.json")
+	os.WriteFile(accounts, []byte(`{"admins":{"ops":"admin-secret-0123456789"}}`), 0o600)
+	admin := filepath.Join(dir, "admin")
+	os.WriteFile(admin, []byte("admin-secret-0123456789\n"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, options{data: filepath.Join(dir, "central"), accounts: accounts, tlsCert: cert, tlsKey: key,
+			timeTolerance: time.Minute, ln: ln}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	defer func() { cancel(); <-done }()
+	url := "https://" + ln.Addr().String()
+	var out, errb bytes.Buffer
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "certificate") {
+		t.Fatalf("without --ca: %d %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin, "--ca", ca}, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "FACILITY") {
+		t.Fatalf("with --ca: %d %s %s", rc, out.String(), errb.String())
 	}
 }
