@@ -25,11 +25,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/decode/corpus"
+	"github.com/kipass/kipass/decode/threadcpu"
 	"github.com/kipass/kipass/decode/zxingcpp"
 )
 
@@ -404,27 +404,17 @@ func printHopeless(frames []*image.Gray) {
 	for _, img := range frames {
 		sd.Reset()
 		for k := 0; k < 3; k++ {
-			c0 := threadCPU()
+			c0 := threadcpu.Now()
 			sd.Decode(img)
-			stream = append(stream, ms(threadCPU()-c0))
+			stream = append(stream, ms(threadcpu.Now()-c0))
 		}
 		od.Reset()
-		c0 := threadCPU()
+		c0 := threadcpu.Now()
 		od.Decode(img)
-		stills = append(stills, ms(threadCPU()-c0))
+		stills = append(stills, ms(threadcpu.Now()-c0))
 	}
 	fmt.Printf("hopeless 640x480 frames (%d code frames ours did not read), thread CPU per frame:\n", len(frames))
 	fmt.Printf("  stream mode (33 ms budget, 5 ms slice, 3 frames each): median %s ms, p95 %s ms, max %s ms\n", quantile(stream, 0.5), quantile(stream, 0.95), quantile(stream, 1))
 	fmt.Printf("  stills mode (budget %s): median %s ms, p95 %s ms, max %s ms\n", budgetName(), quantile(stills, 0.5), quantile(stills, 0.95), quantile(stills, 1))
 	fmt.Println()
-}
-
-// threadCPU is the calling thread's CPU time (getrusage RUSAGE_THREAD).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD on Linux
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -39,11 +39,11 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/decode/corpus"
+	"github.com/kipass/kipass/decode/threadcpu"
 	"github.com/kipass/kipass/decode/zxingcpp"
 	"github.com/kipass/kipass/screen"
 	"github.com/makiuchi-d/gozxing"
@@ -219,9 +219,9 @@ func (o *ours) start(v *visit, l *lens) {
 }
 
 func (o *ours) read(img *image.Gray, want string) (bool, time.Duration, error) {
-	c0 := threadCPU()
+	c0 := threadcpu.Now()
 	r, err := o.d.Decode(img)
-	return err == nil && r.Text == want, threadCPU() - c0, nil
+	return err == nil && r.Text == want, threadcpu.Now() - c0, nil
 }
 
 // simClock gives the decoder the simulated time, so refocus pacing and
@@ -239,14 +239,14 @@ type plain struct{ r gozxing.Reader }
 func (p *plain) start(*visit, *lens) { p.r = qrcode.NewQRCodeReader() }
 
 func (p *plain) read(img *image.Gray, want string) (bool, time.Duration, error) {
-	c0 := threadCPU()
+	c0 := threadcpu.Now()
 	src := gozxing.NewLuminanceSourceFromImage(img)
 	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
 	if err != nil {
-		return false, threadCPU() - c0, nil
+		return false, threadcpu.Now() - c0, nil
 	}
 	r, err := p.r.Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
-	return err == nil && r.GetText() == want, threadCPU() - c0, nil
+	return err == nil && r.GetText() == want, threadcpu.Now() - c0, nil
 }
 
 type cpp struct{ z *zxingcpp.Reader }
@@ -256,17 +256,6 @@ func (c *cpp) start(*visit, *lens) {}
 func (c *cpp) read(img *image.Gray, want string) (bool, time.Duration, error) {
 	r, err := c.z.Read(img)
 	return r.Has(want), r.CPU, err
-}
-
-// threadCPU is the calling thread's CPU time (getrusage RUSAGE_THREAD):
-// what a frame costs on a core of its own, whatever the machine's load.
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD on Linux
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // run plays a visit in real time for one row and returns the time to the
