@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"image"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
 )
 
@@ -83,6 +85,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// renderFrame draws text as a QR on a phone screen seen by the camera.
+func renderFrame(text string) (*image.Gray, error) {
+	return screen.Render(text, screen.Options{Width: 640, Height: 480})
 }
 
 func (r *rig) frame(t *testing.T, text string) camera.Frame {

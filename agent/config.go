@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kipass/kipass/camera"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/trust"
 )
 
@@ -200,7 +200,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err := c.check(); err != nil {
 		return Config{}, err
 	}
-	c.setDefaults()
+	c.SetDefaults()
 	return c, nil
 }
 
@@ -239,7 +239,9 @@ func (c *Config) check() error {
 	return nil
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in the default of every key left empty. ParseConfig
+// calls it; a Config built in code calls it before Open.
+func (c *Config) SetDefaults() {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = Duration(2 * time.Second)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/uplink"
@@ -55,13 +56,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("open agent: data dir: %w", err)
 	}
-	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax, Log: log.With("room", "queue")})
+	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{MaxRecords: cfg.QueueMax, Log: logging.For(log, "queue")})
 	if err != nil {
 		return nil, fmt.Errorf("open agent: %w", err)
 	}
 	closers = append(closers, q)
 
-	src, err := openSource(ctx, cfg, log.With("room", "camera"))
+	src, err := openSource(ctx, cfg, logging.For(log, "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: source: %w", err))
 	}
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	spk, err := audio.Open(audio.Config{
 		Language: cfg.Audio.Language, Volume: cfg.Audio.Volume, Device: cfg.Audio.Device,
 		QuietHours: cfg.Audio.QuietHours, Tones: cfg.Audio.Tones, Clips: cfg.Audio.Clips, Command: cfg.Audio.Command,
-	}, log.With("room", "audio"))
+	}, logging.For(log, "audio"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: audio: %w", err))
 	}
@@ -85,7 +86,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
 	centralURL := strings.TrimRight(cfg.CentralURL, "/")
-	tr, err := openTrust(ctx, cfg, credential, central, h.Clock, log.With("room", "trust"))
+	tr, err := openTrust(ctx, cfg, credential, central, h.Clock, logging.For(log, "trust"))
 	if err != nil {
 		return fail(fmt.Errorf("open agent: %w", err))
 	}
@@ -94,13 +95,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	snd := uplink.New(q, uplink.Config{
 		URL: centralURL, Credential: credential,
 		Client:       &watched,
-		Log:          log.With("room", "uplink"),
+		Log:          logging.For(log, "uplink"),
 		OnServerTime: tr.learnReal,
 	})
 	// The decoder asks a live camera to refocus when codes are seen but
 	// not read; it skips frames clearly blurrier than recent ones.
 	decOpts := decode.Options{Budget: time.Duration(cfg.DecodeBudget), SkipBlurry: src.live != nil,
-		Clock: h.Clock, Logger: log.With("room", "decode")}
+		Clock: h.Clock, Logger: logging.For(log, "decode")}
 	if src.live != nil {
 		decOpts.Focuser = src.live
 	}
@@ -109,7 +110,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
 	hb := heartbeat.New(heartbeat.Config{
 		URL: centralURL, Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
-		Client: central, Clock: h.Clock, Log: log.With("room", "heartbeat"),
+		Client: central, Clock: h.Clock, Log: logging.For(log, "heartbeat"),
 		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
 	})
 	a = New(Parts{
@@ -136,14 +137,4 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}})
 	return a, nil
-}
-
-// NewLogger returns the slog logger the binaries use: text to w at the
-// given level ("debug", "info", "warn", "error").
-func NewLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }

@@ -17,33 +17,32 @@ import (
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 )
 
-// The health sources below are what the status page reads from rooms that
-// are being built beside this one. Until a room provides its source, the
-// agent derives the same facts from what it sees itself (the frames it
-// reads, the answers of central, the queue's Stats); a source set with
-// SetWatch replaces the derived facts.
+// The health sources below are what the status page reads from the parts
+// that know best: the camera, the trust clock and the queue. Facts the agent
+// sees itself (the frames it reads, the queue's Stats) fill in the rest.
 
-// CameraHealth reports the camera's own view of its health (camera room).
+// CameraHealth reports the camera's own view of its health.
 type CameraHealth interface {
 	// CameraHealth returns a short state word ("ok", "blurred", "dark", …)
 	// and a problem description, empty when the camera is fine.
 	CameraHealth() (state, problem string)
 }
 
-// ClockHealth reports the device clock against central (token trust room).
+// ClockHealth reports the device clock against central.
 type ClockHealth interface {
 	// ClockHealth returns central's time minus the device's, whether that
 	// offset is known yet, and a problem description, empty when fine.
 	ClockHealth() (offset time.Duration, known bool, problem string)
 }
 
-// StorageHealth reports a recording risk the queue sees (queue room: disk
-// almost full, fsync errors).
+// StorageHealth reports a recording risk the queue sees (disk almost full,
+// fsync errors).
 type StorageHealth interface {
 	// StorageHealth returns a problem description, empty when fine.
 	StorageHealth() (problem string)
@@ -111,7 +110,7 @@ func newObserver(cfg Config, clk clock.Clock) *observer {
 		queueMax: max, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
 }
 
-// SetWatch installs health sources from other rooms. It is safe to call
+// SetWatch installs health sources. It is safe to call
 // while the agent runs.
 func (a *Agent) SetWatch(w Watch) {
 	if a.obs == nil {
@@ -166,7 +165,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 	o.mu.Lock()
 	w := o.watch
 	o.mu.Unlock()
-	// The other rooms' health sources are asked without holding the lock.
+	// The health sources are asked without holding the lock.
 	var camState, camProblem, storeProblem string
 	var clk status.Clock
 	if w.Camera != nil {
@@ -361,7 +360,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 	srv, err := status.New(status.Options{
 		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
-		Clock: o.clk, Log: log.With("room", "status"),
+		Clock: o.clk, Log: logging.For(log, "status"),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/status"
@@ -53,14 +54,16 @@ func (s *syncBuffer) String() string {
 func TestStatusOfRunningAgent(t *testing.T) {
 	const visitors = 4
 	dir := t.TempDir()
-	clk := newSlowClock(10) // see TestDemoEndToEnd
+	clk := clock.NewSlowed(10) // see demo.TestRunEndToEnd
 	key, err := token.GenerateKey("dev")
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := token.NewKeySet(key.Public())
 	keysFile := filepath.Join(dir, "keys.json")
-	if err := writeJSONFile(keysFile, keys); err != nil {
+	if b, err := json.Marshal(keys); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(keysFile, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Central runs on the agent's slowed clock, as in the demo, so the
@@ -102,14 +105,14 @@ func TestStatusOfRunningAgent(t *testing.T) {
 
 	cfg := Config{Facility: "FAC-T", Device: "gate-t", Entrance: "정문", Source: "folder:" + filepath.Join(dir, "frames"),
 		DataDir: filepath.Join(dir, "agent"), CentralURL: hs.URL, KeysFile: keysFile, Audio: AudioConfig{Device: "none"}}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	cfg.Status = StatusConfig{Listen: "127.0.0.1:0", PINFile: pinFile, Language: "ko"}
 	logs := &syncBuffer{}
 	ended := make(chan struct{})
 	var once sync.Once
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := Open(ctx, cfg, NewLogger(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
+	a, err := Open(ctx, cfg, logging.New(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +234,7 @@ func TestConfigStatusKeys(t *testing.T) {
 	}
 }
 
-// clockAlarm stands in for the token-trust room's clock report: a fault.
+// clockAlarm stands in for the trust clock's report: a fault.
 type clockAlarm struct{ off time.Duration }
 
 func (c clockAlarm) ClockHealth() (time.Duration, bool, string) {
@@ -304,7 +307,7 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 		t.Fatalf("hourly counts = %+v, want the one recorded scan", hc)
 	}
 
-	// A clock alarm from the trust room shows, below a storage problem.
+	// A clock alarm from the trust clock shows, below a storage problem.
 	r.q.Ack([]string{token.ScanID("D1", tok1)})
 	fc.Advance(StoreFailureShown)
 	r.a.SetWatch(Watch{Clock: clockAlarm{-12 * time.Minute}})

@@ -12,6 +12,7 @@ import (
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/trust"
@@ -40,7 +41,7 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	if r.key, err = token.GenerateKey("dev"); err != nil {
 		t.Fatal(err)
 	}
-	log := NewLogger(&lockedWriter{w: new(bytes.Buffer)}, "debug")
+	log := logging.New(&lockedWriter{w: new(bytes.Buffer)}, "debug")
 	r.clk = trust.OpenClock(trust.ClockOptions{Device: r.dev, Log: log})
 	if learn != nil {
 		learn(r.clk, r.dev)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 )
 
@@ -30,7 +31,7 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	log := agent.NewLogger(stderr, cfg.LogLevel)
+	log := logging.New(stderr, cfg.LogLevel)
 	var last agent.Scan
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{OnScan: func(s agent.Scan) { last = s }})
 	if err != nil {

@@ -25,6 +25,8 @@ import (
 	"syscall"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/demo"
+	"github.com/kipass/kipass/logging"
 )
 
 const usage = `kipass-agent is the scanner agent of the KI-Pass electronic visitor register.
@@ -115,7 +117,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := agent.NewLogger(stderr, cfg.LogLevel)
+	log := logging.New(stderr, cfg.LogLevel)
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err
@@ -136,8 +138,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, err := agent.Demo(ctx, agent.DemoOptions{
-		Dir: *dir, Scans: *scans, Out: stdout, Log: agent.NewLogger(stderr, *level),
+	_, err := demo.Run(ctx, demo.Options{
+		Dir: *dir, Scans: *scans, Out: stdout, Log: logging.New(stderr, *level),
 		Audio: agent.AudioConfig{Device: *device}, StatusListen: *statusAddr,
 	})
 	return err
