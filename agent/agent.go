@@ -23,6 +23,7 @@ import (
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/uplink"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -66,8 +67,9 @@ type Sender interface {
 	Run(ctx context.Context) error
 	// Kick wakes the sender after an enqueue.
 	Kick()
-	// Counts reports scans forwarded, acknowledged and rejected.
-	Counts() (forwarded, acknowledged, rejected int64)
+	// Status reports the link to central and the scans forwarded,
+	// acknowledged and rejected.
+	Status() uplink.Status
 }
 
 // Corrector gives the device time corrected to central's clock.
@@ -190,7 +192,8 @@ func (a *Agent) Stats() Stats {
 		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
 	}
 	if a.p.Sender != nil {
-		s.Forwarded, s.Acknowledged, s.DeadLettered = a.p.Sender.Counts()
+		u := a.p.Sender.Status()
+		s.Forwarded, s.Acknowledged, s.DeadLettered = u.Forwarded, u.Acknowledged, u.Rejected
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/trust"
 )
 
@@ -59,6 +60,10 @@ type Config struct {
 	CentralURL string `json:"central_url"`
 	// CentralCAFile pins central's CA (PEM); the system roots when empty.
 	CentralCAFile string `json:"central_ca_file,omitempty"`
+	// InsecureHTTP allows a plain http:// central_url to a host other than
+	// loopback: scans and the credential then travel unencrypted. Without
+	// it such a URL is a config error.
+	InsecureHTTP bool `json:"insecure_http,omitempty"`
 	// CredentialFile holds the device credential (0600), if central requires one.
 	CredentialFile string `json:"credential_file,omitempty"`
 	// KeysFile is the issuer key set, JSON (required).
@@ -214,8 +219,8 @@ func (c *Config) check() error {
 			}
 		}
 	}
-	if !strings.HasPrefix(c.CentralURL, "http://") && !strings.HasPrefix(c.CentralURL, "https://") {
-		return fmt.Errorf("key \"central_url\": %q is not an http(s) URL", c.CentralURL)
+	if err := client.CheckURL(c.CentralURL, c.InsecureHTTP); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/heartbeat"
@@ -79,25 +80,26 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	closers = append(closers, spk)
 
+	dev := h.Clock
+	if dev == nil {
+		dev = clock.Real{}
+	}
+	clk := openClock(cfg, dev, logging.For(log, "trust"))
 	// One client for everything sent to central (keys, time, online
-	// checks, batches, heartbeats): system roots, or the pinned CA.
-	central, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
-	if err != nil {
-		return fail(fmt.Errorf("open agent: %w", err))
-	}
-	centralURL := strings.TrimRight(cfg.CentralURL, "/")
-	tr, err := openTrust(ctx, cfg, credential, central, h.Clock, logging.For(log, "trust"))
-	if err != nil {
-		return fail(fmt.Errorf("open agent: %w", err))
-	}
-	watched := *central // the uplink's batches also feed the status page
-	watched.Transport = uplinkWatch{central.Transport, obs}
-	snd := uplink.New(q, uplink.Config{
-		URL: centralURL, Credential: credential,
-		Client:       &watched,
-		Log:          logging.For(log, "uplink"),
-		OnServerTime: tr.learnReal,
+	// checks, batches, heartbeats): system roots or the pinned CA, and
+	// every answer carrying central's clock teaches clk.
+	central, err := client.New(client.Options{
+		URL: cfg.CentralURL, Credential: credential, CAFile: cfg.CentralCAFile, InsecureHTTP: cfg.InsecureHTTP,
+		Clock: dev, OnServerTime: func(sent, received, server time.Time) { clk.Learn(sent, received, server) },
 	})
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w: %w", ErrConfig, err))
+	}
+	tr, err := openTrust(ctx, cfg, clk, central, dev, logging.For(log, "trust"))
+	if err != nil {
+		return fail(fmt.Errorf("open agent: %w", err))
+	}
+	snd := uplink.New(q, uplink.Options{Central: central, Clock: dev, Log: logging.For(log, "uplink")})
 	// The decoder asks a live camera to refocus when codes are seen but
 	// not read; it skips frames clearly blurrier than recent ones.
 	decOpts := decode.Options{Budget: time.Duration(cfg.DecodeBudget), SkipBlurry: src.live != nil,
@@ -108,9 +110,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	dec := decode.New(decOpts)
 	closers = append(closers, dec)
 	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
-	hb := heartbeat.New(heartbeat.Config{
-		URL: centralURL, Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
-		Client: central, Clock: h.Clock, Log: logging.For(log, "heartbeat"),
+	hb := heartbeat.New(heartbeat.Options{
+		Central: central, Facility: cfg.Facility, Device: cfg.Device,
+		Clock: dev, Log: logging.For(log, "heartbeat"),
 		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
 	})
 	a = New(Parts{

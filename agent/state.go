@@ -7,20 +7,18 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kipass/kipass/camera"
-	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/uplink"
 )
 
 // The health sources below are what the status page reads from the parts
@@ -92,10 +90,6 @@ type observer struct {
 	lastFrame    time.Time
 	frameErrs    int
 	ended        bool
-	lastUpload   time.Time
-	lastAttempt  time.Time
-	failing      bool
-	uplinkErrs   int64
 }
 
 func newObserver(cfg Config, clk clock.Clock) *observer {
@@ -184,8 +178,11 @@ func (a *Agent) Snapshot() status.Snapshot {
 	for v, n := range o.verdicts {
 		s.Scans[string(v)] = n
 	}
-	s.Uplink = status.Uplink{LastUpload: o.lastUpload, LastAttempt: o.lastAttempt, Failing: o.failing,
-		Errors: o.uplinkErrs, Acknowledged: st.Acknowledged}
+	if a.p.Sender != nil {
+		u := a.p.Sender.Status()
+		s.Uplink = status.Uplink{LastUpload: u.LastSuccess, LastAttempt: u.LastAttempt,
+			Failing: u.State == uplink.Offline || u.State == uplink.Degraded, Errors: u.Failures, Acknowledged: u.Acknowledged}
+	}
 	s.Storage.Failures = st.StoreFailures
 	switch {
 	case qerr != nil:
@@ -312,33 +309,6 @@ func (d timedDecoder) Decode(img *image.Gray) (decode.Result, error) {
 		d.o.metrics.ObserveDecode(time.Since(t0))
 	}
 	return r, err
-}
-
-// uplinkWatch sees the uplink's batches go to central: the last upload,
-// errors and whether central is reachable now.
-type uplinkWatch struct {
-	base http.RoundTripper
-	o    *observer
-}
-
-// RoundTrip sends the request and notes central's answer to a scan batch.
-func (u uplinkWatch) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := u.base.RoundTrip(r)
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, api.PathScans) {
-		return resp, err
-	}
-	u.o.mu.Lock()
-	defer u.o.mu.Unlock()
-	now := u.o.clk.Now()
-	u.o.lastAttempt = now
-	if err != nil || resp.StatusCode != http.StatusOK {
-		u.o.failing = true
-		u.o.uplinkErrs++
-	} else {
-		u.o.failing = false
-		u.o.lastUpload = now
-	}
-	return resp, err
 }
 
 // openStatus builds the status page for Open, unless cfg turns it off.

@@ -214,7 +214,7 @@ func TestStatusOfRunningAgent(t *testing.T) {
 
 // TestConfigStatusKeys reads the status keys and their defaults.
 func TestConfigStatusKeys(t *testing.T) {
-	base := `{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://c","keys_file":"k"`
+	base := `{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://c","keys_file":"k"`
 	c, err := ParseConfig(strings.NewReader(base + `}`))
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 )
 
 func TestTrustConfigKeys(t *testing.T) {
-	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://x","keys_file":"k"`
+	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://x","keys_file":"k"`
 	dir := t.TempDir()
 	for _, c := range []struct{ body, want string }{
 		{`{` + base + `,"opaque":[{"issuer":"naver","pattern":"^NV(["}]}`, `key "opaque"`},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
@@ -134,8 +135,11 @@ func TestWrongDeviceClock(t *testing.T) {
 
 	ahead := centralNow.Add(10 * time.Minute)
 	r := newTrustRig(t, ahead, func(clk *trust.Clock, dev *clock.Fake) {
-		client := &trust.Client{URL: srv.URL, Device: dev, OnServerTime: func(s, rc, sv time.Time) { clk.Learn(s, rc, sv) }}
-		if _, err := client.Time(context.Background()); err != nil {
+		cl, err := client.New(client.Options{URL: srv.URL, Clock: dev, OnServerTime: func(s, rc, sv time.Time) { clk.Learn(s, rc, sv) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&trust.Client{Central: cl}).Time(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	bolt "go.etcd.io/bbolt"
@@ -239,4 +240,14 @@ func waitDrained(ctx context.Context, q *queue.Queue, within time.Duration) erro
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// centralClient returns the agent's client for central at url, with the
+// given request timeout and transport (nil: the client's own).
+func centralClient(url string, timeout time.Duration, tr http.RoundTripper) (*client.Client, error) {
+	o := client.Options{URL: url, Timeout: timeout}
+	if tr != nil {
+		o.Transport = tr
+	}
+	return client.New(o)
 }

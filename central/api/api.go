@@ -393,3 +393,19 @@ type AuditEntry struct {
 type Audit struct {
 	Entries []AuditEntry `json:"entries"`
 }
+
+// Timed is an answer that carries central's clock at the moment it
+// answered; the agent learns its offset to central from every one.
+type Timed interface {
+	// CentralTime returns central's clock, zero when the answer has none.
+	CentralTime() time.Time
+}
+
+// CentralTime returns central's clock when it answered.
+func (r BatchResult) CentralTime() time.Time { return r.ServerTime }
+
+// CentralTime returns central's clock.
+func (t Time) CentralTime() time.Time { return t.Now }
+
+// CentralTime returns central's clock when it answered.
+func (a HeartbeatAck) CentralTime() time.Time { return a.ServerTime }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,10 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 )
 
 // cmdEnroll trades a one-time enrollment code for a device credential,
@@ -24,13 +23,16 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--credential FILE] [--name NAME]
+		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--central-ca FILE] [--credential FILE] [--name NAME]
 
 Trades the one-time enrollment code a facility manager issued for this
 device's credential. The credential is written to --credential (mode 0600;
 default: the config's credential_file, or "credential" beside the config).
 With --config, the facility, device, entrance and credential_file keys of
-the config file are filled in; the other keys are kept.
+the config file are filled in; the other keys are kept. The code travels
+to central the way scans do: TLS against the system roots or the config's
+central_ca_file, and plain http:// only to loopback unless the config has
+"insecure_http": true.
 
 Flags:
 `)
@@ -39,6 +41,7 @@ Flags:
 	code := fs.String("code", "", "the one-time enrollment `code` (XXXX-XXXX-XXXX)")
 	config := fs.String("config", "", "agent config `file` to fill in (JSON)")
 	centralURL := fs.String("central", "", "central's base `URL` (default: the config's central_url)")
+	caFile := fs.String("central-ca", "", "central's CA `file` (PEM; default: the config's central_ca_file, else the system roots)")
 	credFile := fs.String("credential", "", "credential `file` to write (0600)")
 	name := fs.String("name", "", "a `label` for this device at central (its model or place)")
 	force := fs.Bool("force", false, "overwrite an existing credential file")
@@ -49,6 +52,7 @@ Flags:
 		return errors.New("--code is required")
 	}
 	var raw map[string]json.RawMessage
+	insecureHTTP := false
 	if *config != "" {
 		b, err := os.ReadFile(*config)
 		if err != nil {
@@ -65,6 +69,12 @@ Flags:
 		if *centralURL == "" {
 			*centralURL = str("central_url")
 		}
+		json.Unmarshal(raw["insecure_http"], &insecureHTTP)
+		if *caFile == "" {
+			if *caFile = str("central_ca_file"); *caFile != "" && !filepath.IsAbs(*caFile) {
+				*caFile = filepath.Join(filepath.Dir(*config), *caFile)
+			}
+		}
 		if *credFile == "" {
 			*credFile = str("credential_file")
 			if *credFile == "" {
@@ -75,8 +85,9 @@ Flags:
 			}
 		}
 	}
-	if !strings.HasPrefix(*centralURL, "http://") && !strings.HasPrefix(*centralURL, "https://") {
-		return errors.New("--central (or the config's central_url) must be an http(s) URL")
+	central, err := client.New(client.Options{URL: *centralURL, CAFile: *caFile, InsecureHTTP: insecureHTTP, Timeout: 30 * time.Second})
+	if err != nil {
+		return fmt.Errorf("--central or the config: %w", err)
 	}
 	if *credFile == "" {
 		return errors.New("--credential or --config is required")
@@ -85,7 +96,7 @@ Flags:
 		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential)", *credFile)
 	}
 
-	en, err := enroll(ctx, strings.TrimRight(*centralURL, "/"), api.EnrollRequest{Code: *code, Name: *name})
+	en, err := enroll(ctx, central, api.EnrollRequest{Code: *code, Name: *name})
 	if err != nil {
 		return err
 	}
@@ -120,34 +131,20 @@ Flags:
 	return nil
 }
 
-func enroll(ctx context.Context, base string, req api.EnrollRequest) (api.Enrollment, error) {
-	body, _ := json.Marshal(req)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+api.PathEnroll, bytes.NewReader(body))
-	if err != nil {
-		return api.Enrollment{}, err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		return api.Enrollment{}, fmt.Errorf("central unreachable: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return api.Enrollment{}, err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		var ae api.Error
-		if json.Unmarshal(data, &ae) == nil && ae.Reason != "" {
-			return api.Enrollment{}, fmt.Errorf("central refused the code: %s (%s)", ae.Error, ae.Reason)
-		}
-		return api.Enrollment{}, fmt.Errorf("central answered %s", resp.Status)
-	}
+// enroll trades the code for the device's credential at central.
+func enroll(ctx context.Context, central *client.Client, req api.EnrollRequest) (api.Enrollment, error) {
 	var en api.Enrollment
-	if err := json.Unmarshal(data, &en); err != nil || en.Credential == "" || en.Device == "" {
-		return api.Enrollment{}, fmt.Errorf("central's answer is not an enrollment: %v", err)
+	err := central.Do(ctx, http.MethodPost, api.PathEnroll, req, &en)
+	var ce *client.Error
+	switch {
+	case client.Unreachable(err):
+		return api.Enrollment{}, fmt.Errorf("central unreachable: %w", err)
+	case errors.As(err, &ce) && ce.Status != 0 && ce.Reason != "":
+		return api.Enrollment{}, fmt.Errorf("central refused the code: %s (%s)", ce.Message, ce.Reason)
+	case err != nil:
+		return api.Enrollment{}, err
+	case en.Credential == "" || en.Device == "":
+		return api.Enrollment{}, errors.New("central's answer is not an enrollment")
 	}
 	return en, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -78,7 +79,11 @@ func TestStatusStatsFlushAgainstRealQueue(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ls := &lazySender{ctx: ctx, s: uplink.New(q, uplink.Config{URL: hs.URL, BatchSize: 4}), done: make(chan error, 1)}
+	cl, err := client.New(client.Options{URL: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := &lazySender{ctx: ctx, s: uplink.New(q, uplink.Options{Central: cl, BatchSize: 4}), done: make(chan error, 1)}
 	today := time.Now().In(status.KST).Truncate(time.Hour)
 	srv, err := status.New(status.Options{Source: queueSource{q}, Drainer: ls,
 		Counter: countList{{Hour: today, Device: "gate-c", Count: 17}, {Hour: today, Device: "gate-d", Count: 5}}})
