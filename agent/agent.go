@@ -19,6 +19,7 @@ import (
 
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
@@ -326,10 +327,8 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		if verdict == token.Pending {
 			a.pending.Add(1)
 		}
-		rec := queue.Record{
-			ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
-			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict),
-		}
+		rec := queue.Record{Scan: api.Scan{ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
+			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict)}}
 		added, err := a.p.Store.Enqueue(rec)
 		if err != nil {
 			a.storeFailures.Add(1)

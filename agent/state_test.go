@@ -18,6 +18,7 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
@@ -327,8 +328,8 @@ func TestQueueCountsAreDurable(t *testing.T) {
 	}
 	now := time.Now()
 	for i := 0; i < 3; i++ {
-		r := queue.Record{ID: fmt.Sprintf("id-%d", i), Facility: "F", Device: "D1", DeviceTime: now, CorrectedTime: now,
-			Token: fmt.Sprintf("KP1:T%d", i), Verdict: "verified"}
+		r := queue.Record{Scan: api.Scan{ID: fmt.Sprintf("id-%d", i), Facility: "F", Device: "D1",
+			DeviceTime: now, CorrectedTime: now, Token: fmt.Sprintf("KP1:T%d", i), Verdict: "verified"}}
 		if _, err := q.Enqueue(r); err != nil {
 			t.Fatal(err)
 		}

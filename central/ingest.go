@@ -69,11 +69,8 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		if verdict != sc.Verdict {
 			results[i].Verdict = verdict
 		}
-		items = append(items, Scan{
-			ID: sc.ID, Facility: sc.Facility, Device: sc.Device, DeviceTime: sc.DeviceTime,
-			CorrectedTime: sc.CorrectedTime, Token: sc.Token, Fingerprint: token.Fingerprint(sc.Token),
-			Verdict: verdict, ReceivedAt: now,
-		})
+		sc.Verdict = verdict
+		items = append(items, Scan{Scan: sc, Fingerprint: token.Fingerprint(sc.Token), ReceivedAt: now})
 		at = append(at, i)
 	}
 	res, err := s.st.Ingest(r.Context(), items)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
@@ -53,8 +54,8 @@ func (is *Issuer) Record(facility, device string, t time.Time) (queue.Record, er
 	if err != nil {
 		return queue.Record{}, err
 	}
-	return queue.Record{ID: token.ScanID(device, tok), Facility: facility, Device: device,
-		DeviceTime: t, CorrectedTime: t, Token: tok, Verdict: string(token.Verified)}, nil
+	return queue.Record{Scan: api.Scan{ID: token.ScanID(device, tok), Facility: facility, Device: device,
+		DeviceTime: t, CorrectedTime: t, Token: tok, Verdict: string(token.Verified)}}, nil
 }
 
 // Central is a real central server on a loopback listener, in process.

@@ -31,25 +31,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Record is one scan as stored on the device and sent to central.
 type Record struct {
-	// ID is the idempotency key (token.ScanID of device and token).
-	ID string `json:"id"`
-	// Facility and Device identify where the scan happened.
-	Facility string `json:"facility"`
-	Device   string `json:"device"`
-	// DeviceTime is the device's own clock at the scan.
-	DeviceTime time.Time `json:"device_time"`
-	// CorrectedTime is the device time corrected by the learned offset to central.
-	CorrectedTime time.Time `json:"corrected_time"`
-	// Token is the opaque QR text. It is stored encrypted.
-	Token string `json:"token"`
-	// Verdict is the verdict given at the door ("verified" or "pending").
-	Verdict string `json:"verdict"`
+	// Scan is the scan as central receives it. Its Token is stored
+	// encrypted.
+	api.Scan
 	// Attempts counts the uplink attempts that central answered without
 	// acknowledging this record (see MarkAttempt).
 	Attempts int `json:"attempts"`
@@ -57,17 +48,13 @@ type Record struct {
 	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
-// storedRecord is a Record as kept on disk: the token sealed.
+// storedRecord is a Record as kept on disk: the token sealed, and the
+// Scan's Token always empty.
 type storedRecord struct {
-	ID            string    `json:"id"`
-	Facility      string    `json:"facility"`
-	Device        string    `json:"device"`
-	DeviceTime    time.Time `json:"device_time"`
-	CorrectedTime time.Time `json:"corrected_time"`
-	Sealed        []byte    `json:"sealed"`
-	Verdict       string    `json:"verdict"`
-	Attempts      int       `json:"attempts,omitempty"`
-	EnqueuedAt    time.Time `json:"enqueued_at"`
+	api.Scan
+	Sealed     []byte    `json:"sealed"`
+	Attempts   int       `json:"attempts,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
 // Options tune a queue. The zero value is usable.
@@ -286,11 +273,9 @@ func (q *Queue) encode(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.Marshal(storedRecord{
-		ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-		CorrectedTime: r.CorrectedTime, Sealed: sealed, Verdict: r.Verdict,
-		Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt,
-	})
+	sc := r.Scan
+	sc.Token = ""
+	js, err := json.Marshal(storedRecord{Scan: sc, Sealed: sealed, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt})
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
@@ -319,11 +304,9 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{
-		ID: s.ID, Facility: s.Facility, Device: s.Device, DeviceTime: s.DeviceTime,
-		CorrectedTime: s.CorrectedTime, Token: tok, Verdict: s.Verdict,
-		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt,
-	}, nil
+	sc := s.Scan
+	sc.Token = tok
+	return Record{Scan: sc, Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt}, nil
 }
 
 // Oldest returns up to n pending records, oldest first. Records that cannot

@@ -498,10 +498,7 @@ type outcome struct {
 func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) {
 	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
 	for i, r := range recs {
-		batch.Scans[i] = api.Scan{
-			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict,
-		}
+		batch.Scans[i] = r.Scan
 	}
 	var res api.BatchResult
 	s.mu.Lock()

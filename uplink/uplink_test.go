@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/queue"
@@ -47,8 +48,8 @@ func (f *fixture) enqueue(t *testing.T, n int, facility, device string) []string
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := queue.Record{ID: token.ScanID(device, tok), Facility: facility, Device: device,
-			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}
+		r := queue.Record{Scan: api.Scan{ID: token.ScanID(device, tok), Facility: facility, Device: device,
+			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}}
 		if _, err := f.q.Enqueue(r); err != nil {
 			t.Fatal(err)
 		}
@@ -231,8 +232,8 @@ func TestRejectedGoToDeadLetters(t *testing.T) {
 	// A scan signed by a key central does not know is rejected permanently.
 	other, _ := token.GenerateKey("dev")
 	tok, _ := token.Signer{Key: other}.Issue(time.Now())
-	bad := queue.Record{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: time.Now(),
-		CorrectedTime: time.Now(), Token: tok, Verdict: string(token.Verified)}
+	bad := queue.Record{Scan: api.Scan{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1",
+		DeviceTime: time.Now(), CorrectedTime: time.Now(), Token: tok, Verdict: string(token.Verified)}}
 	if _, err := f.q.Enqueue(bad); err != nil {
 		t.Fatal(err)
 	}

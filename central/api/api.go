@@ -50,7 +50,9 @@ const MaxBatch = 500
 // MaxBatchBytes bounds a batch request body (after gzip decoding).
 const MaxBatchBytes = 4 << 20
 
-// Scan is one scan record as sent by a device.
+// Scan is one scan record as sent by a device, and the one definition of a
+// scan's fields: the device's queue record and central's stored scan embed
+// it and add only their own.
 type Scan struct {
 	// ID is the idempotency key: token.ScanID(device, token).
 	ID string `json:"id"`
@@ -61,8 +63,9 @@ type Scan struct {
 	DeviceTime time.Time `json:"device_time"`
 	// CorrectedTime is the device time corrected to central's clock.
 	CorrectedTime time.Time `json:"corrected_time"`
-	// Token is the opaque QR text.
-	Token string `json:"token"`
+	// Token is the opaque QR text. It is never empty in a request; the
+	// device's queue keeps it sealed apart, with this field empty.
+	Token string `json:"token,omitempty"`
 	// Verdict is the verdict given at the door: "verified" or "pending".
 	Verdict string `json:"verdict"`
 }

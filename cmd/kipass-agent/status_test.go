@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
@@ -64,8 +65,8 @@ func TestStatusStatsFlushAgainstRealQueue(t *testing.T) {
 		}
 		toks = append(toks, tok)
 		now := time.Now()
-		if _, err := q.Enqueue(queue.Record{ID: token.ScanID("gate-c", tok), Facility: "FAC-C", Device: "gate-c",
-			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: "verified"}); err != nil {
+		if _, err := q.Enqueue(queue.Record{Scan: api.Scan{ID: token.ScanID("gate-c", tok), Facility: "FAC-C", Device: "gate-c",
+			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: "verified"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
