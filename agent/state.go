@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/logging"
@@ -70,49 +69,33 @@ const (
 	QueueAlmostFull = 0.95
 )
 
-// observer gathers what the status page, the metrics and the CLI show.
-// It sees the stages through thin wrappers installed by Open.
+// observer gathers what the status page, the metrics and the CLI show:
+// the agent tells it of every frame and verdict.
 type observer struct {
 	clk                        clock.Clock
 	started                    time.Time
 	facility, device, entrance string
 	queueMax                   int
+	watch                      Watch
 	counter                    *hourlyCounter
 	metrics                    *status.Metrics
 	server                     *status.Server
 
 	mu           sync.Mutex
-	watch        Watch
 	verdicts     map[token.Verdict]int64
-	enqueuedSeen int64
 	lastStoreErr time.Time
-	frames       int64
 	lastFrame    time.Time
 	frameErrs    int
 	ended        bool
 }
 
-func newObserver(cfg Config, clk clock.Clock) *observer {
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	max := cfg.QueueMax
+func newObserver(o Options, w Watch) *observer {
+	max := o.QueueMax
 	if max <= 0 {
 		max = 1_000_000
 	}
-	return &observer{clk: clk, started: clk.Now(), facility: cfg.Facility, device: cfg.Device, entrance: cfg.Entrance,
-		queueMax: max, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
-}
-
-// SetWatch installs health sources. It is safe to call
-// while the agent runs.
-func (a *Agent) SetWatch(w Watch) {
-	if a.obs == nil {
-		return
-	}
-	a.obs.mu.Lock()
-	defer a.obs.mu.Unlock()
-	a.obs.watch = w
+	return &observer{clk: o.Clock, started: o.Clock.Now(), facility: o.Facility, device: o.Device, entrance: o.Entrance,
+		queueMax: max, watch: w, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
 }
 
 // Flusher is an uplink that can send at once even while it waits out a
@@ -134,31 +117,26 @@ func (a *Agent) Flush() {
 	}
 }
 
-// StatusServer is the status page built by Open; nil when it is off.
-func (a *Agent) StatusServer() *status.Server {
-	if a.obs == nil {
-		return nil
-	}
-	return a.obs.server
-}
+// StatusServer is the status page; nil when it is off.
+func (a *Agent) StatusServer() *status.Server { return a.obs.server }
 
 // Snapshot gathers the agent's state for the status page, the metrics and
 // the CLI. It holds no token and no scan id.
 func (a *Agent) Snapshot() status.Snapshot {
 	o := a.obs
-	if o == nil {
-		o = newObserver(Config{Facility: a.o.Facility, Device: a.o.Device}, a.o.Clock)
-	}
 	st := a.Stats()
 	now := o.clk.Now()
 	s := status.Snapshot{At: now, Facility: o.facility, Device: o.device, Entrance: o.entrance, Started: o.started,
 		Scans: map[string]int64{}}
 	q, qerr := a.p.Store.Stats()
+	if a.o.Time != nil && !q.OldestEnqueued.IsZero() {
+		// The queue stamps records with the corrected time; the page
+		// reads ages against the device clock.
+		q.OldestEnqueued = q.OldestEnqueued.Add(now.Sub(a.o.Time.Correct(now)))
+	}
 	s.Queue = status.Queue{Depth: q.Depth, OldestEnqueued: q.OldestEnqueued, Dead: q.Dead, Max: o.queueMax}
 
-	o.mu.Lock()
 	w := o.watch
-	o.mu.Unlock()
 	// The health sources are asked without holding the lock.
 	var camState, camProblem, storeProblem string
 	var clk status.Clock
@@ -195,7 +173,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 	if s.Storage.Problem == "" {
 		s.Storage.Problem = storeProblem
 	}
-	s.Camera = o.cameraLocked(now)
+	s.Camera = o.cameraLocked(now, st.Frames)
 	if w.Camera != nil && camState != "ok" {
 		// The camera's own view (reopening, absent) wins over what the
 		// frame stream shows; while it is ok, the stream says more
@@ -206,8 +184,8 @@ func (a *Agent) Snapshot() status.Snapshot {
 }
 
 // cameraLocked derives the camera's state from the frames read.
-func (o *observer) cameraLocked(now time.Time) status.Camera {
-	c := status.Camera{LastFrame: o.lastFrame, Frames: o.frames}
+func (o *observer) cameraLocked(now time.Time, frames int64) status.Camera {
+	c := status.Camera{LastFrame: o.lastFrame, Frames: frames}
 	switch {
 	case o.ended:
 		c.State = "ended"
@@ -230,68 +208,43 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// counts is the visitor counter the page reads.
+// counts is the visitor counter the page reads: the durable one of the
+// watch, else the in-memory one.
 func (o *observer) counts() status.Counter {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.watch.Counts != nil {
 		return o.watch.Counts
 	}
 	return o.counter
 }
 
-// countsFunc lets the status server read the counter chosen at each request.
-type countsFunc func() status.Counter
-
-// HourlyCounts asks the counter in use now.
-func (f countsFunc) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
-	return f().HourlyCounts(from, to)
-}
-
-// onScan tallies a verdict and counts a visitor once per newly recorded
-// scan, then calls next.
-func (o *observer) onScan(a *Agent, next func(Scan)) func(Scan) {
-	return func(s Scan) {
-		enq := a.enqueued.Load()
-		o.mu.Lock()
-		o.verdicts[s.Verdict]++
-		if s.Verdict.Recorded() && !s.Recorded {
-			o.lastStoreErr = o.clk.Now()
-		}
-		added := enq - o.enqueuedSeen
-		o.enqueuedSeen = enq
-		o.mu.Unlock()
-		if added > 0 {
-			o.counter.add(s.At, o.device, int(added))
-		}
-		if next != nil {
-			next(s)
-		}
+// noteScan tallies a verdict, and a visitor when the scan was newly
+// recorded (added).
+func (o *observer) noteScan(s Scan, added bool) {
+	o.mu.Lock()
+	o.verdicts[s.Verdict]++
+	if s.Verdict.Recorded() && !s.Recorded {
+		o.lastStoreErr = o.clk.Now()
+	}
+	o.mu.Unlock()
+	if added {
+		o.counter.add(s.At, o.device, 1)
 	}
 }
 
-// watchedFrames records when frames arrive and when the source fails.
-type watchedFrames struct {
-	Frames
-	o *observer
-}
-
-// Next reads a frame and notes its arrival or the failure.
-func (w watchedFrames) Next(ctx context.Context) (camera.Frame, error) {
-	f, err := w.Frames.Next(ctx)
-	w.o.mu.Lock()
-	defer w.o.mu.Unlock()
+// noteFrame notes a frame's arrival (err nil), the end of a finite source
+// or a failure of the source.
+func (o *observer) noteFrame(ctx context.Context, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch {
 	case err == nil:
-		w.o.frames++
-		w.o.lastFrame = w.o.clk.Now()
-		w.o.frameErrs = 0
+		o.lastFrame = o.clk.Now()
+		o.frameErrs = 0
 	case errors.Is(err, io.EOF):
-		w.o.ended = true
+		o.ended = true
 	case ctx.Err() == nil:
-		w.o.frameErrs++
+		o.frameErrs++
 	}
-	return f, err
 }
 
 // timedDecoder feeds the decode latency histogram. It measures with the
@@ -311,31 +264,22 @@ func (d timedDecoder) Decode(img *image.Gray) (decode.Result, error) {
 	return r, err
 }
 
-// openStatus builds the status page for Open, unless cfg turns it off.
-func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
-	o := a.obs
-	// A config read from a file has the default address; one built in code
-	// (the demo, tests) has the page only when it asks for it.
-	if cfg.Status.Listen == StatusOff || cfg.Status.Listen == "" {
+// openStatus builds the status page for New, unless the options turn it
+// off.
+func (a *Agent) openStatus() error {
+	so := a.o.Status
+	if so.Listen == StatusOff || so.Listen == "" {
 		return nil
 	}
-	var pin string
-	if cfg.Status.PINFile != "" {
-		p, err := status.LoadPIN(cfg.Status.PINFile)
-		if err != nil {
-			return fmt.Errorf("%w: status.pin_file: %w", ErrConfig, err)
-		}
-		pin = p
-	}
 	srv, err := status.New(status.Options{
-		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
-		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
-		Clock: o.clk, Log: logging.For(log, "status"),
+		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a,
+		Settings: so.Settings, PIN: so.PIN, Language: so.Language, Metrics: a.obs.metrics,
+		Clock: a.obs.clk, Log: logging.For(a.o.Log, "status"),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)
 	}
-	o.server = srv
+	a.obs.server = srv
 	return nil
 }
 

@@ -235,20 +235,46 @@ func TestConfigStatusKeys(t *testing.T) {
 	}
 }
 
-// clockAlarm stands in for the trust clock's report: a fault.
-type clockAlarm struct{ off time.Duration }
+// clockAlarm stands in for the trust clock's report: a fault, raised by set.
+type clockAlarm struct {
+	mu  sync.Mutex
+	off time.Duration
+	on  bool
+}
 
-func (c clockAlarm) ClockHealth() (time.Duration, bool, string) {
+func (c *clockAlarm) set(off time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off, c.on = off, true
+}
+
+func (c *clockAlarm) ClockHealth() (time.Duration, bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return 0, false, ""
+	}
 	return c.off, true, "device clock is 12 min behind central"
 }
+
+// framesFunc is a frame source read through a function.
+type framesFunc func(ctx context.Context) (camera.Frame, error)
+
+func (f framesFunc) Next(ctx context.Context) (camera.Frame, error) { return f(ctx) }
+func (f framesFunc) Close() error                                   { return nil }
 
 // TestSnapshotDerivedHealth drives the derived camera and storage states
 // with a fake clock, a real folder source and a real, tiny queue.
 func TestSnapshotDerivedHealth(t *testing.T) {
-	r := newRig(t, 1)
 	fc := clock.NewFake(time.Now())
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1", QueueMax: 1}, fc)
-	r.a.o.OnScan = r.a.obs.onScan(r.a, r.a.o.OnScan)
+	alarm := &clockAlarm{}
+	dir := t.TempDir()
+	var src camera.Source
+	r := newRigWith(t, 1, func(p *Parts, o *Options) {
+		o.Clock = fc
+		p.Watch = Watch{Clock: alarm}
+		p.Frames = framesFunc(func(ctx context.Context) (camera.Frame, error) { return src.Next(ctx) })
+	})
 
 	if s := r.a.Snapshot(); s.Camera.State != "starting" || s.State() != status.Scanning {
 		t.Fatalf("at start: camera %q, state %s", s.Camera.State, s.State())
@@ -258,7 +284,6 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 		t.Fatalf("no frames: camera %+v, state %s", s.Camera, s.State())
 	}
 
-	dir := t.TempDir()
 	tok1, _ := token.Signer{Key: r.key}.Issue(time.Now())
 	tok2, _ := token.Signer{Key: r.key}.Issue(time.Now().Add(time.Second))
 	var imgs []*image.Gray
@@ -272,17 +297,16 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	if err := camera.WriteFolder(dir, imgs); err != nil {
 		t.Fatal(err)
 	}
-	src, err := camera.Open(context.Background(), "folder:"+dir, camera.Options{})
-	if err != nil {
+	var err error
+	if src, err = camera.Open(context.Background(), "folder:"+dir, camera.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	frames := watchedFrames{src, r.a.obs}
-	f, err := frames.Next(context.Background())
-	if err != nil {
+	// Frames are read one at a time, as the scan loop reads them.
+	ctx := context.Background()
+	if err := r.a.nextFrame(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.a.handleFrame(context.Background(), f)
 	s := r.a.Snapshot()
 	if s.Camera.State != "ok" || s.Camera.Frames != 1 || s.Scans["verified"] != 1 || s.Queue.Depth != 1 {
 		t.Fatalf("after one scan: %+v", s)
@@ -291,13 +315,12 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	if s.State() != status.StorageProblem || !strings.Contains(s.Storage.Problem, "almost full") {
 		t.Fatalf("full queue: state %s, %q", s.State(), s.Storage.Problem)
 	}
-	f, _ = frames.Next(context.Background())
-	r.a.handleFrame(context.Background(), f)
+	r.a.nextFrame(ctx)
 	s = r.a.Snapshot()
 	if s.Storage.Failures != 1 || s.Storage.Problem != "a scan could not be recorded" {
 		t.Fatalf("after a failed recording: %+v", s.Storage)
 	}
-	if _, err := frames.Next(context.Background()); err != io.EOF {
+	if err := r.a.nextFrame(ctx); err != io.EOF {
 		t.Fatalf("end of folder: %v", err)
 	}
 	if s := r.a.Snapshot(); s.Camera.State != "ended" {
@@ -311,7 +334,7 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	// A clock alarm from the trust clock shows, below a storage problem.
 	r.q.Ack([]string{token.ScanID("D1", tok1)})
 	fc.Advance(StoreFailureShown)
-	r.a.SetWatch(Watch{Clock: clockAlarm{-12 * time.Minute}})
+	alarm.set(-12 * time.Minute)
 	s = r.a.Snapshot()
 	if s.State() != status.ClockProblem || !s.Clock.Known || s.Clock.Offset != -12*time.Minute {
 		t.Fatalf("clock alarm: state %s, %+v, storage %+v", s.State(), s.Clock, s.Storage)

@@ -74,13 +74,18 @@ type TrustStatus struct {
 	Keys trust.KeysStatus `json:"keys"`
 }
 
-// Trust reports the clock and key set state of an agent built by Open
-// (the zero value for one built by New).
+// Trust reports the clock and key set state (the zero value for an agent
+// built without Parts.Trust).
 func (a *Agent) Trust() TrustStatus {
-	if a.trust == nil {
+	if a.p.Trust == nil {
 		return TrustStatus{}
 	}
-	return TrustStatus{Clock: a.trust.clock.Status(), Keys: a.trust.keys.Status()}
+	return a.p.Trust.TrustStatus()
+}
+
+// TrustStatus reports the clock offset and the key set in force.
+func (t *trustParts) TrustStatus() TrustStatus {
+	return TrustStatus{Clock: t.clock.Status(), Keys: t.keys.Status()}
 }
 
 // ClockHealth reports the learned offset to central's clock and the "check

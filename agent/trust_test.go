@@ -51,13 +51,16 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	spk, err := audio.Open(audio.Config{Device: "none"}, log)
+	spk, err := audio.Open(audio.Options{Device: "none"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.a = New(Parts{Verifier: v, Store: r.q, Speaker: spk}, Options{
+	r.a, err = New(Parts{Verifier: v, Store: r.q, Speaker: spk}, Options{
 		Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Clock: r.dev, Time: r.clk, Log: log,
 		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 

@@ -174,14 +174,14 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return r, "base-inv", true
 		}
 	}
-	for i, st := range stages {
+	for _, st := range stages {
 		if f.timeUp() {
 			return Result{}, "", false
 		}
 		// Past the zoom, sweep and inversion, go on only with some sign
 		// of a code: gozxing saw finders, our finders form a triple, or a
 		// code was read here recently.
-		if i >= firstCostly && !(f.codeLike || f.triple || f.roiLive) {
+		if st.needsSign && !(f.codeLike || f.triple || f.roiLive) {
 			return Result{}, "", false
 		}
 		if r, ok := st.run(f); ok {
@@ -195,16 +195,33 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 // any dark-on-light one, that opens the cascade.
 const minInverted = 4
 
-// firstCostly is the index of the first stage that needs a sign of a code.
-const firstCostly = 4
-
 type stage struct {
 	name string
 	run  func(f *frameCtx) (Result, bool)
 }
 
-// stages are the attempts after the base pass, in order.
-var stages = []stage{
+// attempt is a stage in the cascade, with whether it runs only with some
+// sign of a code.
+type attempt struct {
+	stage
+	needsSign bool
+}
+
+// stages are the attempts after the base pass, in order: the cheap ones,
+// then the costly ones, which need a sign of a code.
+var stages = append(attempts(cheapStages, false), attempts(costlyStages, true)...)
+
+// attempts gives each of ss the needsSign property.
+func attempts(ss []stage, needsSign bool) []attempt {
+	out := make([]attempt, len(ss))
+	for i, s := range ss {
+		out[i] = attempt{s, needsSign}
+	}
+	return out
+}
+
+// cheapStages always run while time is left.
+var cheapStages = []stage{
 	{"zoom", (*frameCtx).zoom},
 	{"sweep", (*frameCtx).sweepStage},
 	{"deglare", func(f *frameCtx) (Result, bool) {
@@ -225,6 +242,10 @@ var stages = []stage{
 		invert(f.d.bufs.inv, f.base.pix)
 		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
 	}},
+}
+
+// costlyStages run past the zoom, sweep and inversion.
+var costlyStages = []stage{
 	{"zoom4", func(f *frameCtx) (Result, bool) {
 		// tiny modules (about 2 px): double the doubled crop once more
 		if f.tgt.v.a != 0.5 || f.tgt.w*f.tgt.h > 1<<18 {
