@@ -13,7 +13,7 @@ DEB_BUILD := gcc g++ pkg-config libopencv-dev libasound2-dev
 DEB_BENCH := zxing-cpp-tools zbar-tools
 DEB_VOICE := espeak-ng sox
 
-.PHONY: all build demo test deps deps-bench deps-voice vet clean help prompts
+.PHONY: all build demo quickstart test deps deps-bench deps-voice vet clean help prompts
 
 all: build
 
@@ -51,6 +51,9 @@ build: deps ## build the three binaries into bin/
 
 demo: build ## run the whole scan path on a generated sample
 	$(BIN)/kipass-agent demo
+
+quickstart: build ## a facility with two entrances against a real (non-dev) central: docs/quickstart.sh
+	BIN=$(BIN) docs/quickstart.sh
 
 vet: deps
 	$(GO) vet ./...

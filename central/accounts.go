@@ -287,3 +287,19 @@ func (s *Server) handleRemoveStaff(w http.ResponseWriter, r *http.Request, _ pri
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+// credentialPrefix tells a credential's role at a glance in a file.
+var credentialPrefix = map[Role]string{RoleDevice: "kpd_", RoleManager: "kpm_", RoleStaff: "kps_"}
+
+func (s *Server) handleRotate(w http.ResponseWriter, r *http.Request, p principal) {
+	now := s.opts.Clock.Now()
+	secret := newSecret(credentialPrefix[p.role])
+	err := s.st.RotateCredential(r.Context(), Credential{Hash: hashSecret(secret), Role: p.role, Facility: p.facility,
+		Subject: p.subject, Name: p.name, CreatedAt: now}, now)
+	if err != nil {
+		s.storeFailed(w, "rotate the credential", err)
+		return
+	}
+	s.opts.Log.Info("credential rotated; the old one works until the new one is used", "facility", p.facility, "subject", p.subject, "role", p.role)
+	writeJSON(w, http.StatusCreated, api.Rotation{Credential: secret, Role: string(p.role), Facility: p.facility, Subject: p.subject, IssuedAt: now.In(api.KST)})
+}

@@ -485,6 +485,12 @@ func TestExportAndAudit(t *testing.T) {
 			if s := sent[2-i]; v.Token != s.Token || !v.CorrectedTime.Equal(s.CorrectedTime) || v.Device != d.Device || v.Entrance != "정문" {
 				t.Fatalf("visit %d = %+v", i, v)
 			}
+			// People read the export: KST (+09:00), though the request's window was in UTC.
+			for _, tm := range []time.Time{v.CorrectedTime, v.DeviceTime, ex.From, ex.To} {
+				if _, off := tm.Zone(); off != 9*3600 {
+					t.Fatalf("export time %s is not in KST", tm)
+				}
+			}
 		}
 		// Only the authority.
 		for _, cred := range []string{f.ManagerCredential, d.Credential, adminCred} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -41,6 +42,9 @@ var _ Store = (*BoltStore)(nil)
 // OpenBolt opens (or creates) a bbolt store at path.
 func OpenBolt(path string) (*BoltStore, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open central store %s: %w: another kipass-central (or another program) holds it; stop that one or give another --data directory", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
@@ -238,6 +242,71 @@ func (s *BoltStore) RevokeCredential(_ context.Context, facility, subject string
 			err = fmt.Errorf("credential of %s: %w", subject, ErrNotFound)
 		}
 		return err
+	})
+}
+
+// subjectCredentials returns the credentials of facility/subject that
+// keep returns true for.
+func subjectCredentials(tx *bolt.Tx, facility, subject string, keep func(Credential) bool) ([]Credential, error) {
+	var out []Credential
+	err := tx.Bucket(bCredentials).ForEach(func(_, v []byte) error {
+		var c Credential
+		if err := json.Unmarshal(v, &c); err != nil {
+			return err
+		}
+		if c.Facility == facility && c.Subject == subject && keep(c) {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RotateCredential implements Store.
+func (s *BoltStore) RotateCredential(_ context.Context, c Credential, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCredentials)
+		unused, err := subjectCredentials(tx, c.Facility, c.Subject, func(o Credential) bool { return o.Pending && o.RevokedAt.IsZero() })
+		if err != nil {
+			return err
+		}
+		for _, o := range unused {
+			o.RevokedAt = at
+			if err := put(b, []byte(o.Hash), o); err != nil {
+				return err
+			}
+		}
+		if b.Get([]byte(c.Hash)) != nil {
+			return ErrConflict
+		}
+		c.Pending = true
+		return put(b, []byte(c.Hash), c)
+	})
+}
+
+// ConfirmCredential implements Store.
+func (s *BoltStore) ConfirmCredential(_ context.Context, hash string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCredentials)
+		var c Credential
+		if err := get(b, []byte(hash), &c); err != nil {
+			return fmt.Errorf("credential: %w", err)
+		}
+		if !c.RevokedAt.IsZero() {
+			return fmt.Errorf("credential revoked: %w", ErrNotFound)
+		}
+		others, err := subjectCredentials(tx, c.Facility, c.Subject, func(o Credential) bool { return o.Hash != hash && o.RevokedAt.IsZero() })
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			o.RevokedAt = at
+			if err := put(b, []byte(o.Hash), o); err != nil {
+				return err
+			}
+		}
+		c.Pending = false
+		return put(b, []byte(hash), c)
 	})
 }
 

@@ -65,6 +65,7 @@ func TestDocumentedExamplesDecode(t *testing.T) {
 		func() any { return &api.Export{} }, func() any { return &api.Audit{} }, func() any { return &api.Error{} },
 		func() any { return &api.VerifyRequest{} }, func() any { return &api.VerifyResult{} },
 		func() any { return &api.GivenVerdicts{} }, func() any { return &api.VerdictsStored{} }, func() any { return &api.ScanVerdict{} },
+		func() any { return &api.Rotation{} },
 	}
 	for _, b := range blocks {
 		ok := false

@@ -22,6 +22,9 @@ var (
 	ErrCodeUsed = errors.New("enrollment code already used")
 	// ErrCodeExpired means an enrollment code is past its validity (permanent).
 	ErrCodeExpired = errors.New("enrollment code expired")
+	// ErrLocked means the embedded store's file is locked by another
+	// process, most likely another kipass-central on the same --data.
+	ErrLocked = errors.New("the data file is locked")
 	// ErrAppendOnly means something tried to change the audit log (permanent).
 	ErrAppendOnly = errors.New("audit log is append-only")
 )

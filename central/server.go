@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathBusinessTypes, s.handleBusinessTypes)
 	m.HandleFunc("POST "+api.PathFacilities, s.handleRegister)
 	m.HandleFunc("POST "+api.PathEnroll, s.handleEnroll)
+	m.HandleFunc("POST "+api.PathRotate, s.only(s.handleRotate, RoleDevice, RoleManager, RoleStaff))
 
 	m.HandleFunc("POST "+api.PathScans, s.device(s.handleScans))
 	m.HandleFunc("POST "+api.PathHeartbeat, s.device(s.handleHeartbeat))
@@ -316,6 +317,17 @@ func (s *Server) authenticate(r *http.Request) (principal, *authError) {
 		return principal{}, &authError{http.StatusServiceUnavailable, "store", "could not check the credential; retry later"}
 	case !c.RevokedAt.IsZero():
 		return principal{}, &authError{http.StatusUnauthorized, "credential_revoked", "credential revoked"}
+	}
+	if c.Pending { // the first use of a rotated credential retires the old one
+		err := s.st.ConfirmCredential(r.Context(), hash, s.opts.Clock.Now())
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return principal{}, &authError{http.StatusUnauthorized, "credential_revoked", "credential revoked"}
+		case err != nil:
+			s.opts.Log.Error("store failed", "op", "confirm credential", "err", err)
+			return principal{}, &authError{http.StatusServiceUnavailable, "store", "could not check the credential; retry later"}
+		}
+		s.opts.Log.Info("rotated credential in use; the old one is revoked", "facility", c.Facility, "subject", c.Subject)
 	}
 	p := principal{role: c.Role, facility: c.Facility, subject: c.Subject, name: c.Name}
 	return p, nil

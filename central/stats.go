@@ -243,10 +243,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, p principa
 		return
 	}
 	s.opts.Log.Info("authority export", "audit_seq", e.Seq, "authority", p.name, "facility", facility, "records", len(scans))
-	out := api.Export{Facility: facility, From: from, To: to, AuditSeq: e.Seq, Visits: make([]api.Visit, len(scans))}
+	// People read the export: its times are in KST (+09:00), as in docs/protocol.md.
+	out := api.Export{Facility: facility, From: from.In(api.KST), To: to.In(api.KST), AuditSeq: e.Seq, Visits: make([]api.Visit, len(scans))}
 	for i, sc := range scans {
-		out.Visits[i] = api.Visit{Device: sc.Device, Entrance: entrance[sc.Device], CorrectedTime: sc.CorrectedTime,
-			DeviceTime: sc.DeviceTime, Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy}
+		out.Visits[i] = api.Visit{Device: sc.Device, Entrance: entrance[sc.Device], CorrectedTime: sc.CorrectedTime.In(api.KST),
+			DeviceTime: sc.DeviceTime.In(api.KST), Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -256,6 +257,9 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, _ principal
 	if err != nil {
 		s.storeFailed(w, "read the audit log", err)
 		return
+	}
+	for i := range es { // in KST, like the export
+		es[i].At, es[i].From, es[i].To = es[i].At.In(api.KST), es[i].From.In(api.KST), es[i].To.In(api.KST)
 	}
 	writeJSON(w, http.StatusOK, api.Audit{Entries: es})
 }

@@ -37,6 +37,14 @@ type Store interface {
 	// RevokeCredential revokes the active credentials of a facility's
 	// subject (a staff account) at once.
 	RevokeCredential(ctx context.Context, facility, subject string, at time.Time) error
+	// RotateCredential adds c, a pending credential of the same subject
+	// as the caller's, and revokes the subject's earlier pending ones (a
+	// rotation never used), in one transaction.
+	RotateCredential(ctx context.Context, c Credential, at time.Time) error
+	// ConfirmCredential marks the pending credential hash in use and
+	// revokes every other credential of its subject, in one transaction.
+	// ErrNotFound when hash is not an active credential.
+	ConfirmCredential(ctx context.Context, hash string, at time.Time) error
 
 	// AddCode stores a one-time enrollment code (by its hash).
 	AddCode(ctx context.Context, c Code) error
@@ -124,6 +132,9 @@ type Credential struct {
 	CreatedAt time.Time `json:"created_at"`
 	// RevokedAt is set once the credential stops working.
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	// Pending marks a credential issued by rotation and not used yet: its
+	// first use revokes the subject's other credentials.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Code is a stored one-time enrollment code: the hash of the code, never

@@ -23,6 +23,10 @@ const (
 	// PathEnroll trades a one-time enrollment code for a device credential
 	// (POST EnrollRequest, public; answers Enrollment).
 	PathEnroll = "/v1/enroll"
+	// PathRotate issues a new credential to its caller (POST, device,
+	// manager or staff; answers Rotation). The old credential keeps working
+	// until the new one is first used, which revokes it.
+	PathRotate = "/v1/credentials/rotate"
 	// PathHeartbeat receives a device's Heartbeat (POST, device).
 	PathHeartbeat = "/v1/heartbeat"
 	// PathFleet lists devices and their problems (GET, admin or facility).
@@ -238,6 +242,16 @@ type Enrollment struct {
 	Device     string `json:"device"`
 	Entrance   string `json:"entrance"`
 	Credential string `json:"credential"`
+}
+
+// Rotation is the answer to POST /v1/credentials/rotate: the caller's new
+// credential, shown once. Its first use revokes the old one.
+type Rotation struct {
+	Credential string    `json:"credential"`
+	Role       string    `json:"role"`
+	Facility   string    `json:"facility"`
+	Subject    string    `json:"subject"`
+	IssuedAt   time.Time `json:"issued_at"`
 }
 
 // EntranceRequest is the body of PATCH /v1/facilities/{id}/devices/{device}.

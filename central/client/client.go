@@ -29,7 +29,8 @@ import (
 	"github.com/kipass/kipass/central/api"
 )
 
-// MaxAnswer bounds the body of an answer read from central.
+// MaxAnswer bounds the body of an answer read from central unless
+// Options.MaxAnswer says otherwise.
 const MaxAnswer = 8 << 20
 
 // Clock is the time source that stamps requests: the device clock.
@@ -51,6 +52,9 @@ type Options struct {
 	// InsecureHTTP allows a plain http:// URL to a host other than loopback
 	// (config key insecure_http). Without it such a URL is refused.
 	InsecureHTTP bool
+	// MaxAnswer bounds an answer's body; the constant MaxAnswer when zero
+	// (an authority export wants more).
+	MaxAnswer int64
 	// Timeout bounds a whole request; 10 s when zero. A shorter deadline in
 	// the context wins.
 	Timeout time.Duration
@@ -83,6 +87,9 @@ func New(o Options) (*Client, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
+	}
+	if o.MaxAnswer <= 0 {
+		o.MaxAnswer = MaxAnswer
 	}
 	if o.Clock == nil {
 		o.Clock = machineClock{}
@@ -198,7 +205,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return &Error{Op: op, Retryable: true, Err: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxAnswer))
 	received := c.o.Clock.Now()
 	if err != nil {
 		return &Error{Op: op, Retryable: true, Err: fmt.Errorf("read answer: %w", err)}
@@ -210,7 +217,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 			Retryable:  retryableStatus(resp.StatusCode),
 			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), received)}
 	}
-	if out == nil {
+	if out == nil || len(data) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

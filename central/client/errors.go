@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -38,15 +39,18 @@ type Error struct {
 	Err error
 }
 
-// Error describes the failure; it holds no credential and no token.
+// Error describes the failure for a log or an operator; it holds no
+// credential and no token.
 func (e *Error) Error() string {
 	switch {
+	case e.Unreachable() && e.Err != nil:
+		return e.Op + ": central unreachable: " + e.Err.Error()
 	case e.Err != nil:
 		return e.Op + ": " + e.Err.Error()
 	case e.Reason != "":
-		return fmt.Sprintf("%s: central answered %d (reason %q)", e.Op, e.Status, e.Reason)
+		return fmt.Sprintf("%s: central refused: %s (%s, HTTP %d)", e.Op, e.Message, e.Reason, e.Status)
 	default:
-		return fmt.Sprintf("%s: central answered %d", e.Op, e.Status)
+		return fmt.Sprintf("%s: central answered %d %s", e.Op, e.Status, http.StatusText(e.Status))
 	}
 }
 

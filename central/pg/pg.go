@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS credentials (
 	created_at timestamptz NOT NULL,
 	revoked_at timestamptz);
 CREATE INDEX IF NOT EXISTS credentials_subject ON credentials (facility, subject);
+ALTER TABLE credentials ADD COLUMN IF NOT EXISTS pending boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS enrollment_codes (
 	hash text PRIMARY KEY,
 	facility text NOT NULL,
@@ -229,8 +230,8 @@ func (s *Store) SetFacilityStatus(ctx context.Context, id, status string) error 
 }
 
 func insertCredential(ctx context.Context, tx pgx.Tx, c central.Credential) error {
-	_, err := tx.Exec(ctx, `INSERT INTO credentials (hash, role, facility, subject, name, created_at, revoked_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		c.Hash, string(c.Role), c.Facility, c.Subject, c.Name, c.CreatedAt, nullTime(c.RevokedAt))
+	_, err := tx.Exec(ctx, `INSERT INTO credentials (hash, role, facility, subject, name, created_at, revoked_at, pending) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+		c.Hash, string(c.Role), c.Facility, c.Subject, c.Name, c.CreatedAt, nullTime(c.RevokedAt), c.Pending)
 	return err
 }
 
@@ -239,13 +240,13 @@ func (s *Store) AddCredential(ctx context.Context, c central.Credential) error {
 	return classify("add credential", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return insertCredential(ctx, tx, c) }))
 }
 
-const credentialCols = `hash, role, facility, subject, name, created_at, revoked_at`
+const credentialCols = `hash, role, facility, subject, name, created_at, revoked_at, pending`
 
 func scanCredential(row pgx.Row) (central.Credential, error) {
 	var c central.Credential
 	var role string
 	var revoked *time.Time
-	err := row.Scan(&c.Hash, &role, &c.Facility, &c.Subject, &c.Name, &c.CreatedAt, &revoked)
+	err := row.Scan(&c.Hash, &role, &c.Facility, &c.Subject, &c.Name, &c.CreatedAt, &revoked, &c.Pending)
 	c.Role, c.RevokedAt = central.Role(role), deref(revoked)
 	return c, err
 }
@@ -275,6 +276,33 @@ func (s *Store) RevokeCredential(ctx context.Context, facility, subject string, 
 		err = pgx.ErrNoRows
 	}
 	return classify("revoke credential", err)
+}
+
+// RotateCredential implements central.Store.
+func (s *Store) RotateCredential(ctx context.Context, c central.Credential, at time.Time) error {
+	return classify("rotate credential", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE credentials SET revoked_at = $3
+			WHERE facility = $1 AND subject = $2 AND pending AND revoked_at IS NULL`, c.Facility, c.Subject, at); err != nil {
+			return err
+		}
+		c.Pending = true
+		return insertCredential(ctx, tx, c)
+	}))
+}
+
+// ConfirmCredential implements central.Store.
+func (s *Store) ConfirmCredential(ctx context.Context, hash string, at time.Time) error {
+	return classify("confirm credential", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var facility, subject string
+		err := tx.QueryRow(ctx, `UPDATE credentials SET pending = false WHERE hash = $1 AND revoked_at IS NULL
+			RETURNING facility, subject`, hash).Scan(&facility, &subject)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE credentials SET revoked_at = $4
+			WHERE facility = $1 AND subject = $2 AND hash <> $3 AND revoked_at IS NULL`, facility, subject, hash, at)
+		return err
+	}))
 }
 
 // AddCode implements central.Store.

@@ -113,3 +113,34 @@ func TestTwoServersIngestOnce(t *testing.T) {
 		t.Fatalf("count %d, duplicates %v", c, dups)
 	}
 }
+
+// A database made before credential rotation (no pending column) is
+// upgraded in place when the new central opens it: its credentials keep
+// working and can be rotated.
+func TestUpgradeAddsPendingColumn(t *testing.T) {
+	dsn := pgtest.Schema(t)
+	old := pgtest.OpenDSN(t, dsn)
+	ctx := context.Background()
+	now := time.Now()
+	if err := old.Exec(ctx, "ALTER TABLE credentials DROP COLUMN pending"); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Exec(ctx, `INSERT INTO credentials (hash, role, facility, subject, name, created_at)
+		VALUES ('h-old', 'device', 'F', 'D-1', '', now())`); err != nil {
+		t.Fatal(err)
+	}
+	st := pgtest.OpenDSN(t, dsn) // the upgraded central
+	c, err := st.Credential(ctx, "h-old")
+	if err != nil || c.Subject != "D-1" || c.Pending || !c.RevokedAt.IsZero() {
+		t.Fatalf("credential after upgrade: %+v %v", c, err)
+	}
+	if err := st.RotateCredential(ctx, central.Credential{Hash: "h-new", Role: central.RoleDevice, Facility: "F", Subject: "D-1", CreatedAt: now}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ConfirmCredential(ctx, "h-new", now); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.Credential(ctx, "h-old"); err != nil || c.RevokedAt.IsZero() {
+		t.Fatalf("old credential after the rotation was used: %+v %v", c, err)
+	}
+}

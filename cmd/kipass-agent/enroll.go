@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
@@ -24,6 +25,7 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--central-ca FILE] [--credential FILE] [--name NAME]
+       kipass-agent enroll --rotate [--config FILE] [--central URL] [--central-ca FILE] [--credential FILE]
 
 Trades the one-time enrollment code a facility manager issued for this
 device's credential. The credential is written to --credential (mode 0600;
@@ -33,6 +35,11 @@ the config file are filled in; the other keys are kept. The code travels
 to central the way scans do: TLS against the system roots or the config's
 central_ca_file, and plain http:// only to loopback unless the config has
 "insecure_http": true.
+
+--rotate replaces an enrolled device's credential: central issues a new one
+for the old, the new one replaces the old in the credential file, and the
+old one keeps working until the agent first uses the new one (restart it:
+systemctl restart kipass-agent), when central revokes the old one.
 
 Flags:
 `)
@@ -45,11 +52,15 @@ Flags:
 	credFile := fs.String("credential", "", "credential `file` to write (0600)")
 	name := fs.String("name", "", "a `label` for this device at central (its model or place)")
 	force := fs.Bool("force", false, "overwrite an existing credential file")
+	rotate := fs.Bool("rotate", false, "replace this device's credential with a new one from central")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *code == "" {
-		return errors.New("--code is required")
+	if *rotate && *code != "" {
+		return errors.New("give either --code (a new device) or --rotate (an enrolled one)")
+	}
+	if *code == "" && !*rotate {
+		return errors.New("--code is required (or --rotate, to replace an enrolled device's credential)")
 	}
 	var raw map[string]json.RawMessage
 	insecureHTTP := false
@@ -85,20 +96,30 @@ Flags:
 			}
 		}
 	}
-	central, err := client.New(client.Options{URL: *centralURL, CAFile: *caFile, InsecureHTTP: insecureHTTP, Timeout: 30 * time.Second})
-	if err != nil {
+	co := client.Options{URL: *centralURL, CAFile: *caFile, InsecureHTTP: insecureHTTP, Timeout: 30 * time.Second}
+	if err := client.CheckURL(co.URL, co.InsecureHTTP); err != nil {
 		return fmt.Errorf("--central or the config: %w", err)
 	}
 	if *credFile == "" {
 		return errors.New("--credential or --config is required")
 	}
-	if _, err := os.Stat(*credFile); err == nil && !*force {
-		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential)", *credFile)
+	if *rotate {
+		return rotateCredential(ctx, co, *credFile, stdout)
 	}
-
-	en, err := enroll(ctx, central, api.EnrollRequest{Code: *code, Name: *name})
+	central, err := client.New(co)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(*credFile); err == nil && !*force {
+		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential; --rotate replaces it without a new code)", *credFile)
+	}
+
+	var en api.Enrollment
+	if err := central.Do(ctx, http.MethodPost, api.PathEnroll, api.EnrollRequest{Code: *code, Name: *name}, &en); err != nil {
+		return err
+	}
+	if en.Credential == "" || en.Device == "" {
+		return errors.New("central's answer is not an enrollment")
 	}
 	if err := writeFileAtomic(*credFile, []byte(en.Credential+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write credential: %w", err)
@@ -131,22 +152,34 @@ Flags:
 	return nil
 }
 
-// enroll trades the code for the device's credential at central.
-func enroll(ctx context.Context, central *client.Client, req api.EnrollRequest) (api.Enrollment, error) {
-	var en api.Enrollment
-	err := central.Do(ctx, http.MethodPost, api.PathEnroll, req, &en)
-	var ce *client.Error
-	switch {
-	case client.Unreachable(err):
-		return api.Enrollment{}, fmt.Errorf("central unreachable: %w", err)
-	case errors.As(err, &ce) && ce.Status != 0 && ce.Reason != "":
-		return api.Enrollment{}, fmt.Errorf("central refused the code: %s (%s)", ce.Message, ce.Reason)
-	case err != nil:
-		return api.Enrollment{}, err
-	case en.Credential == "" || en.Device == "":
-		return api.Enrollment{}, errors.New("central's answer is not an enrollment")
+// rotateCredential trades the credential in credFile for a new one and
+// writes it in its place (0600). The old one stays valid at central until
+// the new one is first used.
+func rotateCredential(ctx context.Context, co client.Options, credFile string, stdout io.Writer) error {
+	b, err := os.ReadFile(credFile)
+	if err != nil {
+		return fmt.Errorf("credential: %w (enroll the device first)", err)
 	}
-	return en, nil
+	old := strings.TrimSpace(string(b))
+	co.Credential = old
+	central, err := client.New(co)
+	if err != nil {
+		return err
+	}
+	var r api.Rotation
+	if err := central.Do(ctx, http.MethodPost, api.PathRotate, nil, &r); err != nil {
+		return err
+	}
+	if r.Credential == "" || r.Credential == old {
+		return errors.New("central's answer is not a new credential")
+	}
+	if err := writeFileAtomic(credFile, []byte(r.Credential+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the new credential (the old one still works): %w", err)
+	}
+	fmt.Fprintf(stdout, "credential rotated: device %s of facility %s\nnew credential written to %s (0600)\n"+
+		"restart the agent (systemctl restart kipass-agent): central revokes the old credential when the new one is first used\n",
+		r.Subject, r.Facility, credFile)
+	return nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/central"
@@ -97,6 +99,91 @@ func TestEnrollFillsConfigAndCredential(t *testing.T) {
 	}
 	if rc := run([]string{"enroll", "--code", "X"}, &out, &errb); rc != 1 {
 		t.Fatalf("no central: %d", rc)
+	}
+}
+
+// enroll --rotate: central issues a new credential, the file gets it, the
+// old one keeps working until the agent runs with the new one, and then
+// central refuses the old one.
+func TestEnrollRotate(t *testing.T) {
+	cs, err := central.Open(filepath.Join(t.TempDir(), "c.db"), central.Options{RequireCredentials: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cs.Handler())
+	defer func() { srv.Close(); cs.Close() }()
+	var reg api.Registered
+	postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
+		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg)
+	var code api.EnrollmentCode
+	postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: "정문"}, &code)
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "frames"), 0o700)
+	os.WriteFile(filepath.Join(dir, "keys.json"), []byte(`{"keys":[]}`), 0o600)
+	cfgPath := filepath.Join(dir, "agent.json")
+	os.WriteFile(cfgPath, []byte(`{"source":"folder:frames","data_dir":"data","keys_file":"keys.json",
+		"central_url":"`+srv.URL+`","audio":{"device":"none"},"status":{"listen":"off"}}`), 0o600)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"enroll", "--config", cfgPath, "--code", code.Code}, &out, &errb); rc != 0 {
+		t.Fatalf("enroll: %d %s", rc, errb.String())
+	}
+	cfg, err := agent.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldCred, _ := os.ReadFile(cfg.CredentialFile)
+	old := strings.TrimSpace(string(oldCred))
+	hb := api.Heartbeat{Facility: cfg.Facility, Device: cfg.Device, Camera: "ok"}
+
+	out.Reset()
+	if rc := run([]string{"enroll", "--rotate", "--config", cfgPath}, &out, &errb); rc != 0 {
+		t.Fatalf("enroll --rotate: %d %s", rc, errb.String())
+	}
+	newCred, _ := os.ReadFile(cfg.CredentialFile)
+	if fi, err := os.Stat(cfg.CredentialFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credential file after rotation: %v %v", fi, err)
+	}
+	if strings.TrimSpace(string(newCred)) == old || !strings.HasPrefix(string(newCred), "kpd_") {
+		t.Fatal("the credential file was not rotated")
+	}
+	if strings.Contains(out.String(), strings.TrimSpace(string(newCred))) || !strings.Contains(out.String(), "restart the agent") {
+		t.Fatalf("rotate output: %s", out.String())
+	}
+	// The running agent still holds the old one: it keeps working.
+	if c := postJSON(t, srv.URL+api.PathHeartbeat, old, hb, nil); c != 200 {
+		t.Fatalf("old credential before the new one is used: %d", c)
+	}
+	// The agent restarts with the rotated file; its first call retires the old one.
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := agent.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), agent.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done; a.Close() }()
+	var ae api.Error
+	for i := 0; i < 100; i++ {
+		if c := postJSON(t, srv.URL+api.PathHeartbeat, old, hb, &ae); c == 401 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ae.Reason != "credential_revoked" {
+		t.Fatalf("old credential after the agent used the new one: %+v", ae)
+	}
+	// Rotating with a revoked credential is refused and leaves the file alone.
+	os.WriteFile(cfg.CredentialFile, []byte(old+"\n"), 0o600)
+	errb.Reset()
+	if rc := run([]string{"enroll", "--rotate", "--config", cfgPath}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "credential_revoked") {
+		t.Fatalf("rotate with a revoked credential: %d %s", rc, errb.String())
+	}
+	if b, _ := os.ReadFile(cfg.CredentialFile); strings.TrimSpace(string(b)) != old {
+		t.Fatal("a refused rotation changed the credential file")
+	}
+	if rc := run([]string{"enroll", "--rotate", "--code", "X", "--config", cfgPath}, &out, &errb); rc != 1 {
+		t.Fatal("--rotate with --code accepted")
 	}
 }
 

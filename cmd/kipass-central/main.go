@@ -8,6 +8,10 @@
 //
 //	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE] [--accounts FILE] [--dev]
 //	kipass-central serve --postgres 'host=... dbname=kipass' [--keys FILE] [--accounts FILE]
+//	kipass-central register|business-types|facilities|approve|code|devices|rename|counts|export [flags]
+//
+// The operator commands go through central's HTTP API (docs/protocol.md)
+// with the credential in --credential FILE, so no curl is needed.
 package main
 
 import (
@@ -35,13 +39,26 @@ const usage = `kipass-central is the reference central server of the KI-Pass vis
 
 Usage:
 
-	kipass-central serve [flags]
+	kipass-central serve [flags]            run the server
+	kipass-central <command> [flags]        an operator command, through central's HTTP API
 
-Run "kipass-central serve -h" for its flags.
+Operator commands (each takes --central URL and --credential FILE):
+
+	register        register a facility; writes its manager credential (no credential needed)
+	business-types  list the business type codes register accepts
+	facilities      list facilities, e.g. --status held (admin)
+	approve         approve a held registration (admin)
+	code            issue a one-time enrollment code for an entrance (manager)
+	devices         list devices with their entrance and state (manager, staff, admin)
+	rename          change the entrance a device guards (manager)
+	counts          today's and 14 days' visitors per entrance (manager, staff, device, admin)
+	export          the health authority's export of a facility's visits (authority)
+
+Run "kipass-central <command> -h" for a command's flags.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // options are the serve flags.
@@ -50,11 +67,36 @@ type options struct {
 	dev                                  bool
 }
 
-func run(args []string, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "serve" {
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve":
+		return runServe(args[1:], stderr)
+	}
+	if _, ok := opCommands[args[0]]; !ok {
+		fmt.Fprintf(stderr, "kipass-central: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := runOperator(ctx, args[0], args[1:], stdout, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "kipass-central %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func runServe(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -65,7 +107,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.accounts, "accounts", "", "operator, health-authority and issuer credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{...},\"issuers\":{...}}")
 	fs.BoolVar(&o.dev, "dev", false, "development: accept scans and heartbeats from devices without a credential")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -92,7 +134,7 @@ type accounts struct {
 	Issuers     map[string]string `json:"issuers"`
 }
 
-func loadAccounts(path string, log *slog.Logger) (accounts, error) {
+func loadAccounts(path string) (accounts, error) {
 	var a accounts
 	if path == "" {
 		return a, nil
@@ -101,8 +143,8 @@ func loadAccounts(path string, log *slog.Logger) (accounts, error) {
 	if err != nil {
 		return a, fmt.Errorf("accounts: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("accounts file is readable by others; chmod 600 it", "file", path)
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return a, fmt.Errorf("accounts file %s has mode %04o: it holds credentials, so other users must not read it; run chmod 600 %s", path, perm, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -129,7 +171,7 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 			return err
 		}
 	}
-	acc, err := loadAccounts(o.accounts, log)
+	acc, err := loadAccounts(o.accounts)
 	if err != nil {
 		return err
 	}
