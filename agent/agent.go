@@ -22,6 +22,7 @@ import (
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/ledger"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -98,6 +99,9 @@ type Parts struct {
 	Store    Store
 	Speaker  Speaker
 	Sender   Sender
+	// Ledger checks staff control codes and keeps the paper ledger's
+	// sheets; nil refuses every control code (ledger.go).
+	Ledger Ledger
 	// Background parts run beside the scan loop under the same errgroup.
 	Background []Runner
 	// Watch lists the health sources the status page reads; nil fields
@@ -210,7 +214,8 @@ type Agent struct {
 
 	closeOnce sync.Once
 
-	obs *observer // status page, metrics and health (state.go)
+	obs *observer   // status page, metrics and health (state.go)
+	led ledgerState // the paper ledger beside the scanner (ledger.go)
 }
 
 // New returns an Agent over the given parts, with its status page and
@@ -224,6 +229,9 @@ func New(p Parts, o Options) (*Agent, error) {
 		o.Log = slog.Default()
 	}
 	a := &Agent{p: p, o: o, dedup: camera.NewDedup(o.DedupWindow)}
+	if pl, ok := p.Ledger.(paperLedger); ok {
+		a.led.codes, a.led.book, a.led.counts = pl.codes, pl.book, pl.counts
+	}
 	a.obs = newObserver(o, p.Watch)
 	a.obs.metrics = status.NewMetrics(a)
 	if p.Decoder != nil {
@@ -363,7 +371,7 @@ func (a *Agent) handleFrame(ctx context.Context, f camera.Frame) {
 // HandleText judges one decoded (or scan-engine) text captured at the given
 // time: verdict, durable enqueue when the verdict is recorded, then voice.
 // It returns the verdict given; repeats of the same text within the dedup
-// window are ignored (ok false). It is safe to call from several
+// window are ignored and a staff control code is no visitor (ok false). It is safe to call from several
 // goroutines at once (the scan loop and kipass-agent feed).
 func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time) (scan Scan, ok bool) {
 	now := a.o.Clock.Now()
@@ -371,6 +379,10 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		return Scan{}, false
 	}
 	a.decoded.Add(1)
+	if ledger.IsControl(text) {
+		a.handleControl(text) // staff's control code: never judged as a visitor token
+		return Scan{}, false
+	}
 
 	corrected := now
 	if a.o.Time != nil {
@@ -404,7 +416,9 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		a.rejected.Add(1)
 	}
 	scan.Prompt = PromptFor(verdict, scan.Recorded)
-	if err := a.p.Speaker.Say(scan.Prompt); err != nil {
+	if verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "" {
+		scan.Prompt = a.remindOr(now, scan.Prompt) // at most once a minute: 수기 명부를 작성해 주세요
+	} else if err := a.p.Speaker.Say(scan.Prompt); err != nil {
 		a.o.Log.Warn("speaker failed", "err", err)
 	}
 	scan.Latency = a.o.Clock.Now().Sub(captured)

@@ -165,7 +165,7 @@ func TestFullQueueNeverSaysVerified(t *testing.T) {
 	if len(r.scans) != 2 {
 		t.Fatalf("scans = %+v", r.scans)
 	}
-	if r.scans[0].Prompt != audio.Verified || r.scans[1].Prompt != audio.StorageFailure || r.scans[1].Recorded {
+	if r.scans[0].Prompt != audio.Verified || r.scans[1].Prompt != audio.LedgerPlease || r.scans[1].Recorded { // sent to the paper ledger
 		t.Fatalf("second scan on a full queue: %+v", r.scans[1])
 	}
 	if got := r.a.Stats().StoreFailures; got != 1 {

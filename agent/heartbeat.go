@@ -12,5 +12,6 @@ func heartbeatState(s status.Snapshot) heartbeat.State {
 	if s.Clock.Known {
 		hs.ClockOffset = s.Clock.Offset
 	}
+	hs.Ledger = ledgerSheets(s.Ledger)
 	return hs
 }

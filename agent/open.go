@@ -37,7 +37,8 @@ type Hooks struct {
 // sound device), the trust state, the one client for central, the uplink
 // and the heartbeat, then wires them with New. One device clock flows to
 // every part; the queue stamps records with the trust clock's corrected
-// time. Close releases what Open opened.
+// time; the paper ledger's sheets age on it too. Close releases what Open
+// opened.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, error) {
 	if log == nil {
 		log = slog.Default()
@@ -85,8 +86,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(fmt.Errorf("%w: %w", ErrConfig, err))
 	}
 
+	// The queue stamps and ages records on trust's corrected clock.
 	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
-		MaxRecords: cfg.QueueMax, Clock: clk.Corrected(), Log: logging.For(log, "queue"),
+		MaxRecords: cfg.QueueMax, Clock: dev, Time: queueTime{clk: clk, ClockTime: queue.ClockTime{Clock: dev}},
+		IssuedAt: tokenIssuedAt, Log: logging.For(log, "queue"),
 	})
 	if err != nil {
 		return fail(err)
@@ -123,6 +126,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	dec := decode.New(decOpts)
 	owned = append(owned, dec)
+	led, err := openLedger(cfg, q, clk.Corrected())
+	if err != nil {
+		return fail(err)
+	}
 
 	a, err := New(Parts{
 		Frames:     src.frames,
@@ -132,6 +139,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Store:      q,
 		Speaker:    spk,
 		Sender:     snd,
+		Ledger:     led,
 		Background: append(tr.runners, q), // q: the queue's 28-day purge
 		Watch:      Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}},
 		Trust:      tr,

@@ -76,7 +76,7 @@ func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, err
 			DedupWindow: time.Duration(cfg.DedupWindow), Log: log,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("scan engine %q: %w", cfg.Source, err)
+			return nil, fmt.Errorf("scan engine %q: %w", camera.Redact(cfg.Source), err)
 		}
 		s := &source{codes: codes}
 		if hr, ok := codes.(engine.HealthReporter); ok {
@@ -99,7 +99,7 @@ func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, err
 		Log: log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("camera %q: %w", cfg.Source, err)
+		return nil, fmt.Errorf("camera %q: %w", camera.Redact(cfg.Source), err)
 	}
 	return &source{frames: live, live: live, health: live.Health}, nil
 }

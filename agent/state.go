@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/logging"
@@ -142,6 +143,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 	var clk status.Clock
 	if w.Camera != nil {
 		camState, camProblem = w.Camera.CameraHealth()
+		camProblem = camera.Redact(camProblem) // a camera URL's password never shows
 	}
 	if w.Storage != nil {
 		storeProblem = w.Storage.StorageHealth()
@@ -180,6 +182,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 		// (starting, no frames, ended).
 		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
+	s.Ledger = a.ledgerSnapshot()
 	return s
 }
 
@@ -275,6 +278,7 @@ func (a *Agent) openStatus() error {
 		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a,
 		Settings: so.Settings, PIN: so.PIN, Language: so.Language, Metrics: a.obs.metrics,
 		Clock: a.obs.clk, Log: logging.For(a.o.Log, "status"),
+		Ledger: a.ledgerControl(), Paper: a.paperCounter(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)

@@ -35,10 +35,6 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	t.Helper()
 	r := &trustRig{dev: clock.NewFake(device)}
 	var err error
-	if r.q, err = queue.Open(filepath.Join(t.TempDir(), "queue.db"), queue.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.q.Close() })
 	if r.key, err = token.GenerateKey("dev"); err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +43,11 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	if learn != nil {
 		learn(r.clk, r.dev)
 	}
+	// The queue stamps and ages on the same trust clock, as in Open.
+	if r.q, err = queue.Open(filepath.Join(t.TempDir(), "queue.db"), queue.Options{Clock: r.dev, Time: queueTime{clk: r.clk}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.q.Close() })
 	v, err := trust.NewVerifier(trust.VerifierOptions{Keys: token.NewKeySet(r.key.Public()), Skew: 2 * time.Second, Clock: r.clk, Log: log})
 	if err != nil {
 		t.Fatal(err)

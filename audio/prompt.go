@@ -26,6 +26,17 @@ const (
 	ClockProblem
 	// StorageFailure: the scan could not be recorded ("기록에 실패했습니다. 관리자에게 문의하세요").
 	StorageFailure
+	// LedgerPlease: the device cannot record visits now; the visitor signs
+	// the paper ledger instead ("수기 명부를 작성해 주세요").
+	LedgerPlease
+	// LedgerInstructions: for a visitor without a phone, how to sign the
+	// paper ledger.
+	LedgerInstructions
+	// PaperRecorded: staff counted one paper-ledger visit ("수기 명부 방문이 기록되었습니다").
+	PaperRecorded
+	// ControlRefused: a staff control code of another facility or device,
+	// or a forged one ("이 기기의 관리 코드가 아닙니다").
+	ControlRefused
 
 	numPrompts // keep last
 )
@@ -37,6 +48,11 @@ var promptNames = [numPrompts]string{
 	Expired:        "expired",
 	ClockProblem:   "clock-problem",
 	StorageFailure: "storage-failure",
+
+	LedgerPlease:       "ledger-please",
+	LedgerInstructions: "ledger-instructions",
+	PaperRecorded:      "paper-recorded",
+	ControlRefused:     "control-refused",
 }
 
 // promptTexts are the words of each voice clip, as displayed. The Korean
@@ -50,6 +66,11 @@ var promptTexts = map[string][numPrompts]string{
 		Expired:        "만료된 QR코드입니다. 새로 발급해 주세요",
 		ClockProblem:   "기기 시간에 문제가 있습니다. 관리자에게 문의하세요",
 		StorageFailure: "기록에 실패했습니다. 관리자에게 문의하세요",
+
+		LedgerPlease:       "수기 명부를 작성해 주세요",
+		LedgerInstructions: "수기 명부에 성함과 연락처를 적어 주세요",
+		PaperRecorded:      "수기 명부 방문이 기록되었습니다",
+		ControlRefused:     "이 기기의 관리 코드가 아닙니다",
 	},
 	"en": {
 		Verified:       "Verified.",
@@ -58,6 +79,11 @@ var promptTexts = map[string][numPrompts]string{
 		Expired:        "This QR code has expired. Please get a new one.",
 		ClockProblem:   "Device clock problem. Please contact staff.",
 		StorageFailure: "Recording failed. Please contact staff.",
+
+		LedgerPlease:       "Please sign the paper register.",
+		LedgerInstructions: "Please show your ID and write your name and phone number in the paper register.",
+		PaperRecorded:      "Paper register visit counted.",
+		ControlRefused:     "This staff code is not for this device.",
 	},
 }
 

@@ -17,6 +17,10 @@ type note struct {
 //	expired          two falling notes               (A5 → E5)
 //	clock-problem    three quick high blips          (B5 ×3)
 //	storage-failure  one long low warble             (250/280 Hz, 500 ms)
+//	ledger-please    three falling notes             (G5 → E5 → C5)
+//	ledger-instructions two long mid notes           (C5, C5)
+//	paper-recorded   one bright note                 (C6, 150 ms)
+//	control-refused  three short low buzzes          (300 Hz ×3)
 var toneNotes = [numPrompts][]note{
 	Verified:       {{1319, 70}, {1760, 110}},
 	Pending:        {{880, 90}, {0, 60}, {880, 90}},
@@ -24,6 +28,11 @@ var toneNotes = [numPrompts][]note{
 	Expired:        {{880, 110}, {659, 160}},
 	ClockProblem:   {{988, 50}, {0, 40}, {988, 50}, {0, 40}, {988, 50}},
 	StorageFailure: {{250, 125}, {280, 125}, {250, 125}, {280, 125}},
+
+	LedgerPlease:       {{784, 100}, {659, 100}, {523, 160}},
+	LedgerInstructions: {{523, 180}, {0, 60}, {523, 180}},
+	PaperRecorded:      {{1047, 150}},
+	ControlRefused:     {{300, 80}, {0, 40}, {300, 80}, {0, 40}, {300, 80}},
 }
 
 // Tone synthesises the tone of prompt p at rate Hz. It is computed, not
@@ -33,7 +42,7 @@ func Tone(p Prompt, rate int) Clip {
 		return Clip{Rate: rate}
 	}
 	var out []float32
-	buzz := p == Invalid || p == StorageFailure // add odd harmonics: harsher, reads as "wrong"
+	buzz := p == Invalid || p == StorageFailure || p == ControlRefused // add odd harmonics: harsher, reads as "wrong"
 	for _, n := range toneNotes[p] {
 		count := int(n.ms * float64(rate) / 1000)
 		fade := int(0.005 * float64(rate)) // 5 ms ramps: no clicks

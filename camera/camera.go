@@ -190,7 +190,7 @@ type parsedSpec struct {
 	kind   specKind
 	target string // path, URL, pipeline or folder
 	index  int    // device index when target is ""
-	raw    string
+	raw    string // the spec as shown: its password redacted
 }
 
 // live reports whether the source is a live one (camera, stream) rather
@@ -207,7 +207,7 @@ func (p parsedSpec) live() bool {
 func (p parsedSpec) gocv() bool { return p.kind != kindFolder && p.kind != kindMJPEG }
 
 func parseSpec(spec string) (parsedSpec, error) {
-	p := parsedSpec{raw: spec}
+	p := parsedSpec{raw: Redact(spec)} // raw is for logs and errors
 	s := strings.TrimSpace(spec)
 	lower := strings.ToLower(s)
 	switch {
@@ -216,14 +216,14 @@ func parseSpec(spec string) (parsedSpec, error) {
 	case strings.HasPrefix(lower, "folder:"):
 		p.kind, p.target = kindFolder, s[len("folder:"):]
 		if p.target == "" {
-			return p, fmt.Errorf("camera: %q names no folder: %w", spec, ErrBadSpec)
+			return p, fmt.Errorf("camera: %q names no folder: %w", p.raw, ErrBadSpec)
 		}
 	case strings.HasPrefix(lower, "mjpeg+http://"), strings.HasPrefix(lower, "mjpeg+https://"):
 		p.kind, p.target = kindMJPEG, s[len("mjpeg+"):]
 	case strings.HasPrefix(lower, "gst:"):
 		p.kind, p.target = kindPipeline, strings.TrimSpace(s[len("gst:"):])
 		if p.target == "" {
-			return p, fmt.Errorf("camera: %q names no pipeline: %w", spec, ErrBadSpec)
+			return p, fmt.Errorf("camera: %q names no pipeline: %w", p.raw, ErrBadSpec)
 		}
 	case strings.HasPrefix(lower, "rtsp://"), strings.HasPrefix(lower, "rtsps://"),
 		strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):

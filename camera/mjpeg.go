@@ -39,7 +39,7 @@ func openMJPEG(ctx context.Context, url string, o Options) (Source, error) {
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("camera: mjpeg %s: %v: %w", url, err, ErrBadSpec)
+		return nil, fmt.Errorf("camera: mjpeg %s: %v: %w", Redact(url), err, ErrBadSpec)
 	}
 	type result struct {
 		resp *http.Response
@@ -55,20 +55,20 @@ func openMJPEG(ctx context.Context, url string, o Options) (Source, error) {
 	case r := <-ch:
 		if r.err != nil {
 			cancel()
-			return nil, fmt.Errorf("camera: mjpeg %s: %v: %w", url, r.err, ErrOpenFailed)
+			return nil, fmt.Errorf("camera: mjpeg %s: %v: %w", Redact(url), r.err, ErrOpenFailed)
 		}
 		resp = r.resp
 	case <-o.Clock.After(o.OpenTimeout):
 		cancel()
-		return nil, fmt.Errorf("camera: mjpeg %s: no answer after %v: %w", url, o.OpenTimeout, ErrOpenTimeout)
+		return nil, fmt.Errorf("camera: mjpeg %s: no answer after %v: %w", Redact(url), o.OpenTimeout, ErrOpenTimeout)
 	case <-ctx.Done():
 		cancel()
-		return nil, fmt.Errorf("camera: mjpeg %s: %w", url, ctx.Err())
+		return nil, fmt.Errorf("camera: mjpeg %s: %w", Redact(url), ctx.Err())
 	}
 	fail := func(format string, args ...any) (Source, error) {
 		resp.Body.Close()
 		cancel()
-		return nil, fmt.Errorf("camera: mjpeg %s: "+format+": %w", append([]any{url}, append(args, ErrOpenFailed)...)...)
+		return nil, fmt.Errorf("camera: mjpeg %s: "+format+": %w", append([]any{Redact(url)}, append(args, ErrOpenFailed)...)...)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fail("HTTP status %s", resp.Status)
@@ -103,7 +103,7 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("server closed the stream")
 			}
-			s.slot.fail(fmt.Errorf("camera: mjpeg %s: %v: %w", s.url, err, ErrReadFailed))
+			s.slot.fail(fmt.Errorf("camera: mjpeg %s: %v: %w", Redact(s.url), err, ErrReadFailed))
 			return
 		}
 		buf.Reset()
@@ -120,7 +120,7 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 			if s.slot.closed() {
 				return
 			}
-			s.slot.fail(fmt.Errorf("camera: mjpeg %s: reading part: %v: %w", s.url, err, ErrReadFailed))
+			s.slot.fail(fmt.Errorf("camera: mjpeg %s: reading part: %v: %w", Redact(s.url), err, ErrReadFailed))
 			return
 		}
 		at := s.o.Clock.Now()
@@ -149,7 +149,7 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 // logBad logs the first bad part and then every hundredth.
 func (s *mjpegSource) logBad(bad, seq uint64, why string) {
 	if bad == 1 || bad%100 == 0 {
-		s.o.Log.Warn("camera: mjpeg part skipped", "source", s.url, "seq", seq, "bad_parts", bad, "why", why)
+		s.o.Log.Warn("camera: mjpeg part skipped", "source", Redact(s.url), "seq", seq, "bad_parts", bad, "why", why)
 	}
 }
 

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
@@ -27,20 +30,96 @@ var (
 	bAudit       = []byte("audit")       // seq (8 bytes) -> api.AuditEntry
 	bDays        = []byte("days")        // "d" YYYYMMDD -> {scans, prints, hours}
 	bVerdicts    = []byte("verdicts")    // token fingerprint -> GivenVerdict
+	bNotices     = []byte("notices")     // notice id -> Notice (the outbox)
 	bScans       = []byte("scans")
 	bPrints      = []byte("prints")
 	bHours       = []byte("hours")
 )
 
-// BoltStore is the embedded Store: one bbolt file.
+// BoltStore is the embedded Store: one bbolt file. A purge that destroys
+// a day rewrites the file with only the live records (compaction) and
+// replaces it, so that no token of a purged day stays readable in the
+// file's freed pages.
 type BoltStore struct {
-	db *bolt.DB
+	path string
+	mu   sync.RWMutex // held for reading by every transaction, for writing while the file is replaced
+	db   *bolt.DB
+}
+
+func (s *BoltStore) view(f func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return errClosed
+	}
+	return s.db.View(f)
+}
+
+func (s *BoltStore) update(f func(*bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return errClosed
+	}
+	return s.db.Update(f)
+}
+
+var errClosed = errors.New("central store is closed")
+
+// compactSuffix names the file a compaction writes before it replaces the store.
+const compactSuffix = ".compact"
+
+// compact rewrites the store file with only its live records and replaces
+// the old file with it. Transactions wait meanwhile.
+func (s *BoltStore) compact() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return errClosed
+	}
+	tmp := s.path + compactSuffix
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := bolt.Compact(dst, s.db, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("compact: %w", err)
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	s.db = nil
+	rerr := os.Rename(tmp, s.path)
+	if rerr == nil {
+		if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+			d.Sync()
+			d.Close()
+		}
+	}
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("compact: reopen %s: %w", s.path, err)
+	}
+	s.db = db
+	if rerr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("compact: %w", rerr)
+	}
+	return nil
 }
 
 var _ Store = (*BoltStore)(nil)
 
 // OpenBolt opens (or creates) a bbolt store at path.
 func OpenBolt(path string) (*BoltStore, error) {
+	os.Remove(path + compactSuffix) // an interrupted compaction; the store itself is whole
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open central store %s: %w: another kipass-central (or another program) holds it; stop that one or give another --data directory", path, ErrLocked)
@@ -49,7 +128,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts} {
+		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts, bNotices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -60,11 +139,20 @@ func OpenBolt(path string) (*BoltStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
-	return &BoltStore{db: db}, nil
+	return &BoltStore{path: path, db: db}, nil
 }
 
 // Close closes the file.
-func (s *BoltStore) Close() error { return s.db.Close() }
+func (s *BoltStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
 
 func put(b *bolt.Bucket, k []byte, v any) error {
 	data, err := json.Marshal(v)
@@ -96,8 +184,8 @@ func key(parts ...string) []byte {
 func dayKey(t time.Time) []byte { return []byte("d" + Day(t).Format("20060102")) }
 
 // CreateFacility implements Store.
-func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential, notices ...Notice) error {
+	return s.update(func(tx *bolt.Tx) error {
 		fac := tx.Bucket(bFacilities)
 		if fac.Get([]byte(f.ID)) != nil {
 			return fmt.Errorf("facility %s: %w", f.ID, ErrConflict)
@@ -115,14 +203,67 @@ func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Cr
 		if err := put(fac, []byte(f.ID), f); err != nil {
 			return err
 		}
+		for _, n := range notices {
+			if err := put(tx.Bucket(bNotices), []byte(n.ID), n); err != nil {
+				return err
+			}
+		}
 		return put(tx.Bucket(bCredentials), []byte(manager.Hash), manager)
+	})
+}
+
+// FacilitiesByNumber implements Store.
+func (s *BoltStore) FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error) {
+	all, err := s.Facilities(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Facility{}
+	for _, f := range all {
+		if number != "" && f.BusinessNumber == number {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// Notices implements Store.
+func (s *BoltStore) Notices(_ context.Context, unsent bool, limit int) ([]Notice, error) {
+	out := []Notice{}
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bNotices).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var n Notice
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			if !unsent || n.SentAt.IsZero() {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateNotice implements Store.
+func (s *BoltStore) UpdateNotice(_ context.Context, n Notice) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bNotices)
+		if b.Get([]byte(n.ID)) == nil {
+			return fmt.Errorf("notice %s: %w", n.ID, ErrNotFound)
+		}
+		return put(b, []byte(n.ID), n)
 	})
 }
 
 // Facility implements Store.
 func (s *BoltStore) Facility(_ context.Context, id string) (api.Facility, error) {
 	var f api.Facility
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bFacilities), []byte(id), &f) })
+	err := s.view(func(tx *bolt.Tx) error { return get(tx.Bucket(bFacilities), []byte(id), &f) })
 	if err != nil {
 		return api.Facility{}, fmt.Errorf("facility: %w", err)
 	}
@@ -132,7 +273,7 @@ func (s *BoltStore) Facility(_ context.Context, id string) (api.Facility, error)
 // Facilities implements Store.
 func (s *BoltStore) Facilities(_ context.Context, status string) ([]api.Facility, error) {
 	out := []api.Facility{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bFacilities).ForEach(func(_, v []byte) error {
 			var f api.Facility
 			if err := json.Unmarshal(v, &f); err != nil {
@@ -153,7 +294,7 @@ func (s *BoltStore) Facilities(_ context.Context, status string) ([]api.Facility
 
 // SetFacilityStatus implements Store.
 func (s *BoltStore) SetFacilityStatus(_ context.Context, id, status string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bFacilities)
 		var f api.Facility
 		if err := get(b, []byte(id), &f); err != nil {
@@ -166,7 +307,7 @@ func (s *BoltStore) SetFacilityStatus(_ context.Context, id, status string) erro
 
 // AddCredential implements Store.
 func (s *BoltStore) AddCredential(_ context.Context, c Credential) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bCredentials)
 		if b.Get([]byte(c.Hash)) != nil {
 			return ErrConflict
@@ -178,7 +319,7 @@ func (s *BoltStore) AddCredential(_ context.Context, c Credential) error {
 // Credential implements Store.
 func (s *BoltStore) Credential(_ context.Context, hash string) (Credential, error) {
 	var c Credential
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bCredentials), []byte(hash), &c) })
+	err := s.view(func(tx *bolt.Tx) error { return get(tx.Bucket(bCredentials), []byte(hash), &c) })
 	if err != nil {
 		return Credential{}, fmt.Errorf("credential: %w", err)
 	}
@@ -188,7 +329,7 @@ func (s *BoltStore) Credential(_ context.Context, hash string) (Credential, erro
 // Credentials implements Store.
 func (s *BoltStore) Credentials(_ context.Context, facility string, role Role) ([]Credential, error) {
 	var out []Credential
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bCredentials).ForEach(func(_, v []byte) error {
 			var c Credential
 			if err := json.Unmarshal(v, &c); err != nil {
@@ -236,7 +377,7 @@ func revoke(tx *bolt.Tx, facility, subject string, at time.Time) (bool, error) {
 
 // RevokeCredential implements Store.
 func (s *BoltStore) RevokeCredential(_ context.Context, facility, subject string, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		ok, err := revoke(tx, facility, subject, at)
 		if err == nil && !ok {
 			err = fmt.Errorf("credential of %s: %w", subject, ErrNotFound)
@@ -312,13 +453,13 @@ func (s *BoltStore) ConfirmCredential(_ context.Context, hash string, at time.Ti
 
 // AddCode implements Store.
 func (s *BoltStore) AddCode(_ context.Context, c Code) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return put(tx.Bucket(bCodes), []byte(c.Hash), c) })
+	return s.update(func(tx *bolt.Tx) error { return put(tx.Bucket(bCodes), []byte(c.Hash), c) })
 }
 
 // Enroll implements Store.
 func (s *BoltStore) Enroll(_ context.Context, codeHash string, d api.Device, c Credential, now time.Time) (Code, error) {
 	var code Code
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		codes := tx.Bucket(bCodes)
 		if err := get(codes, []byte(codeHash), &code); err != nil {
 			return fmt.Errorf("enrollment code: %w", err)
@@ -349,7 +490,7 @@ func (s *BoltStore) Enroll(_ context.Context, codeHash string, d api.Device, c C
 // Devices implements Store.
 func (s *BoltStore) Devices(_ context.Context, facility string) ([]api.Device, error) {
 	out := []api.Device{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bDevices).Cursor()
 		prefix := []byte{}
 		if facility != "" {
@@ -371,7 +512,7 @@ func (s *BoltStore) Devices(_ context.Context, facility string) ([]api.Device, e
 }
 
 func (s *BoltStore) updateDevice(facility, device string, f func(*api.Device) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bDevices)
 		var d api.Device
 		if err := get(b, key(facility, device), &d); err != nil {
@@ -391,7 +532,7 @@ func (s *BoltStore) SetEntrance(_ context.Context, facility, device, entrance st
 
 // RemoveDevice implements Store.
 func (s *BoltStore) RemoveDevice(_ context.Context, facility, device string, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bDevices)
 		if b.Get(key(facility, device)) == nil {
 			return fmt.Errorf("device: %w", ErrNotFound)
@@ -406,7 +547,7 @@ func (s *BoltStore) RemoveDevice(_ context.Context, facility, device string, at 
 
 // PutHeartbeat implements Store.
 func (s *BoltStore) PutHeartbeat(_ context.Context, hb api.Device) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bDevices)
 		var d api.Device
 		if err := get(b, key(hb.Facility, hb.ID), &d); err != nil {
@@ -421,7 +562,7 @@ func (s *BoltStore) PutHeartbeat(_ context.Context, hb api.Device) error {
 // Ingest implements Store.
 func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) {
 	out := make([]Ingested, len(scans))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		days := tx.Bucket(bDays)
 		for i, sc := range scans {
 			day, err := days.CreateBucketIfNotExists(dayKey(sc.CorrectedTime))
@@ -436,22 +577,30 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 				out[i].Duplicate = true
 				continue
 			}
-			// A copy: the same token at another facility, on this day or
-			// the days beside it (a token lives 15 seconds).
-			for _, dt := range []time.Time{sc.CorrectedTime.AddDate(0, 0, -1), sc.CorrectedTime, sc.CorrectedTime.AddDate(0, 0, 1)} {
-				db := days.Bucket(dayKey(dt))
-				if db == nil || db.Bucket(bPrints) == nil {
+			// A copy: the same token at another facility; a repeat: at
+			// this facility, by another device. Every day on which a scan
+			// of this token can lie is looked at.
+			from, to := sc.SeenFrom, sc.SeenTo
+			if from.IsZero() || to.IsZero() {
+				from, to = sc.CorrectedTime, sc.CorrectedTime
+			}
+			dc := days.Cursor()
+			p := key(sc.Fingerprint, "")
+			for dk, _ := dc.Seek(dayKey(from)); dk != nil && bytes.Compare(dk, dayKey(to)) <= 0; dk, _ = dc.Next() {
+				pb := days.Bucket(dk).Bucket(bPrints)
+				if pb == nil {
 					continue
 				}
-				c := db.Bucket(bPrints).Cursor()
-				p := key(sc.Fingerprint, "")
+				c := pb.Cursor()
 				for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
 					if string(k[len(p):]) != sc.Facility {
 						out[i].Copy = true
+					} else {
+						out[i].Repeat = true
 					}
 				}
 			}
-			sc.Copy = out[i].Copy
+			sc.Copy, sc.Repeat = out[i].Copy, out[i].Repeat
 			if err := put(sb, []byte(sc.ID), sc); err != nil {
 				return err
 			}
@@ -466,12 +615,15 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 			if err != nil {
 				return err
 			}
+			// The hour's value: scans (8 bytes) and repeats among them (8 bytes).
 			hk := key(sc.Facility, sc.Device, sc.CorrectedTime.In(api.KST).Format("15"))
-			var n uint64
-			if v := hb.Get(hk); len(v) == 8 {
-				n = binary.BigEndian.Uint64(v)
+			v := make([]byte, 16)
+			copy(v, hb.Get(hk))
+			binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+1)
+			if sc.Repeat {
+				binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+1)
 			}
-			if err := hb.Put(hk, binary.BigEndian.AppendUint64(nil, n+1)); err != nil {
+			if err := hb.Put(hk, v); err != nil {
 				return err
 			}
 		}
@@ -501,7 +653,7 @@ func eachDay(tx *bolt.Tx, from, to time.Time, f func(day time.Time, b *bolt.Buck
 // HourCounts implements Store.
 func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time.Time) ([]HourCount, error) {
 	var out []HourCount
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return eachDay(tx, from, to, func(day time.Time, b *bolt.Bucket) error {
 			hb := b.Bucket(bHours)
 			if hb == nil {
@@ -512,8 +664,12 @@ func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time
 			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
 				rest := k[len(p):]
 				j := bytes.LastIndexByte(rest, 0)
-				if j < 0 || len(v) != 8 {
+				if j < 0 || len(v) != 8 && len(v) != 16 {
 					continue
+				}
+				var rep int
+				if len(v) == 16 {
+					rep = int(binary.BigEndian.Uint64(v[8:]))
 				}
 				var h int
 				fmt.Sscanf(string(rest[j+1:]), "%d", &h)
@@ -521,7 +677,7 @@ func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time
 				if at.Before(from.Truncate(time.Hour)) || !at.Before(to) {
 					continue
 				}
-				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v))})
+				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v)), Repeats: rep})
 			}
 			return nil
 		})
@@ -535,7 +691,7 @@ func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time
 // Export implements Store.
 func (s *BoltStore) Export(_ context.Context, facility string, from, to time.Time) ([]Scan, error) {
 	out := []Scan{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return eachDay(tx, from, to, func(_ time.Time, b *bolt.Bucket) error {
 			sb := b.Bucket(bScans)
 			if sb == nil {
@@ -561,10 +717,11 @@ func (s *BoltStore) Export(_ context.Context, facility string, from, to time.Tim
 }
 
 // Purge implements Store: it deletes the bucket of every day that ended at
-// or before cutoff.
+// or before cutoff, then compacts the file so that their records are gone
+// from it, not just freed.
 func (s *BoltStore) Purge(_ context.Context, cutoff time.Time) (int, error) {
-	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	n, dropped := 0, 0
+	err := s.update(func(tx *bolt.Tx) error {
 		days := tx.Bucket(bDays)
 		var drop [][]byte
 		c := days.Cursor()
@@ -600,10 +757,18 @@ func (s *BoltStore) Purge(_ context.Context, cutoff time.Time) (int, error) {
 				return err
 			}
 		}
+		dropped = len(drop)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("purge: %w", err)
+	}
+	if dropped > 0 {
+		// The deleted days' pages are only freed: rewrite the file
+		// without them.
+		if err := s.compact(); err != nil {
+			return n, fmt.Errorf("purge: %w", err)
+		}
 	}
 	return n, nil
 }
@@ -611,7 +776,7 @@ func (s *BoltStore) Purge(_ context.Context, cutoff time.Time) (int, error) {
 // ScanCount implements Store.
 func (s *BoltStore) ScanCount(_ context.Context) (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bDays).ForEachBucket(func(k []byte) error {
 			if sb := tx.Bucket(bDays).Bucket(k).Bucket(bScans); sb != nil {
 				n += sb.Stats().KeyN
@@ -624,7 +789,7 @@ func (s *BoltStore) ScanCount(_ context.Context) (int, error) {
 
 // AppendAudit implements Store.
 func (s *BoltStore) AppendAudit(_ context.Context, e api.AuditEntry) (api.AuditEntry, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bAudit)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -642,7 +807,7 @@ func (s *BoltStore) AppendAudit(_ context.Context, e api.AuditEntry) (api.AuditE
 // Audit implements Store.
 func (s *BoltStore) Audit(_ context.Context) ([]api.AuditEntry, error) {
 	out := []api.AuditEntry{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bAudit).ForEach(func(_, v []byte) error {
 			var e api.AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -662,7 +827,7 @@ func (s *BoltStore) Audit(_ context.Context) ([]api.AuditEntry, error) {
 func (s *BoltStore) Scan(_ context.Context, id string) (Scan, error) {
 	var sc Scan
 	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bDays).Cursor()
 		for k, _ := c.Last(); k != nil && !found; k, _ = c.Prev() {
 			sb := tx.Bucket(bDays).Bucket(k).Bucket(bScans)
@@ -687,7 +852,7 @@ func (s *BoltStore) Scan(_ context.Context, id string) (Scan, error) {
 
 // GiveVerdicts implements Store.
 func (s *BoltStore) GiveVerdicts(_ context.Context, vs []GivenVerdict) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bVerdicts)
 		for _, v := range vs {
 			if err := put(b, []byte(v.Fingerprint), v); err != nil {
@@ -705,7 +870,7 @@ func (s *BoltStore) GiveVerdicts(_ context.Context, vs []GivenVerdict) error {
 // GivenVerdict implements Store.
 func (s *BoltStore) GivenVerdict(_ context.Context, fingerprint string) (GivenVerdict, error) {
 	var g GivenVerdict
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bVerdicts), []byte(fingerprint), &g) })
+	err := s.view(func(tx *bolt.Tx) error { return get(tx.Bucket(bVerdicts), []byte(fingerprint), &g) })
 	if err != nil {
 		return GivenVerdict{}, fmt.Errorf("given verdict: %w", err)
 	}

@@ -74,6 +74,9 @@ func newEnv(t testing.TB, st central.Store, o central.Options) *env {
 	if o.Issuers == nil {
 		o.Issuers = map[string]string{"naver": issuerCred}
 	}
+	if o.Limits == nil {
+		o.Limits = &central.Limits{} // off: TestAbuseLimits tests the defaults
+	}
 	if o.Authorities == nil {
 		o.Authorities = map[string]string{"kdca": authorityCred}
 	}

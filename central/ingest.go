@@ -19,6 +19,9 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		writeError(w, http.StatusForbidden, "forbidden", "only devices send scans")
 		return
 	}
+	if p.role == RoleDevice && throttled(w, s.limIngest, p.facility+"/"+p.subject) {
+		return
+	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, api.MaxBatchBytes)
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(body)
@@ -59,8 +62,19 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 	results := make([]api.ItemResult, len(b.Scans))
 	var items []Scan
 	var at []int
+	var paper []PaperVisit
+	var paperAt []int
 	for i, sc := range b.Scans {
 		results[i].ID = sc.ID
+		if sc.Kind == api.KindPaper {
+			if reason := s.checkPaper(sc, now); reason != "" {
+				results[i].Status, results[i].Reason = api.Rejected, reason
+				continue
+			}
+			paper = append(paper, PaperVisit{ID: sc.ID, Facility: sc.Facility, Device: sc.Device, CorrectedTime: sc.CorrectedTime, ReceivedAt: now})
+			paperAt = append(paperAt, i)
+			continue
+		}
 		if reason := s.check(sc, now); reason != "" {
 			results[i].Status, results[i].Reason = api.Rejected, reason
 			continue
@@ -70,7 +84,14 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 			results[i].Verdict = verdict
 		}
 		sc.Verdict = verdict
-		items = append(items, Scan{Scan: sc, Fingerprint: token.Fingerprint(sc.Token), ReceivedAt: now})
+		item := Scan{Scan: sc, Fingerprint: token.Fingerprint(sc.Token), ReceivedAt: now}
+		s.place(&item, now)
+		if item.CorrectedTime.Before(now.Add(-s.opts.Retention)) {
+			results[i].Status, results[i].Reason, results[i].Verdict = api.Rejected, "too_old", ""
+			continue
+		}
+		results[i].TimeFromToken = item.TimeFromToken
+		items = append(items, item)
 		at = append(at, i)
 	}
 	res, err := s.st.Ingest(r.Context(), items)
@@ -83,7 +104,20 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		if res[j].Duplicate {
 			results[i].Status, results[i].Verdict = api.Duplicate, ""
 		}
-		results[i].Copy = res[j].Copy
+		results[i].Copy, results[i].Repeat = res[j].Copy, res[j].Repeat
+	}
+	if len(paper) > 0 {
+		dup, err := s.st.IngestPaper(r.Context(), paper)
+		if err != nil {
+			s.storeFailed(w, "store the paper visits", err)
+			return
+		}
+		for j, i := range paperAt {
+			results[i].Status = api.Accepted
+			if dup[j] {
+				results[i].Status = api.Duplicate
+			}
+		}
 	}
 	s.opts.Log.Info("batch ingested", "scans", len(b.Scans), "stored", len(items))
 	writeJSON(w, http.StatusOK, api.BatchResult{Results: results, ServerTime: now})
@@ -101,6 +135,10 @@ func (s *Server) check(sc api.Scan, now time.Time) string {
 		return "bad_device"
 	case sc.Token == "" || len(sc.Token) > 512 || checkText(sc.Token, 512, false) != "":
 		return "bad_token"
+	case sc.Kind != "":
+		return "bad_kind"
+	case isControlCode(sc.Token):
+		return "control_code" // a ledger control code is never a visitor token
 	case sc.CorrectedTime.IsZero() || sc.CorrectedTime.After(now.Add(24*time.Hour)):
 		return "bad_time"
 	case sc.CorrectedTime.Before(now.Add(-s.opts.Retention)):
@@ -120,8 +158,61 @@ func (s *Server) check(sc api.Scan, now time.Time) string {
 		if _, err := (token.Verifier{Keys: s.opts.Keys}).Verify(sc.Token, c.IssuedAt); err != nil {
 			return "token_" + token.Reason(err)
 		}
+		// A door verifies a token at its corrected time: a verified scan
+		// whose time the signed issued-at contradicts never happened.
+		if !s.inWindow(c, sc.CorrectedTime) {
+			return ReasonTimeMismatch
+		}
 	}
 	return ""
+}
+
+// ReasonTimeMismatch rejects a verified scan whose corrected time lies
+// outside its token's validity widened by Options.TimeTolerance.
+const ReasonTimeMismatch = "time_mismatch"
+
+// DefaultTimeTolerance widens a token's validity when central checks a
+// verified scan's corrected time: a device's skew allowance (clock_skew,
+// 2 s by default; up to 10 s supported) plus its clock's uncertainty (half
+// the round trip of its last sample, at most 1 s, plus the drift of a
+// persisted offset and the 5 s alarm tolerance, bounded by 19 s).
+const DefaultTimeTolerance = 30 * time.Second
+
+// window is the span in which a door may have seen a token: its validity
+// widened by the tolerance on both sides.
+func (s *Server) window(c token.Claims) (from, to time.Time) {
+	return c.IssuedAt.Add(-s.opts.TimeTolerance), c.Expires().Add(s.opts.TimeTolerance)
+}
+
+func (s *Server) inWindow(c token.Claims, t time.Time) bool {
+	from, to := s.window(c)
+	return !t.Before(from) && !t.After(to)
+}
+
+// place sets where a good scan is stored and which days its copy check
+// covers. A KP1 token's scans all lie in its window (a verified scan
+// outside it was rejected); a pending one whose claimed time the signed
+// issued-at contradicts (judged on an untrusted clock) is stored at the
+// issued-at, flagged TimeFromToken. An opaque token's lifetime is unknown:
+// every day a scan may be kept is looked at.
+func (s *Server) place(sc *Scan, now time.Time) {
+	c, err := token.Parse(sc.Token)
+	if err != nil {
+		sc.SeenFrom, sc.SeenTo = now.Add(-s.opts.Retention-24*time.Hour), now.Add(24*time.Hour)
+		return
+	}
+	sc.SeenFrom, sc.SeenTo = s.window(c)
+	if sc.Verdict == string(token.Verified) && !s.inWindow(c, sc.CorrectedTime) {
+		sc.CorrectedTime, sc.TimeFromToken = c.IssuedAt, true
+	}
+	// A scan stored with its claimed time (an invalid token) is looked
+	// for on that day too.
+	if sc.CorrectedTime.Before(sc.SeenFrom) {
+		sc.SeenFrom = sc.CorrectedTime
+	}
+	if sc.CorrectedTime.After(sc.SeenTo) {
+		sc.SeenTo = sc.CorrectedTime
+	}
 }
 
 // verdict is central's verdict on a good scan. A pending KP1 token is
@@ -199,6 +290,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p princ
 	}
 	if err := s.st.PutHeartbeat(r.Context(), d); err != nil {
 		s.storeFailed(w, "store the heartbeat", err)
+		return
+	}
+	if !s.putSheets(w, r, hb, now) {
 		return
 	}
 	writeJSON(w, http.StatusOK, api.HeartbeatAck{ServerTime: now})

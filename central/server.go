@@ -28,6 +28,7 @@ import (
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/token"
+	"golang.org/x/sync/errgroup"
 )
 
 // Checker gives verdicts on opaque tokens (formats central cannot check by
@@ -66,6 +67,9 @@ type Options struct {
 	// Opaque gives verdicts on pending scans whose token is not a KP1
 	// token; nil leaves them pending.
 	Opaque Checker
+	// TimeTolerance widens a token's validity when a verified scan's
+	// corrected time is checked against it; DefaultTimeTolerance when zero.
+	TimeTolerance time.Duration
 	// Retention is how long scans are kept; 28 days when zero.
 	Retention time.Duration
 	// PurgeEvery is the purge period of Run; one hour when zero.
@@ -79,6 +83,20 @@ type Options struct {
 	SkewLimit time.Duration
 	// BacklogLimit is the oldest unsent age flagged as a backlog; 1 h when zero.
 	BacklogLimit time.Duration
+	// Limits are the rate limits; DefaultLimits when nil. A zero Limit in
+	// them turns that limit off.
+	Limits *Limits
+	// ClientIPHeader names a header holding the client's address (its last
+	// comma-separated value), set by a trusted proxy in front of central,
+	// such as "X-Forwarded-For"; the connection's peer address when empty.
+	ClientIPHeader string
+	// Timeouts bound connections of HTTPServer; DefaultTimeouts when nil.
+	Timeouts *Timeouts
+	// Sender delivers the outbox's notices (a branch registered under an
+	// existing business number); LogSender when nil.
+	Sender Sender
+	// OutboxEvery is the outbox period of Run; 10 s when zero.
+	OutboxEvery time.Duration
 }
 
 // Server is a central server over a Store.
@@ -89,6 +107,8 @@ type Server struct {
 	admins      map[string]string // hash -> name
 	authorities map[string]string // hash -> name
 	issuers     map[string]string // hash -> name
+
+	limRegister, limEnroll, limPublic, limIngest *limiter
 }
 
 // Open opens (or creates) a bbolt store at path and serves it.
@@ -117,6 +137,11 @@ func New(st Store, o Options) *Server {
 		}
 	}
 	def(&o.Retention, 28*24*time.Hour)
+	def(&o.TimeTolerance, DefaultTimeTolerance)
+	def(&o.OutboxEvery, 10*time.Second)
+	if o.Sender == nil {
+		o.Sender = LogSender{Log: o.Log}
+	}
 	def(&o.PurgeEvery, time.Hour)
 	def(&o.CodeValidity, 24*time.Hour)
 	def(&o.StaleAfter, 5*time.Minute)
@@ -125,6 +150,12 @@ func New(st Store, o Options) *Server {
 	def(&o.BacklogLimit, time.Hour)
 	s := &Server{st: st, opts: o, mux: http.NewServeMux(), admins: map[string]string{}, authorities: map[string]string{},
 		issuers: map[string]string{}}
+	lim := DefaultLimits
+	if o.Limits != nil {
+		lim = *o.Limits
+	}
+	s.limRegister, s.limEnroll = newLimiter(lim.Register, o.Clock), newLimiter(lim.Enroll, o.Clock)
+	s.limPublic, s.limIngest = newLimiter(lim.Public, o.Clock), newLimiter(lim.Ingest, o.Clock)
 	for name, secret := range o.Admins {
 		s.admins[hashSecret(secret)] = name
 	}
@@ -140,11 +171,12 @@ func New(st Store, o Options) *Server {
 
 func (s *Server) routes() {
 	m := s.mux
-	m.HandleFunc("GET "+api.PathKeys, s.handleKeys)
-	m.HandleFunc("GET "+api.PathTime, s.handleTime)
-	m.HandleFunc("GET "+api.PathBusinessTypes, s.handleBusinessTypes)
-	m.HandleFunc("POST "+api.PathFacilities, s.handleRegister)
-	m.HandleFunc("POST "+api.PathEnroll, s.handleEnroll)
+	// Endpoints that take no credential are limited per source address.
+	m.HandleFunc("GET "+api.PathKeys, s.perSource(s.limPublic, s.handleKeys))
+	m.HandleFunc("GET "+api.PathTime, s.perSource(s.limPublic, s.handleTime))
+	m.HandleFunc("GET "+api.PathBusinessTypes, s.perSource(s.limPublic, s.handleBusinessTypes))
+	m.HandleFunc("POST "+api.PathFacilities, s.perSource(s.limRegister, s.handleRegister))
+	m.HandleFunc("POST "+api.PathEnroll, s.perSource(s.limEnroll, s.handleEnroll))
 	m.HandleFunc("POST "+api.PathRotate, s.only(s.handleRotate, RoleDevice, RoleManager, RoleStaff))
 
 	m.HandleFunc("POST "+api.PathScans, s.device(s.handleScans))
@@ -154,6 +186,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathFacilities, s.only(s.handleFacilities, RoleAdmin))
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}", s.facility(s.handleFacility, true, RoleManager, RoleStaff))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/approve", s.only(s.handleApprove, RoleAdmin))
+	m.HandleFunc("POST "+api.PathFacilities+"/{id}/dispute", s.only(s.handleDispute, RoleManager))
+	m.HandleFunc("POST "+api.PathFacilities+"/{id}/decide", s.only(s.handleDecide, RoleAdmin))
 	// Devices read their facility's stats for the agent's status page.
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}/stats", s.facility(s.handleStats, false, RoleManager, RoleStaff, RoleDevice))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/enrollment-codes", s.facility(s.handleCode, false, RoleManager))
@@ -168,9 +202,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathExport, s.only(s.handleExport, RoleAuthority))
 	m.HandleFunc("GET "+api.PathAudit, s.only(s.handleAudit, RoleAuthority, RoleAdmin))
 	s.routeVerify() // verify.go: online verification and later verdicts
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("/", s.perSource(s.limPublic, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_such_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	}))
 }
 
 // Close closes the store.
@@ -198,9 +232,17 @@ func (s *Server) Purge(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Run purges at once and then every PurgeEvery until ctx ends. A failing
-// purge is logged and retried at the next tick; Run returns nil when ctx ends.
+// Run purges at once and then every PurgeEvery, and sends the outbox every
+// OutboxEvery, until ctx ends. A failing purge or send is logged and
+// retried at the next tick; Run returns nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.runPurge(ctx) })
+	g.Go(func() error { return s.runOutbox(ctx) })
+	return g.Wait()
+}
+
+func (s *Server) runPurge(ctx context.Context) error {
 	for {
 		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 			s.opts.Log.Error("purge failed; retrying at the next tick", "err", err)
@@ -343,8 +385,11 @@ func (s *Server) active(w http.ResponseWriter, r *http.Request, facility string)
 	case err != nil:
 		s.storeFailed(w, "read the facility", err)
 		return false
+	case f.Status == api.FacilityRemoved:
+		writeError(w, http.StatusForbidden, "facility_removed", "the facility was removed by an operator's decision")
+		return false
 	case f.Status != api.FacilityActive:
-		writeError(w, http.StatusForbidden, "facility_held", "the facility's registration is held until an operator approves it")
+		writeError(w, http.StatusForbidden, "facility_held", "the facility's registration is held ("+f.Status+") until an operator decides")
 		return false
 	}
 	return true

@@ -48,8 +48,17 @@ func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request, p principa
 	}
 	c := api.Counts{Facility: f, Date: day.Format("2006-01-02")}
 	for _, h := range hc {
-		c.Hours[h.Hour.In(api.KST).Hour()] += h.N
-		c.Total += h.N
+		c.Hours[h.Hour.In(api.KST).Hour()] += h.N - h.Repeats
+		c.Total += h.N - h.Repeats
+	}
+	pc, err := s.st.PaperHourCounts(r.Context(), f, day, day.AddDate(0, 0, 1))
+	if err != nil {
+		s.storeFailed(w, "read paper counts", err)
+		return
+	}
+	for _, h := range pc {
+		c.Paper[h.Hour.In(api.KST).Hour()] += h.N
+		c.PaperTotal += h.N
 	}
 	writeJSON(w, http.StatusOK, c)
 }
@@ -58,6 +67,9 @@ func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request, p principa
 type series struct {
 	days  [14]int
 	hours [24]int
+	// paperDays and paperHours are the paper-ledger series beside them.
+	paperDays  [14]int
+	paperHours [24]int
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal) {
@@ -67,6 +79,11 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	hc, err := s.st.HourCounts(r.Context(), id, first, today.AddDate(0, 0, 1))
 	if err != nil {
 		s.storeFailed(w, "read counts", err)
+		return
+	}
+	pc, err := s.st.PaperHourCounts(r.Context(), id, first, today.AddDate(0, 0, 1))
+	if err != nil {
+		s.storeFailed(w, "read paper counts", err)
 		return
 	}
 	devs, err := s.st.Devices(r.Context(), id)
@@ -90,10 +107,26 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 		if i < 0 || i >= 14 {
 			continue
 		}
+		// A device counts every passage; the facility counts a visit seen
+		// at two entrances once.
+		ds.add(i, t.Hour(), h.N)
+		all.add(i, t.Hour(), h.N-h.Repeats)
+	}
+	for _, h := range pc {
+		ds := per[h.Device]
+		if ds == nil {
+			ds = &series{}
+			per[h.Device] = ds
+		}
+		t := h.Hour.In(api.KST)
+		i := int(Day(t).Sub(first).Hours()+0.5) / 24
+		if i < 0 || i >= 14 {
+			continue
+		}
 		for _, x := range []*series{&all, ds} {
-			x.days[i] += h.N
+			x.paperDays[i] += h.N
 			if i == 13 {
-				x.hours[t.Hour()] += h.N
+				x.paperHours[t.Hour()] += h.N
 			}
 		}
 	}
@@ -109,12 +142,20 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	writeJSON(w, http.StatusOK, out)
 }
 
+func (x *series) add(day, hour, n int) {
+	x.days[day] += n
+	if day == 13 {
+		x.hours[hour] += n
+	}
+}
+
 func (x *series) api(facility string, first time.Time) api.CountSeries {
 	cs := api.CountSeries{Days: make([]api.DayCount, 14)}
 	for i := range cs.Days {
-		cs.Days[i] = api.DayCount{Date: first.AddDate(0, 0, i).Format("2006-01-02"), Total: x.days[i]}
+		cs.Days[i] = api.DayCount{Date: first.AddDate(0, 0, i).Format("2006-01-02"), Total: x.days[i], Paper: x.paperDays[i]}
 	}
-	cs.Today = api.Counts{Facility: facility, Date: first.AddDate(0, 0, 13).Format("2006-01-02"), Hours: x.hours, Total: x.days[13]}
+	cs.Today = api.Counts{Facility: facility, Date: first.AddDate(0, 0, 13).Format("2006-01-02"), Hours: x.hours, Total: x.days[13],
+		Paper: x.paperHours, PaperTotal: x.paperDays[13]}
 	return cs
 }
 
@@ -158,6 +199,12 @@ func (s *Server) writeFleet(w http.ResponseWriter, r *http.Request, facility str
 		a, b := out.Devices[i], out.Devices[j]
 		return a.Facility < b.Facility || a.Facility == b.Facility && a.ID < b.ID
 	})
+	sheets, err := s.st.Sheets(r.Context(), facility)
+	if err != nil {
+		s.storeFailed(w, "read the ledger sheets", err)
+		return
+	}
+	out.Ledgers = compliance(sheets, now)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -247,7 +294,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request, p principa
 	out := api.Export{Facility: facility, From: from.In(api.KST), To: to.In(api.KST), AuditSeq: e.Seq, Visits: make([]api.Visit, len(scans))}
 	for i, sc := range scans {
 		out.Visits[i] = api.Visit{Device: sc.Device, Entrance: entrance[sc.Device], CorrectedTime: sc.CorrectedTime.In(api.KST),
-			DeviceTime: sc.DeviceTime.In(api.KST), Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy}
+			DeviceTime: sc.DeviceTime.In(api.KST), Token: sc.Token, Verdict: sc.Verdict, Copy: sc.Copy,
+			Repeat: sc.Repeat, TimeFromToken: sc.TimeFromToken}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -17,10 +17,19 @@ import (
 // Scans are kept by the KST day of their corrected time; Purge destroys
 // whole days, like dropping a partition.
 type Store interface {
-	// CreateFacility registers a facility and its manager credential.
-	// ErrConflict when a branch with the same business number and address
-	// exists.
-	CreateFacility(ctx context.Context, f api.Facility, manager Credential) error
+	// CreateFacility registers a facility and its manager credential, and
+	// queues the notices in the outbox, in one transaction. ErrConflict
+	// when a branch with the same business number and address exists.
+	CreateFacility(ctx context.Context, f api.Facility, manager Credential, notices ...Notice) error
+	// FacilitiesByNumber lists the facilities registered under a business
+	// number, oldest first.
+	FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error)
+	// Notices lists up to limit notices of the outbox, oldest first; only
+	// the unsent ones when unsent is true.
+	Notices(ctx context.Context, unsent bool, limit int) ([]Notice, error)
+	// UpdateNotice stores a notice's delivery state (SentAt, Attempts,
+	// LastError) by its ID.
+	UpdateNotice(ctx context.Context, n Notice) error
 	// Facility returns one facility.
 	Facility(ctx context.Context, id string) (api.Facility, error)
 	// Facilities lists facilities with the given status ("" for all).
@@ -64,7 +73,9 @@ type Store interface {
 
 	// Ingest stores new scans and skips known ones (by id within the
 	// scan's day), all in one transaction. Per scan, it reports whether it
-	// was a duplicate and whether the token was seen at another facility.
+	// was a duplicate, whether the token was seen at another facility
+	// (copy) and whether it was seen at this facility by another device
+	// (repeat), looking at every day in [SeenFrom, SeenTo].
 	Ingest(ctx context.Context, scans []Scan) ([]Ingested, error)
 	// HourCounts counts scans of a facility per device and hour in [from, to).
 	HourCounts(ctx context.Context, facility string, from, to time.Time) ([]HourCount, error)
@@ -92,6 +103,9 @@ type Store interface {
 	AppendAudit(ctx context.Context, e api.AuditEntry) (api.AuditEntry, error)
 	// Audit returns the audit log, oldest first.
 	Audit(ctx context.Context) ([]api.AuditEntry, error)
+
+	// LedgerStore keeps paper visits and ledger sheets (paper.go).
+	LedgerStore
 
 	// Close releases the store.
 	Close() error
@@ -159,6 +173,40 @@ type Scan struct {
 	Fingerprint string    `json:"fingerprint"`
 	ReceivedAt  time.Time `json:"received_at"`
 	Copy        bool      `json:"copy,omitempty"`
+	// Repeat is set when the same token was already stored at this
+	// facility by another device: the same visit seen at a second
+	// entrance. It counts for its device, not again for the facility.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken is set when CorrectedTime is the signed token's
+	// issued-at, not the device's claim: a pending scan judged on an
+	// untrusted clock whose claimed time the token contradicts.
+	TimeFromToken bool `json:"time_from_token,omitempty"`
+	// SeenFrom and SeenTo bound the times at which any scan of this token
+	// can be stored; the copy and repeat checks look at every KST day they
+	// span. Not stored.
+	SeenFrom time.Time `json:"-"`
+	SeenTo   time.Time `json:"-"`
+}
+
+// Notice is a message in central's outbox: the notice to a facility's
+// representative that a branch was registered under its business number.
+type Notice struct {
+	// ID orders the outbox.
+	ID string `json:"id"`
+	// Facility is the facility whose representative is told; Branch the
+	// newly registered one.
+	Facility string `json:"facility"`
+	Branch   string `json:"branch"`
+	// Phone and Representative address the message.
+	Phone          string `json:"phone"`
+	Representative string `json:"representative"`
+	// Text is the message.
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+	// SentAt is set once a sender took the notice.
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // GivenVerdict is an issuer's later verdict on an opaque token.
@@ -177,13 +225,21 @@ type Ingested struct {
 	Duplicate bool
 	// Copy is set when the token was seen at another facility.
 	Copy bool
+	// Repeat is set when the token was seen at this facility by another
+	// device.
+	Repeat bool
 }
 
 // HourCount is the number of scans of one device in one hour.
 type HourCount struct {
 	Device string
 	Hour   time.Time
-	N      int
+	// N counts the device's scans, repeats included: each is a passage
+	// through its entrance.
+	N int
+	// Repeats counts those of N that were repeats (Scan.Repeat): the
+	// facility's visits are N − Repeats.
+	Repeats int
 }
 
 // Day returns the KST day holding t, as its midnight.

@@ -154,7 +154,7 @@ func childOpen(ctx context.Context, self, path string) (OpenReport, error) {
 // executable that understands "open-queue PATH" (kipass-faults).
 func (sc Scale) CorruptScenarios(ctx context.Context, is *Issuer, self string) []Result {
 	const records = 2000
-	trials := sc.pick(10, 60)
+	trials := sc.pick(10, 600) // make faults: ten times the 60 it ran before
 	dir, err := os.MkdirTemp(sc.Dir, "corrupt-")
 	if err != nil {
 		return []Result{{Scenario: "corrupt", Err: err}}
@@ -197,13 +197,16 @@ func (sc Scale) CorruptScenarios(ctx context.Context, is *Issuer, self string) [
 	for _, k := range kinds {
 		res := Result{Scenario: k.name}
 		start := time.Now()
-		var quarantined, clean, crashes, secondBad, undecryptable int
+		var quarantined, clean, crashes, secondBad, undecryptable, salvaged int
 		for t := 0; t < trials && ctx.Err() == nil; t++ {
 			tdir := filepath.Join(dir, fmt.Sprintf("%s-%d", k.name, t))
 			os.MkdirAll(tdir, 0o700)
 			path := filepath.Join(tdir, "queue.db")
 			if err := copyFile(path, tmpl); err == nil {
 				err = copyFile(path+".key", tmpl+".key")
+			}
+			if err == nil {
+				err = copyFile(path+".keys", tmpl+".keys")
 			}
 			if err == nil {
 				err = k.damage(path)
@@ -220,8 +223,9 @@ func (sc Scale) CorruptScenarios(ctx context.Context, is *Issuer, self string) [
 				continue
 			}
 			switch {
-			case r.Quarantined && r.EnqueueOK:
+			case r.Quarantined && r.EnqueueOK && r.Err == "":
 				quarantined++
+				salvaged += r.Readable
 			case r.Err == "" && r.EnqueueOK:
 				clean++
 				res.Delivered += r.Readable
@@ -243,8 +247,8 @@ func (sc Scale) CorruptScenarios(ctx context.Context, is *Issuer, self string) [
 			os.RemoveAll(tdir)
 		}
 		res.Elapsed = time.Since(start)
-		res.detail("trials=%d records_per_trial=%d opened_clean=%d quarantined_with_alarm=%d undecryptable_counted=%d crashes=%d crash_loops=%d",
-			trials, records, clean, quarantined, undecryptable, crashes, secondBad)
+		res.detail("trials=%d records_per_trial=%d opened_clean=%d quarantined_with_alarm=%d salvaged=%d undecryptable_counted=%d crashes=%d crash_loops=%d",
+			trials, records, clean, quarantined, salvaged, undecryptable, crashes, secondBad)
 		out = append(out, res)
 	}
 	return out

@@ -4,9 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/queue"
 )
 
 // The checks must be able to fail: a missing confirmed scan is lost, a
@@ -60,5 +65,88 @@ func TestCentral500ScenarioDeliversAll(t *testing.T) {
 		within: time.Minute, fault: &Fault{Status: 500, Times: 3}})
 	if !r.OK() || r.Confirmed != 40 || r.Delivered != 40 {
 		t.Fatalf("%s", r.Line())
+	}
+}
+
+// The clock checks must be able to fail: the same RTC reset on a queue
+// that ages records by the raw device clock loses or overkeeps scans.
+func TestClockScenarioFailsOnTheRawDeviceClock(t *testing.T) {
+	is, err := NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := Scale{Short: true, Dir: t.TempDir()}
+	script := []clockStep{
+		{scans: 3, span: 2 * 24 * time.Hour, action: func(d *simDevice, reopen func()) {
+			d.reboot(time.Hour)
+			d.setWall(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+			reopen()
+		}},
+		{scans: 3, span: 3 * time.Hour, action: func(d *simDevice, _ func()) { d.setWall(d.now()); d.sync() }},
+	}
+	raw := sc.clockRunOn(context.Background(), is, "raw", script, true)
+	if raw.OK() || (raw.Lost == 0 && raw.Err == nil) {
+		t.Fatalf("raw device clock passed: %s", raw.Line())
+	}
+	good := sc.clockRunOn(context.Background(), is, "trusted", script, false)
+	if !good.OK() || good.Confirmed != 6 || !strings.Contains(good.Line(), "overdue=0") {
+		t.Fatalf("trusted clock: %s", good.Line())
+	}
+}
+
+// The attacker reads freed pages: with a copy of the record keys taken
+// before delivery, it opens delivered tokens from queue.db's freed pages;
+// with the keys the device holds after delivery and after the purge, it
+// opens none.
+func TestAttackerRecoversNothingDeliveredOrPurged(t *testing.T) {
+	is, err := NewIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fc := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	q, err := queue.Open(filepath.Join(dir, "queue.db"), queue.Options{Clock: fc, Log: discard, Reserve: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var toks, ids []string
+	for i := 0; i < 30; i++ {
+		r, _ := is.Record("F", "D", fc.Now())
+		if _, err := q.Enqueue(r); err != nil {
+			t.Fatal(err)
+		}
+		toks, ids = append(toks, r.Token), append(ids, r.ID)
+	}
+	old, err := os.ReadFile(filepath.Join(dir, "queue.db.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ids[:20]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Attack(dir, toks[:20])
+	if err != nil || len(got) != 0 {
+		t.Fatalf("recovered %d delivered tokens (%v)", len(got), err)
+	}
+	if got, _ := Attack(dir, toks[20:]); len(got) != 10 {
+		t.Fatalf("the attack reads only %d of 10 waiting tokens", len(got))
+	}
+	// Control: an old copy of the key file (which the device never keeps)
+	// opens the delivered tokens still lying in freed pages.
+	stolen := filepath.Join(t.TempDir(), "copy")
+	os.MkdirAll(stolen, 0o700)
+	copyFile(filepath.Join(stolen, "queue.db"), filepath.Join(dir, "queue.db"))
+	copyFile(filepath.Join(stolen, "queue.db.key"), filepath.Join(dir, "queue.db.key"))
+	os.WriteFile(filepath.Join(stolen, "old.keys"), old, 0o600)
+	if got, _ := Attack(stolen, toks[:20]); len(got) == 0 {
+		t.Fatal("no delivered token in freed pages even with the old keys: the attack proves nothing")
+	}
+	fc.Advance(queue.DefaultRetention + time.Minute)
+	if pc, err := q.Purge(); err != nil || pc.Pending != 10 {
+		t.Fatalf("purge %+v %v", pc, err)
+	}
+	if got, _ := Attack(dir, toks); len(got) != 0 {
+		t.Fatalf("recovered %d tokens after the purge", len(got))
 	}
 }

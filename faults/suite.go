@@ -8,7 +8,7 @@ import (
 // Plan selects the scenarios of a suite run.
 type Plan struct {
 	// Only, when set, selects scenarios by group name: kill-9, net,
-	// central, corrupt, disk.
+	// central, corrupt, clock, forensic, disk, power.
 	Only *regexp.Regexp
 	// Cycles is the number of kill -9 cycles (0: 30 short, 200 long).
 	Cycles int
@@ -39,6 +39,8 @@ func Run(ctx context.Context, sc Scale, p Plan, report func(...Result)) int {
 		{"central", func() []Result { return sc.CentralScenarios(ctx, is) }},
 		{"net", func() []Result { return sc.NetworkScenarios(ctx, is) }},
 		{"corrupt", func() []Result { return sc.CorruptScenarios(ctx, is, p.Self) }},
+		{"clock", func() []Result { return sc.ClockScenarios(ctx, is) }},
+		{"forensic", func() []Result { return []Result{sc.ForensicScenario(ctx, is)} }},
 		{"disk", func() []Result { return []Result{sc.DiskFullScenario(ctx, is)} }},
 		{"power", func() []Result { return []Result{sc.PowerLossScenario(ctx, is, sc.pick(10, 50), p.BinDir)} }},
 	}

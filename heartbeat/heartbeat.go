@@ -31,6 +31,8 @@ type State struct {
 	Camera string
 	// Version is the agent's version; Version() when empty.
 	Version string
+	// Ledger lists the paper ledger's sheets (dates and counts only).
+	Ledger []api.Sheet
 }
 
 // Options configure a Sender.
@@ -120,7 +122,7 @@ func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
 	}
 	hb := api.Heartbeat{Facility: s.cfg.Facility, Device: s.cfg.Device, DeviceTime: s.cfg.Clock.Now(),
 		QueueDepth: st.QueueDepth, OldestUnsentSeconds: st.OldestUnsent.Seconds(),
-		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version}
+		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version, Ledger: st.Ledger}
 	var ack api.HeartbeatAck
 	if err := s.cfg.Central.Do(ctx, http.MethodPost, api.PathHeartbeat, hb, &ack); err != nil {
 		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w", err)

@@ -240,14 +240,24 @@ func TestDamagedFileQuarantined(t *testing.T) {
 			if _, err := os.Stat(al[0].QuarantinedTo); err != nil {
 				t.Fatalf("quarantined file: %v", err)
 			}
-			if added, err := q.Enqueue(rec(1)); err != nil || !added {
-				t.Fatalf("fresh queue enqueue: %v %v", added, err)
-			}
-			if st, _ := q.Stats(); st.Depth != 1 || len(st.Alarms) != 1 {
-				t.Fatalf("stats = %+v", st)
-			}
 			if h := q.StorageHealth(); !strings.Contains(h, "quarantined") {
 				t.Fatalf("storage health = %q", h)
+			}
+			// Salvaged at once: the records the damaged file still holds
+			// are queued again (all 300 when only the meta pages broke).
+			salvaged, _ := q.Stats()
+			if name == "both meta pages" && salvaged.Depth != 300 {
+				t.Fatalf("salvaged %d of 300", salvaged.Depth)
+			}
+			if added, err := q.Enqueue(rec(1000)); err != nil || !added {
+				t.Fatalf("fresh queue enqueue: %v %v", added, err)
+			}
+			if st, _ := q.Stats(); st.Depth != salvaged.Depth+1 || len(st.Alarms) != 1 {
+				t.Fatalf("stats = %+v", st)
+			}
+			// The queue records again: the storage alarm clears.
+			if h := q.StorageHealth(); h != "" {
+				t.Fatalf("storage health after a recorded scan = %q", h)
 			}
 		})
 	}

@@ -6,8 +6,11 @@ import "fmt"
 // all is well: the latest alarm (a quarantined file, a replaced device
 // key, damage found at run time), records that could not be decrypted, or
 // a queue at 90 % of its capacity. It never carries a token.
+//
+// An alarm stops counting as a problem once the queue has recorded a scan
+// after it (the queue records again); Alarms keeps it for the record.
 func (q *Queue) StorageHealth() string {
-	if al := q.Alarms(); len(al) > 0 {
+	if al := q.Alarms(); len(al) > 0 && !q.recordedSince(al[len(al)-1].seq) {
 		return al[len(al)-1].Reason
 	}
 	st, err := q.Stats()
@@ -22,3 +25,7 @@ func (q *Queue) StorageHealth() string {
 	}
 	return ""
 }
+
+// recordedSince reports whether a scan was committed after the alarm
+// numbered seq was raised.
+func (q *Queue) recordedSince(seq uint64) bool { return q.recordedAt.Load() > seq }

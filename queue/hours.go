@@ -23,6 +23,9 @@ type HourCount struct {
 	Purged int `json:"purged"`
 	// Undecryptable records could not be read and were moved aside.
 	Undecryptable int `json:"undecryptable"`
+	// Paper visits (records of KindPaper) were committed durably; they are
+	// not among Enqueued, which counts scans.
+	Paper int `json:"paper"`
 }
 
 const (
@@ -31,8 +34,17 @@ const (
 	fieldRejected
 	fieldPurged
 	fieldUndecryptable
+	fieldPaper
 	nFields
 )
+
+// enqueuedField is the counter a new record of kind adds to.
+func enqueuedField(kind string) int {
+	if kind == KindPaper {
+		return fieldPaper
+	}
+	return fieldEnqueued
+}
 
 // hourBatch accumulates counter increments of one transaction.
 type hourBatch map[int64]*[nFields]int
@@ -55,8 +67,8 @@ func (h hourBatch) write(tx *bolt.Tx) error {
 	for hr, c := range h {
 		k := u64(uint64(hr))
 		v := make([]byte, 8*nFields)
-		if old := b.Get(k); len(old) == len(v) {
-			copy(v, old)
+		if old := b.Get(k); len(old) <= len(v) && len(old)%8 == 0 {
+			copy(v, old) // a file written before a counter was added has fewer
 		}
 		for i := 0; i < nFields; i++ {
 			binary.BigEndian.PutUint64(v[8*i:], binary.BigEndian.Uint64(v[8*i:])+uint64(c[i]))
@@ -81,13 +93,19 @@ func (q *Queue) HourlyCounts(from, to time.Time) ([]HourCount, error) {
 			if hr >= to.Unix() {
 				break
 			}
-			if len(v) != 8*nFields {
+			if len(v) > 8*nFields || len(v)%8 != 0 {
 				continue
 			}
-			f := func(i int) int { return int(binary.BigEndian.Uint64(v[8*i:])) }
+			f := func(i int) int {
+				if 8*i+8 > len(v) {
+					return 0 // a counter added after the hour was written
+				}
+				return int(binary.BigEndian.Uint64(v[8*i:]))
+			}
 			out = append(out, HourCount{
 				Hour: time.Unix(hr, 0).UTC(), Enqueued: f(fieldEnqueued), Delivered: f(fieldDelivered),
 				Rejected: f(fieldRejected), Purged: f(fieldPurged), Undecryptable: f(fieldUndecryptable),
+				Paper: f(fieldPaper),
 			})
 		}
 		return nil
@@ -96,4 +114,39 @@ func (q *Queue) HourlyCounts(from, to time.Time) ([]HourCount, error) {
 		return nil, fmt.Errorf("hourly counts: %w", err)
 	}
 	return out, nil
+}
+
+// bucketCounted holds the scan ids counted as enqueued, by hour: hour
+// start (8 bytes BE) ‖ scan id -> nothing. A token lives 15 seconds, so a
+// scan id recurs (shown again after the dedup window, after its first
+// record was delivered) within minutes: the hour and the one before are
+// looked at, and older hours are dropped.
+var bucketCounted = []byte("counted")
+
+// countOnce reports whether the scan id is counted for the first time at
+// at, and records it. A scan id is one visit on the device as at central.
+func countOnce(tx *bolt.Tx, id string, at time.Time) (bool, error) {
+	b, err := tx.CreateBucketIfNotExists(bucketCounted)
+	if err != nil {
+		return false, err
+	}
+	hr := at.Unix() - at.Unix()%3600
+	for _, h := range []int64{hr, hr - 3600} {
+		if b.Get(append(u64(uint64(max(h, 0))), id...)) != nil {
+			return false, nil
+		}
+	}
+	// Drop the ids of hours before the previous one.
+	cut := u64(uint64(max(hr-3600, 0)))
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && string(k[:min(8, len(k))]) < string(cut); k, _ = c.Next() {
+		old = append(old, append([]byte(nil), k...))
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return false, err
+		}
+	}
+	return true, b.Put(append(u64(uint64(max(hr, 0))), id...), []byte{})
 }

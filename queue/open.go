@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,6 +37,9 @@ func Open(path string, o Options) (*Queue, error) {
 	if o.KeyFile == "" {
 		o.KeyFile = path + ".key"
 	}
+	if o.RecordKeys == "" {
+		o.RecordKeys = path + ".keys"
+	}
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
 	}
@@ -45,13 +49,19 @@ func Open(path string, o Options) (*Queue, error) {
 	if o.MaxGroup <= 0 {
 		o.MaxGroup = 1000
 	}
+	if o.Time == nil {
+		o.Time = ClockTime{o.Clock}
+	}
+	if o.RebaseEvery <= 0 {
+		o.RebaseEvery = time.Minute
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	if o.Reserve == 0 {
 		o.Reserve = defaultReserve
 	}
-	q := &Queue{path: path, opts: o, log: o.Log, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
+	q := &Queue{path: path, opts: o, log: o.Log, time: o.Time, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
 	stamp := func() string { return o.Clock.Now().UTC().Format("20060102T150405.000Z") }
 
 	key, created, err := loadOrCreateKey(o.KeyFile)
@@ -72,26 +82,49 @@ func Open(path string, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 
+	q.master = key
+	quarantined := ""
 	db, err := openChecked(path, o.OpenTimeout)
 	if err != nil {
 		if !quarantinable(err) {
 			return nil, fmt.Errorf("open queue %s: %w", path, err)
 		}
-		to := path + ".corrupt-" + stamp()
-		if rerr := os.Rename(path, to); rerr != nil {
+		// The record keys go with the file they open.
+		to, rerr := q.quarantine()
+		if rerr != nil {
 			return nil, fmt.Errorf("open queue %s: quarantine after %v: %w", path, err, rerr)
 		}
+		quarantined = to
 		q.raise(Alarm{At: o.Clock.Now(), Reason: "queue file damaged (" + err.Error() + "); quarantined and replaced by an empty queue", QuarantinedTo: to})
 		if db, err = openChecked(path, o.OpenTimeout); err != nil {
 			return nil, fmt.Errorf("open queue %s: fresh file after quarantine: %w", path, err)
 		}
 	}
 	q.db = db
+	if q.keys, err = openKeyring(o.RecordKeys, key); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	used, err := q.usedSlots()
+	if err == nil {
+		err = q.keys.keep(used)
+	} else if q.gen > 0 {
+		err = nil // damaged at once and quarantined at run time
+	}
+	if err != nil {
+		q.keys.close()
+		db.Close()
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
 	if created {
 		if st, err := q.Stats(); err == nil && st.Depth > 0 {
 			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
 		}
 	}
+	if quarantined != "" {
+		q.salvageFrom(quarantined)
+	}
+	q.needRebase.Store(true) // records of an earlier run may wait for it
 	q.ensureReserve()
 	go q.committer()
 	return q, nil
@@ -180,4 +213,41 @@ func walk(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// usedSlots returns the record key slots that stored records refer to.
+func (q *Queue) usedSlots() (map[uint32]bool, error) {
+	used := map[uint32]bool{}
+	err := q.view(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketPending, bucketDead} {
+			err := tx.Bucket(b).ForEach(func(_, v []byte) error {
+				if string(b) == string(bucketDead) {
+					var d deadRecord
+					if json.Unmarshal(v, &d) == nil && d.slot() != noSlot {
+						used[d.slot()] = true
+					}
+					return nil
+				}
+				if s := slotOf(v); s != noSlot {
+					used[s] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketBad).ForEach(func(_, v []byte) error {
+			if len(v) > 8 {
+				if s := slotOf(v[8:]); s != noSlot {
+					used[s] = true
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record keys in use: %w", err)
+	}
+	return used, nil
 }

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
@@ -39,8 +40,13 @@ import (
 // Record is one scan as stored on the device and sent to central.
 type Record struct {
 	// Scan is the scan as central receives it. Its Token is stored
-	// encrypted.
+	// encrypted. Its CorrectedTime is the caller's, or the queue's time
+	// source (Options.Time) at enqueue when zero; re-based when the record
+	// was taken under an untrusted clock (see ClockBasis).
 	api.Scan
+	// ClockBasis says what CorrectedTime rests on: BasisTrusted,
+	// BasisUntrusted or one of the re-based bases.
+	ClockBasis string `json:"clock_basis,omitempty"`
 	// Attempts counts the uplink attempts that central answered without
 	// acknowledging this record (see MarkAttempt).
 	Attempts int `json:"attempts"`
@@ -48,10 +54,23 @@ type Record struct {
 	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
+// KindPaper is the Kind of a paper-ledger visit: a count with no token.
+const KindPaper = api.KindPaper
+
 // storedRecord is a Record as kept on disk: the token sealed, and the
 // Scan's Token always empty.
 type storedRecord struct {
 	api.Scan
+	ClockBasis string `json:"clock_basis,omitempty"`
+	// BootID and Boot are the boot and boot-clock reading at enqueue, for
+	// re-basing a record taken under an untrusted clock.
+	BootID string        `json:"boot_id,omitempty"`
+	Boot   time.Duration `json:"boot_ns,omitempty"`
+	// IssuedAt is the signed token's issued-at (zero for other tokens).
+	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// KeySlot is the record key's slot in PATH.keys plus one (0: sealed
+	// under the device key, before record keys).
+	KeySlot    uint32    `json:"key_slot,omitempty"`
 	Sealed     []byte    `json:"sealed"`
 	Attempts   int       `json:"attempts,omitempty"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
@@ -61,12 +80,24 @@ type storedRecord struct {
 type Options struct {
 	// MaxRecords caps the number of pending records; 0 means 1,000,000.
 	MaxRecords int
-	// Clock stamps EnqueuedAt and drives the purge; clock.Real when nil.
+	// Clock times the purge period and alarms; clock.Real when nil.
 	Clock clock.Clock
+	// Time stamps records (corrected time, trusted or not, boot clock) and
+	// ages them; ClockTime{Clock} (always trusted) when nil.
+	Time Time
+	// IssuedAt returns a token's own issued-at when it has one (a signed
+	// token); it dates a record taken under an untrusted clock.
+	IssuedAt func(token string) (time.Time, bool)
+	// RebaseEvery is how often Run checks whether time became trusted to
+	// re-base records taken without it; 0 means 1 minute.
+	RebaseEvery time.Duration
 	// OpenTimeout bounds the wait for the file lock; 0 means 2 s.
 	OpenTimeout time.Duration
 	// KeyFile is the device key file (32 raw bytes, 0600); PATH.key when empty.
 	KeyFile string
+	// RecordKeys is the file of per-record keys (see keyring.go);
+	// PATH.keys when empty.
+	RecordKeys string
 	// Retention is the purge age; 0 means 28 days.
 	Retention time.Duration
 	// PurgeEvery is the purge period of Run; 0 means 1 hour.
@@ -84,7 +115,7 @@ type Options struct {
 const DefaultRetention = 28 * 24 * time.Hour
 
 var (
-	bucketPending = []byte("pending")       // seq (8 bytes BE) -> enqueued-at nanos (8 bytes BE) + JSON storedRecord
+	bucketPending = []byte("pending")       // seq (8 bytes BE) -> header (corrected-time nanos, 8 bytes BE; basis flag) + JSON storedRecord
 	bucketIDs     = []byte("ids")           // scan id -> seq
 	bucketMeta    = []byte("meta")          // "depth" -> uint64 BE
 	bucketDead    = []byte("dead")          // scan id -> JSON deadRecord
@@ -118,15 +149,29 @@ type Alarm struct {
 	Reason string `json:"reason"`
 	// QuarantinedTo is where the damaged file was moved ("" if it was not).
 	QuarantinedTo string `json:"quarantined_to,omitempty"`
+	// seq orders alarms and commits (see Queue.events).
+	seq uint64
 }
 
 // Queue is a durable FIFO of scan records. It is safe for concurrent use.
 type Queue struct {
-	db   *bolt.DB
-	path string
-	opts Options
-	seal *sealer
-	log  *slog.Logger
+	db     *bolt.DB
+	path   string
+	opts   Options
+	seal   *sealer // the device key: records written before record keys
+	master []byte  // the device key's bytes: record keys derive from it
+	keys   *keyring
+	log    *slog.Logger
+	time   Time
+
+	// needRebase is set while records taken under an untrusted clock may
+	// be waiting to be re-based.
+	needRebase atomic.Bool
+
+	// dbMu guards db, keys and gen: transactions hold it for reading, a
+	// quarantine at run time swaps them under the write lock.
+	dbMu sync.RWMutex
+	gen  int
 
 	mu     sync.RWMutex // guards closed and sends on reqs
 	closed bool
@@ -135,6 +180,10 @@ type Queue struct {
 
 	alarmMu sync.Mutex
 	alarms  []Alarm
+	// events numbers alarms and commits; recordedAt is the number of the
+	// last commit that recorded a scan.
+	events     atomic.Uint64
+	recordedAt atomic.Uint64
 }
 
 // Close stops the group committer and closes the file. Enqueue calls after
@@ -149,7 +198,9 @@ func (q *Queue) Close() error {
 	close(q.reqs)
 	q.mu.Unlock()
 	<-q.done
-	return q.db.Close()
+	q.dbMu.Lock()
+	defer q.dbMu.Unlock()
+	return errors.Join(q.db.Close(), q.keys.close())
 }
 
 // Alarms returns the alarms raised since Open: quarantined files, a
@@ -162,6 +213,7 @@ func (q *Queue) Alarms() []Alarm {
 
 func (q *Queue) raise(a Alarm) {
 	q.alarmMu.Lock()
+	a.seq = q.events.Add(1)
 	q.alarms = append(q.alarms, a)
 	q.alarmMu.Unlock()
 	q.log.Error("QUEUE ALARM: "+a.Reason, "quarantined_to", a.QuarantinedTo)
@@ -169,33 +221,66 @@ func (q *Queue) raise(a Alarm) {
 
 // enqReq is one Enqueue call waiting for its group commit.
 type enqReq struct {
-	id    string
-	v     []byte
-	at    time.Time
-	added bool
-	err   error
-	done  chan struct{}
+	id     string
+	rec    Record
+	stored storedRecord
+	v      []byte   // the stored value, sealed under a key of kr
+	kr     *keyring // the record keys v was sealed with
+	at     time.Time
+	added  bool
+	err    error
+	done   chan struct{}
 }
 
-// Enqueue durably records r. It returns added=false, with a nil error, when a
+// agreement is how far a caller's corrected time may be from the queue's
+// trusted time for the record to count as taken on trusted time.
+const agreement = time.Minute
+
+// Enqueue durably records r. It stamps EnqueuedAt and ClockBasis: the
+// record is trusted when the queue's time is trusted and r.CorrectedTime
+// (stamped with it when zero) agrees with it within a minute. It returns added=false, with a nil error, when a
 // record with the same ID is already pending: the scan is recorded once. When
 // Enqueue returns a nil error the record is on disk (fsync'd). ErrFull means
 // the capacity is reached; any other error means the scan was not recorded.
 func (q *Queue) Enqueue(r Record) (added bool, err error) {
-	r.EnqueuedAt = q.opts.Clock.Now()
-	v, err := q.encode(r)
-	if err != nil {
+	now, trusted := q.time.Now()
+	bootID, boot := q.time.Boot()
+	r.EnqueuedAt = now
+	if r.CorrectedTime.IsZero() {
+		r.CorrectedTime = now
+	} else if d := r.CorrectedTime.Sub(now); d > agreement || d < -agreement {
+		trusted = false // taken on another clock: re-based like an untrusted one
+	}
+	r.ClockBasis = BasisTrusted
+	if !trusted {
+		r.ClockBasis = BasisUntrusted
+	}
+	s := storedRecord{BootID: bootID, Boot: boot}
+	if q.opts.IssuedAt != nil {
+		if t, ok := q.opts.IssuedAt(r.Token); ok {
+			s.IssuedAt = t
+		}
+	}
+	req := &enqReq{id: r.ID, rec: r, stored: s, at: r.EnqueuedAt, done: make(chan struct{})}
+	if err := q.seal1(req); err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
-	req := &enqReq{id: r.ID, v: v, at: r.EnqueuedAt, done: make(chan struct{})}
 	q.mu.RLock()
 	if q.closed {
 		q.mu.RUnlock()
+		req.kr.shred([]uint32{slotOf(req.v)})
 		return false, fmt.Errorf("enqueue: %w", ErrClosed)
 	}
 	q.reqs <- req
 	q.mu.RUnlock()
 	<-req.done
+	if !req.added {
+		// Not recorded (a duplicate, full, failed): its key is never needed.
+		req.kr.shred([]uint32{slotOf(req.v)})
+	}
+	if req.err == nil && !trusted {
+		q.needRebase.Store(true)
+	}
 	if req.err != nil {
 		return false, fmt.Errorf("enqueue: %w", req.err)
 	}
@@ -228,6 +313,20 @@ func (q *Queue) committer() {
 	}
 }
 
+// seal1 seals req's record under a fresh record key of the current
+// record keys (q.keys, which a quarantine replaces).
+func (q *Queue) seal1(req *enqReq) error {
+	q.dbMu.RLock()
+	kr := q.keys
+	q.dbMu.RUnlock()
+	v, err := q.encode(kr, req.rec, req.stored)
+	if err != nil {
+		return err
+	}
+	req.v, req.kr = v, kr
+	return nil
+}
+
 func (q *Queue) commit(batch []*enqReq) {
 	err := q.update(func(tx *bolt.Tx) error {
 		ids, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
@@ -240,6 +339,15 @@ func (q *Queue) commit(batch []*enqReq) {
 			if n >= q.opts.MaxRecords {
 				r.err = ErrFull
 				continue
+			}
+			if r.kr != q.keys {
+				// Sealed before a quarantine replaced the record keys.
+				v, err := q.encode(q.keys, r.rec, r.stored)
+				if err != nil {
+					return err
+				}
+				r.kr.shred([]uint32{slotOf(r.v)})
+				r.v, r.kr = v, q.keys
 			}
 			seq, err := p.NextSequence()
 			if err != nil {
@@ -254,7 +362,11 @@ func (q *Queue) commit(batch []*enqReq) {
 			}
 			r.added = true
 			n++
-			hc.add(r.at, fieldEnqueued, 1)
+			if first, err := countOnce(tx, r.id, r.at); err != nil {
+				return err
+			} else if first {
+				hc.add(r.at, enqueuedField(r.rec.Kind), 1)
+			}
 		}
 		if err := hc.write(tx); err != nil {
 			return err
@@ -265,31 +377,95 @@ func (q *Queue) commit(batch []*enqReq) {
 		for _, r := range batch {
 			r.added, r.err = false, err
 		}
+		return
 	}
+	q.recordedAt.Store(q.events.Add(1))
 }
 
-func (q *Queue) encode(r Record) ([]byte, error) {
-	sealed, err := q.seal.seal(r.ID, r.Token)
+// encode seals r's token and returns the stored value; s carries the
+// boot reading and issued-at.
+func (q *Queue) encode(kr *keyring, r Record, s storedRecord) ([]byte, error) {
+	slot, sl, err := kr.take()
 	if err != nil {
 		return nil, err
 	}
-	sc := r.Scan
-	sc.Token = ""
-	js, err := json.Marshal(storedRecord{Scan: sc, Sealed: sealed, Attempts: r.Attempts, EnqueuedAt: r.EnqueuedAt})
+	sealed, err := sl.seal(r.ID, r.Token)
+	if err != nil {
+		kr.shred([]uint32{slot})
+		return nil, err
+	}
+	s.KeySlot = slot + 1
+	s.Scan, s.Scan.Token = r.Scan, ""
+	s.ClockBasis, s.Sealed = r.ClockBasis, sealed
+	s.Attempts, s.EnqueuedAt = r.Attempts, r.EnqueuedAt
+	return storedValue(s)
+}
+
+// A pending value is a header — the corrected time in nanoseconds (8
+// bytes BE) and a basis flag — and the JSON storedRecord. Files written
+// before the flag existed have the JSON right after the 8 bytes; their
+// times are trusted.
+const (
+	flagTrusted   = 'T'
+	flagUntrusted = 'U'
+	headerLen     = 9
+)
+
+func storedValue(s storedRecord) ([]byte, error) {
+	js, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	v := make([]byte, 8, 8+len(js))
-	binary.BigEndian.PutUint64(v, uint64(r.EnqueuedAt.UnixNano()))
+	v := make([]byte, headerLen, headerLen+len(js))
+	binary.BigEndian.PutUint64(v, uint64(s.CorrectedTime.UnixNano()))
+	v[8] = flagTrusted
+	if s.ClockBasis == BasisUntrusted {
+		v[8] = flagUntrusted
+	}
 	return append(v, js...), nil
+}
+
+// header returns a pending value's stamp, whether it is trusted and where
+// its JSON starts; ok is false for a value too short to hold one.
+func header(v []byte) (stamp int64, trusted bool, body int, ok bool) {
+	if len(v) < 9 {
+		return 0, false, 0, false
+	}
+	stamp = int64(binary.BigEndian.Uint64(v))
+	switch v[8] {
+	case flagTrusted:
+		return stamp, true, headerLen, true
+	case flagUntrusted:
+		return stamp, false, headerLen, true
+	}
+	return stamp, true, 8, true // written before the flag
+}
+
+// slot is the record key slot of s (noSlot for none).
+func (s storedRecord) slot() uint32 {
+	if s.KeySlot == 0 {
+		return noSlot
+	}
+	return s.KeySlot - 1
+}
+
+// slotOf is the record key slot of a stored value (noSlot when it cannot
+// be read).
+func slotOf(v []byte) uint32 {
+	s, err := decodeStored(v)
+	if err != nil {
+		return noSlot
+	}
+	return s.slot()
 }
 
 func decodeStored(v []byte) (storedRecord, error) {
 	var s storedRecord
-	if len(v) < 9 {
+	_, _, body, ok := header(v)
+	if !ok {
 		return s, ErrCorrupt
 	}
-	if err := json.Unmarshal(v[8:], &s); err != nil {
+	if err := json.Unmarshal(v[body:], &s); err != nil {
 		return s, ErrCorrupt
 	}
 	return s, nil
@@ -300,20 +476,37 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	tok, err := q.seal.open(s.ID, s.Sealed)
+	sl := q.seal
+	if s.KeySlot != 0 {
+		if sl, err = q.keys.sealer(s.KeySlot - 1); err != nil {
+			return Record{}, err
+		}
+	}
+	tok, err := sl.open(s.ID, s.Sealed)
 	if err != nil {
 		return Record{}, err
 	}
 	sc := s.Scan
 	sc.Token = tok
-	return Record{Scan: sc, Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt}, nil
+	return Record{Scan: sc, ClockBasis: s.ClockBasis, Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt}, nil
 }
 
 // Oldest returns up to n pending records, oldest first. Records that cannot
 // be decoded or decrypted are moved to the undecryptable bucket and counted
 // (logged as an error), so one bad record never blocks the queue.
+//
+// A record taken under an untrusted clock comes out with its re-based time
+// once the time is trusted (Rebase writes it back later).
 func (q *Queue) Oldest(n int) ([]Record, error) {
+	now, trusted := q.time.Now()
+	var bootID string
+	var boot time.Duration
+	if trusted {
+		bootID, boot = q.time.Boot()
+	}
+	retried := false
 	for round := 0; ; round++ {
+		gen := q.generation()
 		var out []Record
 		var bad [][]byte
 		err := q.view(func(tx *bolt.Tx) error {
@@ -324,19 +517,32 @@ func (q *Queue) Oldest(n int) ([]Record, error) {
 					bad = append(bad, append([]byte(nil), k...))
 					continue
 				}
+				if _, stamped, _, _ := header(v); !stamped && trusted {
+					if s, err := decodeStored(v); err == nil {
+						r.CorrectedTime, r.ClockBasis = rebase(s, now, bootID, boot)
+					}
+				}
 				out = append(out, r)
 			}
 			return nil
 		})
+		if err == nil && len(bad) > 0 && round == 0 {
+			err = q.moveUndecryptable(bad)
+			bad = nil
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil && !retried && q.generation() != gen {
+			// The damage was found and the file quarantined: read the
+			// fresh (salvaged) queue instead.
+			retried, round = true, -1
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read oldest: %w", err)
 		}
-		if len(bad) == 0 || round > 0 {
-			return out, nil
-		}
-		if err := q.moveUndecryptable(bad); err != nil {
-			return nil, fmt.Errorf("read oldest: %w", err)
-		}
+		return out, nil
 	}
 }
 
@@ -406,7 +612,10 @@ func (q *Queue) Ack(ids []string) error {
 
 func (q *Queue) ack(ids []string) error {
 	now := q.opts.Clock.Now()
-	return q.update(func(tx *bolt.Tx) error {
+	var slots []uint32
+	var kr *keyring
+	err := q.update(func(tx *bolt.Tx) error {
+		slots, kr = slots[:0], q.keys
 		idx, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
 		n := depth(tx)
 		done := 0
@@ -415,7 +624,8 @@ func (q *Queue) ack(ids []string) error {
 			if k == nil {
 				continue
 			}
-			if p.Get(k) != nil {
+			if v := p.Get(k); v != nil {
+				slots = append(slots, slotOf(v))
 				if err := p.Delete(k); err != nil {
 					return err
 				}
@@ -433,6 +643,11 @@ func (q *Queue) ack(ids []string) error {
 		}
 		return setDepth(tx, n)
 	})
+	if err != nil {
+		return err
+	}
+	// Delivered: shred their keys, so nothing delivered can be read back.
+	return kr.shred(slots)
 }
 
 // MarkAttempt adds one to the attempt count of the pending records with the
@@ -458,7 +673,8 @@ func (q *Queue) MarkAttempt(ids []string) error {
 			if err != nil {
 				return err
 			}
-			nv := append(append(make([]byte, 0, 8+len(js)), v[:8]...), js...)
+			_, _, body, _ := header(v)
+			nv := append(append(make([]byte, 0, body+len(js)), v[:body]...), js...)
 			if err := p.Put(k, nv); err != nil {
 				return err
 			}
@@ -575,23 +791,44 @@ func (q *Queue) Stats() (Stats, error) {
 	return s, nil
 }
 
+// generation counts the run-time quarantines.
+func (q *Queue) generation() int {
+	q.dbMu.RLock()
+	defer q.dbMu.RUnlock()
+	return q.gen
+}
+
 // update and view run a bbolt transaction under recover: damage found at
 // run time (a page that no longer parses, a fault in the mapped file) fails
 // the call with ErrCorrupt and raises an alarm instead of crashing; the file
 // is quarantined by the next Open.
-func (q *Queue) update(fn func(*bolt.Tx) error) error { return q.guard(q.db.Update, fn) }
+func (q *Queue) update(fn func(*bolt.Tx) error) error { return q.guard(true, fn) }
 
-func (q *Queue) view(fn func(*bolt.Tx) error) error { return q.guard(q.db.View, fn) }
+func (q *Queue) view(fn func(*bolt.Tx) error) error { return q.guard(false, fn) }
 
-func (q *Queue) guard(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
-			q.raise(Alarm{At: q.opts.Clock.Now(), Reason: fmt.Sprintf("queue file damaged at run time (%v); it will be quarantined at the next start", r)})
+// guard runs fn in a transaction under the read lock of the file (a
+// quarantine swaps it under the write lock). fn may use q.keys.
+func (q *Queue) guard(write bool, fn func(*bolt.Tx) error) (err error) {
+	q.dbMu.RLock()
+	db, gen := q.db, q.gen
+	var damage any
+	func() {
+		defer func() { damage = recover() }()
+		defer setPanicOnFault()()
+		if write {
+			err = db.Update(fn)
+		} else {
+			err = db.View(fn)
 		}
 	}()
-	defer setPanicOnFault()()
-	err = run(fn)
+	q.dbMu.RUnlock()
+	if damage != nil {
+		err = fmt.Errorf("%w: %v", ErrCorrupt, damage)
+		if qerr := q.quarantineLive(gen, fmt.Sprint(damage)); qerr != nil {
+			q.raise(Alarm{At: q.opts.Clock.Now(), Reason: fmt.Sprintf("queue file damaged at run time (%v); it will be quarantined at the next start: %v", damage, qerr)})
+		}
+		return err
+	}
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		err = fmt.Errorf("%w: %w", ErrClosed, err)
 	}

@@ -14,8 +14,8 @@ import (
 func rec(i int) Record {
 	return Record{Scan: api.Scan{
 		ID: fmt.Sprintf("id-%03d", i), Facility: "F1", Device: "D1",
-		DeviceTime: time.Unix(int64(1000+i), 0).UTC(), CorrectedTime: time.Unix(int64(1000+i), 0).UTC(),
-		Token: fmt.Sprintf("KP1:TOKEN%03d", i), Verdict: "verified",
+		DeviceTime: time.Unix(int64(1000+i), 0).UTC(),
+		Token:      fmt.Sprintf("KP1:TOKEN%03d", i), Verdict: "verified",
 	}}
 }
 
@@ -84,7 +84,11 @@ func TestEnqueueSurvivesReopenOldestFirst(t *testing.T) {
 	}
 }
 
-func withEnq(r Record, at time.Time) Record { r.EnqueuedAt = at; return r }
+// withEnq is r as the queue stamps it at enqueue time at.
+func withEnq(r Record, at time.Time) Record {
+	r.EnqueuedAt, r.CorrectedTime, r.ClockBasis = at, at, BasisTrusted
+	return r
+}
 
 func TestEnqueueFull(t *testing.T) {
 	q := openT(t, filepath.Join(t.TempDir(), "q.db"), Options{MaxRecords: 2})

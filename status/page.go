@@ -42,6 +42,7 @@ type pageView struct {
 	Devices           []deviceRow
 	SettingsAvailable bool
 	Refresh           bool
+	Ledger            ledgerView
 }
 
 type deviceRow struct {
@@ -126,4 +127,5 @@ type settingsView struct {
 	VolumePct   int
 	CanFlush    bool
 	Refresh     bool
+	HaveLedger  bool
 }

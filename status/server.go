@@ -51,6 +51,11 @@ type Options struct {
 	Location *time.Location
 	// Metrics are served at /metrics; NewMetrics(Source) when nil.
 	Metrics *Metrics
+	// Ledger lets staff count paper visits and the manager keep the
+	// ledger's sheets (behind the PIN); nil hides them.
+	Ledger LedgerControl
+	// Paper gives the paper-ledger visit counts, a series beside Counter's.
+	Paper Counter
 	// Clock runs the PIN lockout and sessions; clock.Real when nil.
 	Clock clock.Clock
 	// Log receives the server's logs; slog.Default when nil.
@@ -110,6 +115,10 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("POST /settings/login", s.handleLogin)
 	s.mux.HandleFunc("POST /settings/logout", s.handleLogout)
 	s.mux.HandleFunc("POST /settings/flush", s.handleSettingsFlush)
+	s.mux.HandleFunc("POST /settings/ledger/{what}", s.handleLedgerForm)
+	s.mux.HandleFunc("GET /settings/ledger/codes", s.handleLedgerCodes)
+	s.mux.HandleFunc("GET /api/ledger", s.handleLedgerAPI)
+	s.mux.HandleFunc("POST /api/ledger/{what}", s.handleLedgerChange)
 	return s, nil
 }
 
@@ -238,7 +247,9 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.o.Log.Warn("status page: counts", "err", err)
 	}
-	s.render(w, "status", s.pageView(lang, snap, c, err))
+	v := s.pageView(lang, snap, c, err)
+	v.Ledger = s.ledgerView(r, lang, snap)
+	s.render(w, "status", v)
 }
 
 func (s *Server) render(w http.ResponseWriter, name string, v any) {
@@ -347,7 +358,7 @@ func sameOrigin(r *http.Request) bool {
 }
 
 func (s *Server) settingsView(r *http.Request, lang string) settingsView {
-	v := settingsView{Lang: lang, Other: otherLang(lang), HavePIN: s.o.PIN != "", CanFlush: s.o.Drainer != nil}
+	v := settingsView{Lang: lang, Other: otherLang(lang), HavePIN: s.o.PIN != "", CanFlush: s.o.Drainer != nil, HaveLedger: s.o.Ledger != nil}
 	v.Unlocked = v.HavePIN && s.guard.valid(s.session(r))
 	if v.Unlocked {
 		st, err := s.o.Settings.Load()

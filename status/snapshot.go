@@ -51,6 +51,8 @@ type Snapshot struct {
 	Clock Clock `json:"clock"`
 	// Storage describes a recording problem; empty Problem when fine.
 	Storage Storage `json:"storage"`
+	// Ledger is the paper ledger beside the scanner; nil when the device keeps none.
+	Ledger *Ledger `json:"ledger,omitempty"`
 }
 
 // Queue describes the on-device queue.

@@ -67,11 +67,14 @@ type Scan struct {
 	DeviceTime time.Time `json:"device_time"`
 	// CorrectedTime is the device time corrected to central's clock.
 	CorrectedTime time.Time `json:"corrected_time"`
-	// Token is the opaque QR text. It is never empty in a request; the
-	// device's queue keeps it sealed apart, with this field empty.
+	// Token is the opaque QR text; empty for a paper-ledger visit (and in
+	// the device's stored record, which keeps it sealed apart).
 	Token string `json:"token,omitempty"`
 	// Verdict is the verdict given at the door: "verified" or "pending".
 	Verdict string `json:"verdict"`
+	// Kind is empty for a visitor's scan, or KindPaper for a paper-ledger
+	// visit (no token, no verdict).
+	Kind string `json:"kind,omitempty"`
 }
 
 // ScanBatch is the body of POST /v1/scans.
@@ -106,6 +109,14 @@ type ItemResult struct {
 	Reason string `json:"reason,omitempty"`
 	// Copy is set when the same token was already seen at another facility.
 	Copy bool `json:"copy,omitempty"`
+	// Repeat is set when the same token was already stored at this
+	// facility by another device: one visit seen at two entrances, counted
+	// once for the facility.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken is set when central stored the scan at its token's
+	// signed issued-at instead of its corrected time: a pending scan whose
+	// claimed time the token contradicts (an untrusted device clock).
+	TimeFromToken bool `json:"time_from_token,omitempty"`
 	// Verdict is central's verdict on a stored scan when it differs from
 	// the door's: a "pending" scan judged here becomes "verified" or
 	// "invalid" (both are acknowledged; the device may delete the scan).
@@ -131,6 +142,11 @@ type Counts struct {
 	Hours [24]int `json:"hours"`
 	// Total is the sum of Hours.
 	Total int `json:"total"`
+	// Paper[h] is the number of paper-ledger visits from h:00 to h:59 KST,
+	// a series of its own beside Hours.
+	Paper [24]int `json:"paper"`
+	// PaperTotal is the sum of Paper.
+	PaperTotal int `json:"paper_total"`
 }
 
 // Time is the answer to GET /v1/time.
@@ -185,6 +201,13 @@ const (
 	// FacilityHeld facilities registered without a business number wait
 	// for an operator's approval.
 	FacilityHeld = "held"
+	// FacilityDisputed branches were disputed by the manager of an earlier
+	// facility under the same business number; they are held until an
+	// operator decides (POST /v1/facilities/{id}/decide).
+	FacilityDisputed = "disputed"
+	// FacilityRemoved branches were removed by an operator's decision:
+	// their credentials no longer work.
+	FacilityRemoved = "removed"
 )
 
 // Facility is a registered facility (one branch).
@@ -212,6 +235,28 @@ type Registered struct {
 type Facilities struct {
 	Facilities []Facility `json:"facilities"`
 }
+
+// DisputeRequest is the body of POST /v1/facilities/{id}/dispute: the
+// manager of an earlier facility under the same business number says the
+// branch {id} is not theirs.
+type DisputeRequest struct {
+	// Reason is an optional note for the operator (at most 200 characters).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Decision is the body of POST /v1/facilities/{id}/decide (operator) on a
+// disputed or held branch.
+type Decision struct {
+	// Decision is "keep" (the branch becomes active) or "remove" (its
+	// credentials stop working).
+	Decision string `json:"decision"`
+}
+
+// The decisions.
+const (
+	DecisionKeep   = "keep"
+	DecisionRemove = "remove"
+)
 
 // CodeRequest is the body of POST /v1/facilities/{id}/enrollment-codes.
 type CodeRequest struct {
@@ -297,6 +342,9 @@ type Heartbeat struct {
 	Camera string `json:"camera"`
 	// Version is the agent's version.
 	Version string `json:"version"`
+	// Ledger lists the device's paper-ledger sheets: the open ones and
+	// those shredded in the last 4 weeks (nil: none reported).
+	Ledger []Sheet `json:"ledger,omitempty"`
 }
 
 // HeartbeatAck is the answer to POST /v1/heartbeat.
@@ -341,12 +389,17 @@ type Device struct {
 type Fleet struct {
 	ServerTime time.Time `json:"server_time"`
 	Devices    []Device  `json:"devices"`
+	// Ledgers is the paper-ledger shredding record of each facility whose
+	// devices reported sheets.
+	Ledgers []LedgerCompliance `json:"ledgers,omitempty"`
 }
 
 // DayCount is the number of visits on one KST day.
 type DayCount struct {
 	Date  string `json:"date"`
 	Total int    `json:"total"`
+	// Paper is the day's paper-ledger visits, not among Total.
+	Paper int `json:"paper"`
 }
 
 // CountSeries is the last two weeks by day and today by hour.
@@ -381,6 +434,11 @@ type Visit struct {
 	Token         string    `json:"token"`
 	Verdict       string    `json:"verdict"`
 	Copy          bool      `json:"copy,omitempty"`
+	// Repeat marks the same visit seen again at another entrance.
+	Repeat bool `json:"repeat,omitempty"`
+	// TimeFromToken marks a visit timed by its token's issued-at (the
+	// device's clock was not trusted and contradicted the token).
+	TimeFromToken bool `json:"time_from_token,omitempty"`
 }
 
 // Export is the answer to GET /v1/export.

@@ -82,7 +82,11 @@ CREATE TABLE IF NOT EXISTS scans (
 	verdict text NOT NULL,
 	received_at timestamptz NOT NULL,
 	copy boolean NOT NULL,
+	repeat boolean NOT NULL DEFAULT false,
+	time_from_token boolean NOT NULL DEFAULT false,
 	PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS repeat boolean NOT NULL DEFAULT false;
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS time_from_token boolean NOT NULL DEFAULT false;
 CREATE INDEX IF NOT EXISTS scans_facility_time ON scans (facility, corrected_time);
 CREATE INDEX IF NOT EXISTS scans_fingerprint ON scans (fingerprint, day);
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -100,6 +104,18 @@ CREATE TABLE IF NOT EXISTS verdicts (
 	reason text NOT NULL DEFAULT '',
 	at timestamptz NOT NULL);
 CREATE INDEX IF NOT EXISTS verdicts_at ON verdicts (at);
+CREATE INDEX IF NOT EXISTS facilities_number ON facilities (business_number);
+CREATE TABLE IF NOT EXISTS notices (
+	id text PRIMARY KEY,
+	facility text NOT NULL,
+	branch text NOT NULL,
+	phone text NOT NULL,
+	representative text NOT NULL,
+	text text NOT NULL,
+	created_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	attempts integer NOT NULL DEFAULT 0,
+	last_error text NOT NULL DEFAULT '');
 CREATE OR REPLACE FUNCTION kipass_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
 	$$ BEGIN RAISE EXCEPTION 'audit log is append-only' USING ERRCODE = 'KP001'; END $$;
 CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
@@ -137,7 +153,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, schema)
+		_, err := tx.Exec(ctx, schema+paperSchema)
 		return err
 	})
 	if err != nil {
@@ -189,16 +205,65 @@ func scanFacility(row pgx.Row) (api.Facility, error) {
 }
 
 // CreateFacility implements central.Store.
-func (s *Store) CreateFacility(ctx context.Context, f api.Facility, m central.Credential) error {
+func (s *Store) CreateFacility(ctx context.Context, f api.Facility, m central.Credential, notices ...central.Notice) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO facilities (`+facilityCols+`, address_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 			f.ID, f.BusinessNumber, f.Name, f.Representative, f.Phone, f.Address, f.BusinessType, f.HighRisk, f.Status, f.CreatedAt, central.AddressKey(f.Address))
 		if err != nil {
 			return err
 		}
+		for _, n := range notices {
+			if _, err := tx.Exec(ctx, `INSERT INTO notices (id, facility, branch, phone, representative, text, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+				n.ID, n.Facility, n.Branch, n.Phone, n.Representative, n.Text, n.CreatedAt); err != nil {
+				return err
+			}
+		}
 		return insertCredential(ctx, tx, m)
 	})
 	return classify("create facility", err)
+}
+
+// FacilitiesByNumber implements central.Store.
+func (s *Store) FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+facilityCols+` FROM facilities WHERE business_number = $1 AND $1 <> '' ORDER BY created_at, id`, number)
+	if err != nil {
+		return nil, classify("facilities by number", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (api.Facility, error) { return scanFacility(r) })
+	if out == nil {
+		out = []api.Facility{}
+	}
+	return out, classify("facilities by number", err)
+}
+
+// Notices implements central.Store.
+func (s *Store) Notices(ctx context.Context, unsent bool, limit int) ([]central.Notice, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, facility, branch, phone, representative, text, created_at, sent_at, attempts, last_error
+		FROM notices WHERE NOT $1 OR sent_at IS NULL ORDER BY id LIMIT $2`, unsent, limit)
+	if err != nil {
+		return nil, classify("notices", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.Notice, error) {
+		var n central.Notice
+		var sent *time.Time
+		err := r.Scan(&n.ID, &n.Facility, &n.Branch, &n.Phone, &n.Representative, &n.Text, &n.CreatedAt, &sent, &n.Attempts, &n.LastError)
+		n.SentAt = deref(sent)
+		return n, err
+	})
+	if out == nil {
+		out = []central.Notice{}
+	}
+	return out, classify("notices", err)
+}
+
+// UpdateNotice implements central.Store.
+func (s *Store) UpdateNotice(ctx context.Context, n central.Notice) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE notices SET sent_at = $2, attempts = $3, last_error = $4 WHERE id = $1`,
+		n.ID, nullTime(n.SentAt), n.Attempts, n.LastError)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return classify("update notice", err)
 }
 
 // Facility implements central.Store.
@@ -446,10 +511,16 @@ func (s *Store) ensurePartitions(ctx context.Context, days []time.Time) error {
 	return nil
 }
 
-const ingestSQL = `INSERT INTO scans (id, day, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy)
-	SELECT $1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10, EXISTS (
-		SELECT 1 FROM scans WHERE fingerprint = $8 AND facility <> $3 AND day BETWEEN $2::date - 1 AND $2::date + 1)
-	ON CONFLICT (id, day) DO NOTHING RETURNING copy`
+// ingestSQL stores one scan unless its id is stored on its day, with the
+// copy flag (the token stored at another facility) and the repeat flag (at
+// this facility, by another device) looked up over every day from $11 to
+// $12.
+const ingestSQL = `WITH prior AS (
+		SELECT coalesce(bool_or(facility <> $3), false) AS copy, coalesce(bool_or(facility = $3), false) AS repeat
+		FROM scans WHERE fingerprint = $8 AND day BETWEEN $11::date AND $12::date)
+	INSERT INTO scans (id, day, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token)
+	SELECT $1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10, prior.copy, prior.repeat, $13 FROM prior
+	ON CONFLICT (id, day) DO NOTHING RETURNING copy, repeat`
 
 // Ingest implements central.Store: one transaction, one pipelined insert
 // per scan.
@@ -468,12 +539,17 @@ func (s *Store) Ingest(ctx context.Context, scans []central.Scan) ([]central.Ing
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for i, sc := range scans {
+			from, to := sc.SeenFrom, sc.SeenTo
+			if from.IsZero() || to.IsZero() {
+				from, to = sc.CorrectedTime, sc.CorrectedTime
+			}
 			b.Queue(ingestSQL, sc.ID, days[i].Format("2006-01-02"), sc.Facility, sc.Device, sc.DeviceTime, sc.CorrectedTime,
-				sc.Token, sc.Fingerprint, sc.Verdict, sc.ReceivedAt)
+				sc.Token, sc.Fingerprint, sc.Verdict, sc.ReceivedAt,
+				central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"), sc.TimeFromToken)
 		}
 		br := tx.SendBatch(ctx, b)
 		for i := range scans {
-			err := br.QueryRow().Scan(&out[i].Copy)
+			err := br.QueryRow().Scan(&out[i].Copy, &out[i].Repeat)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):
 				out[i].Duplicate = true
@@ -492,7 +568,7 @@ func (s *Store) Ingest(ctx context.Context, scans []central.Scan) ([]central.Ing
 
 // HourCounts implements central.Store.
 func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.Time) ([]central.HourCount, error) {
-	rows, err := s.pool.Query(ctx, `SELECT device, date_trunc('hour', corrected_time, 'UTC') AS h, count(*) FROM scans
+	rows, err := s.pool.Query(ctx, `SELECT device, date_trunc('hour', corrected_time, 'UTC') AS h, count(*), count(*) FILTER (WHERE repeat) FROM scans
 		WHERE facility = $1 AND corrected_time >= $2 AND corrected_time < $3 AND day BETWEEN $4::date AND $5::date
 		GROUP BY 1, 2 ORDER BY 2, 1`,
 		facility, from.Truncate(time.Hour), to, central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"))
@@ -501,7 +577,7 @@ func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.T
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.HourCount, error) {
 		var h central.HourCount
-		err := r.Scan(&h.Device, &h.Hour, &h.N)
+		err := r.Scan(&h.Device, &h.Hour, &h.N, &h.Repeats)
 		return h, err
 	})
 	return out, classify("hour counts", err)
@@ -509,7 +585,7 @@ func (s *Store) HourCounts(ctx context.Context, facility string, from, to time.T
 
 // Export implements central.Store.
 func (s *Store) Export(ctx context.Context, facility string, from, to time.Time) ([]central.Scan, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy
+	rows, err := s.pool.Query(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token
 		FROM scans WHERE facility = $1 AND corrected_time >= $2 AND corrected_time < $3 AND day BETWEEN $4::date AND $5::date
 		ORDER BY corrected_time, id`,
 		facility, from, to, central.Day(from).Format("2006-01-02"), central.Day(to).Format("2006-01-02"))
@@ -518,7 +594,8 @@ func (s *Store) Export(ctx context.Context, facility string, from, to time.Time)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.Scan, error) {
 		var sc central.Scan
-		err := r.Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy)
+		err := r.Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy,
+			&sc.Repeat, &sc.TimeFromToken)
 		return sc, err
 	})
 	if out == nil {
@@ -583,6 +660,9 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 		s.mu.Unlock()
 		n += rows
 	}
+	if err := s.purgePaper(ctx, cutoff); err != nil {
+		return n, err
+	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM verdicts WHERE at < $1`, cutoff); err != nil {
 		return n, classify("purge verdicts", err)
 	}
@@ -592,9 +672,10 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int, error) {
 // Scan implements central.Store.
 func (s *Store) Scan(ctx context.Context, id string) (central.Scan, error) {
 	var sc central.Scan
-	err := s.pool.QueryRow(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy
+	err := s.pool.QueryRow(ctx, `SELECT id, facility, device, device_time, corrected_time, token, fingerprint, verdict, received_at, copy, repeat, time_from_token
 		FROM scans WHERE id = $1 ORDER BY day DESC LIMIT 1`, id).
-		Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy)
+		Scan(&sc.ID, &sc.Facility, &sc.Device, &sc.DeviceTime, &sc.CorrectedTime, &sc.Token, &sc.Fingerprint, &sc.Verdict, &sc.ReceivedAt, &sc.Copy,
+			&sc.Repeat, &sc.TimeFromToken)
 	return sc, classify("scan", err)
 }
 

@@ -12,6 +12,7 @@
 //	kipass-agent stats                  print visitor counts by hour and day
 //	kipass-agent flush                  send the queue now, with a progress bar
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
+//	kipass-agent ledger add [N] | sheets | start [DATE] | shredded DATE   the paper ledger
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kipass/kipass/camera"
 	"io"
 	"os"
 	"os/signal"
@@ -44,6 +46,7 @@ Commands:
 	stats    print visitor counts by hour and by day
 	flush    send the queued scans to central now, with a progress bar
 	enroll   trade a manager's one-time code for this device's credential
+	ledger   count paper-ledger visits, list and start sheets, confirm shredding
 
 Run "kipass-agent <command> -h" for a command's flags.
 `
@@ -78,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFlush(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
+	case "ledger":
+		err = cmdLedger(ctx, args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
 		err = cmdFeed(ctx, args[1:], os.Stdin, stdout, stderr)
 	default:
@@ -123,7 +128,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	log.Info("agent running", "facility", cfg.Facility, "device", cfg.Device, "source", cfg.Source)
+	log.Info("agent running", "facility", cfg.Facility, "device", cfg.Device, "source", camera.Redact(cfg.Source))
 	return a.Run(ctx)
 }
 

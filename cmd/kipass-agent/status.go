@@ -234,7 +234,24 @@ func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(counts)
 	}
 	printStats(stdout, counts)
+	var paper status.LedgerReport
+	if c.do(ctx, http.MethodGet, "/api/ledger", &paper) == nil && paper.Ledger != nil {
+		printPaperBeside(stdout, counts, paper.Paper)
+	}
 	return nil
+}
+
+// printPaperBeside prints the paper-ledger visits by day beside the QR visits.
+func printPaperBeside(w io.Writer, qr, paper status.Counts) {
+	fmt.Fprintf(w, "\nQR and paper-ledger visits by day:\n\n%-10s %6s %6s\n", "day", "QR", "paper")
+	byDay := map[string]int{}
+	for _, d := range paper.Days {
+		byDay[d.Day.Format("2006-01-02")] = d.Count
+	}
+	for _, d := range qr.Days {
+		day := d.Day.Format("2006-01-02")
+		fmt.Fprintf(w, "%-10s %6d %6d\n", day, d.Count, byDay[day])
+	}
 }
 
 func printStats(w io.Writer, c status.Counts) {

@@ -7,6 +7,7 @@
 // Usage:
 //
 //	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE] [--accounts FILE] [--dev]
+//	kipass-central serve --addr :8443 --data DIR --tls-cert FILE --tls-key FILE [--client-ip-header X-Forwarded-For]
 //	kipass-central serve --postgres 'host=... dbname=kipass' [--keys FILE] [--accounts FILE]
 //	kipass-central register|business-types|facilities|approve|code|devices|rename|counts|export [flags]
 //
@@ -22,10 +23,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -65,6 +68,11 @@ func main() {
 type options struct {
 	addr, data, postgres, keys, accounts string
 	dev                                  bool
+	timeTolerance                        time.Duration
+	tlsCert, tlsKey, clientIPHeader      string
+	noticeFile, noticeWebhook            string
+	// ln, when set, is listened on instead of addr (tests).
+	ln net.Listener
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -106,11 +114,34 @@ func runServe(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.keys, "keys", "", "issuer key set `file` (JSON) served to devices and used to check tokens")
 	fs.StringVar(&o.accounts, "accounts", "", "operator, health-authority and issuer credentials `file` (JSON, 0600): {\"admins\":{\"name\":\"secret\"},\"authorities\":{...},\"issuers\":{...}}")
 	fs.BoolVar(&o.dev, "dev", false, "development: accept scans and heartbeats from devices without a credential")
+	fs.DurationVar(&o.timeTolerance, "time-tolerance", central.DefaultTimeTolerance,
+		"widening of a token's validity when a verified scan's time is checked (device skew allowance + clock uncertainty)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM, the chain after the leaf); needs --tls-key")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
+	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "`header` naming the client's address, set by a trusted proxy in front (e.g. X-Forwarded-For); rate limits per source use its last value")
+	fs.StringVar(&o.noticeFile, "notice-file", "", "append branch-registration notices for representatives to this `file` (JSON lines); the log when neither this nor --notice-webhook is set")
+	fs.StringVar(&o.noticeWebhook, "notice-webhook", "", "post branch-registration notices to this SMS gateway `URL` (bearer token from env KIPASS_NOTICE_WEBHOOK_TOKEN)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if o.timeTolerance <= 0 {
+		fmt.Fprintln(stderr, "kipass-central serve: --time-tolerance must be positive")
+		return 2
+	}
+	if o.noticeFile != "" && o.noticeWebhook != "" {
+		fmt.Fprintln(stderr, "kipass-central serve: give at most one of --notice-file and --notice-webhook")
+		return 2
+	}
+	if o.noticeWebhook != "" && !strings.HasPrefix(o.noticeWebhook, "http://") && !strings.HasPrefix(o.noticeWebhook, "https://") {
+		fmt.Fprintln(stderr, "kipass-central serve: --notice-webhook must be an http(s) URL")
+		return 2
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		fmt.Fprintln(stderr, "kipass-central serve: give both --tls-cert and --tls-key, or neither")
 		return 2
 	}
 	if (o.data == "") == (o.postgres == "") {
@@ -188,12 +219,37 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 			return err
 		}
 	}
-	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
-		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers})
+	var sender central.Sender
+	switch {
+	case o.noticeFile != "":
+		sender = &central.FileSender{Path: o.noticeFile}
+	case o.noticeWebhook != "":
+		sender = central.WebhookSender{URL: o.noticeWebhook, Token: os.Getenv("KIPASS_NOTICE_WEBHOOK_TOKEN")}
+	}
+	cs := central.New(st, central.Options{Sender: sender, Keys: ks, Log: log, RequireCredentials: !o.dev,
+		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers, TimeTolerance: o.timeTolerance,
+		ClientIPHeader: o.clientIPHeader})
 	defer cs.Close()
-	hs := &http.Server{Addr: o.addr, Handler: cs.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := cs.HTTPServer(o.addr)
+	ln := o.ln
+	if ln == nil {
+		if ln, err = net.Listen("tcp", o.addr); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 2)
-	go func() { errc <- hs.ListenAndServe() }()
+	go func() {
+		var err error
+		if o.tlsCert != "" {
+			err = hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { errc <- cs.Run(pctx) }() // the 28-day purge, hourly
@@ -201,7 +257,7 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 	if o.postgres != "" {
 		store = "postgres"
 	}
-	log.Info("central listening", "addr", o.addr, "store", store, "device_credentials_required", !o.dev)
+	log.Info("central listening", "addr", ln.Addr().String(), "tls", o.tlsCert != "", "store", store, "device_credentials_required", !o.dev)
 	select {
 	case err := <-errc:
 		if err != nil {
