@@ -73,7 +73,7 @@ func newRigWith(t *testing.T, maxRecords int, opt func(*Parts, *Options)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log, QueueMax: maxRecords,
+	o := Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log,
 		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }}
 	p := Parts{
 		// A one-minute budget: machine load must not make a test fail.

@@ -271,7 +271,7 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	dir := t.TempDir()
 	var src camera.Source
 	r := newRigWith(t, 1, func(p *Parts, o *Options) {
-		o.Clock = fc
+		o.Clock, o.QueueMax = fc, 1
 		p.Watch = Watch{Clock: alarm}
 		p.Frames = framesFunc(func(ctx context.Context) (camera.Frame, error) { return src.Next(ctx) })
 	})
