@@ -202,6 +202,9 @@ type StatusOptions struct {
 	Language string
 	// Settings keeps the manager's settings; nil hides the settings page.
 	Settings status.SettingsStore
+	// Queue gives the page the queue's counts and the dead-letter resend;
+	// nil hides them.
+	Queue status.QueueAdmin
 }
 
 // Agent runs the scan path.

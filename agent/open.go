@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 
 	// The queue stamps and ages records on trust's corrected clock.
 	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
-		MaxRecords: cfg.QueueMax, Clock: dev, Time: queueTime{clk: clk, ClockTime: queue.ClockTime{Clock: dev}},
+		MaxRecords: cfg.QueueMax, Clock: dev, KeyFile: queueKeyFile(cfg), Time: queueTime{clk: clk, ClockTime: queue.ClockTime{Clock: dev}},
 		IssuedAt: tokenIssuedAt, Log: logging.For(log, "queue"),
 	})
 	if err != nil {
@@ -148,7 +148,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		Facility: cfg.Facility, Device: cfg.Device, Entrance: cfg.Entrance, QueueMax: cfg.QueueMax,
 		DedupWindow: time.Duration(cfg.DedupWindow), Clock: dev, Time: tr.clock, Log: log,
 		OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
-		Status: StatusOptions{Listen: cfg.Status.Listen, PIN: pin, Language: cfg.Status.Language, Settings: SettingsStore(cfg)},
+		Status: StatusOptions{Listen: cfg.Status.Listen, PIN: pin, Language: cfg.Status.Language, Settings: SettingsStore(cfg),
+			Queue: queueAdmin{q}},
 		Heartbeat: heartbeat.Options{Central: central, Facility: cfg.Facility, Device: cfg.Device,
 			Clock: dev, Log: logging.For(log, "heartbeat")},
 	})

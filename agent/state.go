@@ -275,7 +275,7 @@ func (a *Agent) openStatus() error {
 		return nil
 	}
 	srv, err := status.New(status.Options{
-		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a,
+		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a, Queue: so.Queue,
 		Settings: so.Settings, PIN: so.PIN, Language: so.Language, Metrics: a.obs.metrics,
 		Clock: a.obs.clk, Log: logging.For(a.o.Log, "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),
