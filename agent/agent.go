@@ -190,6 +190,13 @@ type Options struct {
 	// Heartbeat, when its Central is set, reports the agent's health to
 	// central from the status snapshot; New fills in its State.
 	Heartbeat heartbeat.Options
+
+	// Set by Open: central's counts for the page, a scan engine's health,
+	// and central's refusal of this device as the registration check
+	// keeps it.
+	facility *facilityStats
+	scanner  *scanWatch
+	refusal  *atomic.Pointer[status.Refusal]
 }
 
 // StatusOptions configure the local status page.
@@ -217,6 +224,10 @@ type Agent struct {
 
 	closeOnce sync.Once
 
+	// refusal is central's refusal of this device, nil while not refused
+	// (registration.go); shared with the registration check.
+	refusal *atomic.Pointer[status.Refusal]
+
 	obs *observer   // status page, metrics and health (state.go)
 	led ledgerState // the paper ledger beside the scanner (ledger.go)
 }
@@ -231,7 +242,7 @@ func New(p Parts, o Options) (*Agent, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	a := &Agent{p: p, o: o, dedup: camera.NewDedup(o.DedupWindow)}
+	a := &Agent{p: p, o: o, dedup: camera.NewDedup(o.DedupWindow), refusal: o.refusal}
 	if pl, ok := p.Ledger.(paperLedger); ok {
 		a.led.codes, a.led.book, a.led.counts = pl.codes, pl.book, pl.counts
 	}
@@ -419,10 +430,16 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		a.rejected.Add(1)
 	}
 	scan.Prompt = PromptFor(verdict, scan.Recorded)
-	if verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "" {
+	switch {
+	case scan.Recorded && a.Refused() != nil:
+		// Recorded, but central refuses this device: the visit can never be
+		// delivered, so it is not confirmed; the door says why.
+		scan.Prompt = audio.NotRegistered
+		a.say(scan.Prompt)
+	case verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "":
 		scan.Prompt = a.remindOr(now, scan.Prompt) // at most once a minute: 수기 명부를 작성해 주세요
-	} else if err := a.p.Speaker.Say(scan.Prompt); err != nil {
-		a.o.Log.Warn("speaker failed", "err", err)
+	default:
+		a.say(scan.Prompt)
 	}
 	scan.Latency = a.o.Clock.Now().Sub(captured)
 	a.o.Log.Info("scan", "verdict", string(verdict), "reason", scan.Reason, "recorded", scan.Recorded,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/audio"
@@ -131,16 +132,33 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(err)
 	}
 
+	// Central's answer to this device's credential, checked once now so
+	// that a refused device knows before its first scan, then again in
+	// the background.
+	refusal := new(atomic.Pointer[status.Refusal])
+	reg := &registration{facility: cfg.Facility, central: central, clk: dev,
+		log: logging.For(log, "registration"), refusal: refusal}
+	reg.start(ctx)
+	var facility *facilityStats
+	if credential != "" {
+		facility = &facilityStats{facility: cfg.Facility, central: central, clk: dev}
+	}
+	codes, scanner := src.codes, (*scanWatch)(nil)
+	if src.codes != nil {
+		scanner = newScanWatch(cfg.Source, src, dev)
+		codes = watchedCodes{src.codes, scanner}
+	}
+
 	a, err := New(Parts{
 		Frames:     src.frames,
-		Codes:      src.codes,
+		Codes:      codes,
 		Decoder:    dec,
 		Verifier:   tr.verifier,
 		Store:      q,
 		Speaker:    spk,
 		Sender:     snd,
 		Ledger:     led,
-		Background: append(tr.runners, q), // q: the queue's 28-day purge
+		Background: append(tr.runners, q, reg), // q: the queue's 28-day purge
 		Watch:      Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}},
 		Trust:      tr,
 		Owned:      owned,
@@ -150,6 +168,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
 		Status: StatusOptions{Listen: cfg.Status.Listen, PIN: pin, Language: cfg.Status.Language, Settings: SettingsStore(cfg),
 			Queue: queueAdmin{q}},
+		facility: facility, scanner: scanner, refusal: refusal,
 		Heartbeat: heartbeat.Options{Central: central, Facility: cfg.Facility, Device: cfg.Device,
 			Clock: dev, Log: logging.For(log, "heartbeat")},
 	})

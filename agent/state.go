@@ -81,6 +81,12 @@ type observer struct {
 	counter                    *hourlyCounter
 	metrics                    *status.Metrics
 	server                     *status.Server
+	// scanner is set on a scan-engine device (scanner.go): it shows the
+	// engine instead of a camera.
+	scanner *scanWatch
+	// facilityStats reads the whole facility's counts from central; nil
+	// without a credential (facility.go).
+	facilityStats *facilityStats
 
 	mu           sync.Mutex
 	verdicts     map[token.Verdict]int64
@@ -96,7 +102,8 @@ func newObserver(o Options, w Watch) *observer {
 		max = 1_000_000
 	}
 	return &observer{clk: o.Clock, started: o.Clock.Now(), facility: o.Facility, device: o.Device, entrance: o.Entrance,
-		queueMax: max, watch: w, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
+		queueMax: max, watch: w, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{},
+		scanner: o.scanner, facilityStats: o.facility}
 }
 
 // Flusher is an uplink that can send at once even while it waits out a
@@ -174,6 +181,11 @@ func (a *Agent) Snapshot() status.Snapshot {
 	}
 	if s.Storage.Problem == "" {
 		s.Storage.Problem = storeProblem
+	}
+	s.Uplink.Refused = a.Refused()
+	if o.scanner != nil {
+		s.Scanner = o.scanner.snapshot()
+		return s
 	}
 	s.Camera = o.cameraLocked(now, st.Frames)
 	if w.Camera != nil && camState != "ok" {
@@ -276,6 +288,7 @@ func (a *Agent) openStatus() error {
 	}
 	srv, err := status.New(status.Options{
 		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a, Queue: so.Queue,
+		Facility: a.obs.facilityCounter(),
 		Settings: so.Settings, PIN: so.PIN, Language: so.Language, Metrics: a.obs.metrics,
 		Clock: a.obs.clk, Log: logging.For(a.o.Log, "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),

@@ -86,7 +86,11 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	if o.Dir == "" {
+	if o.Dir != "" {
+		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+			return Summary{}, fmt.Errorf("demo: %w", err)
+		}
+	} else {
 		d, err := os.MkdirTemp("", "kipass-demo-")
 		if err != nil {
 			return Summary{}, fmt.Errorf("demo: %w", err)

@@ -3,6 +3,9 @@ package demo
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +47,16 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if strings.Count(out.String(), "frame→voice") != 12 {
 		t.Fatalf("want one line per scan:\n%s", out.String())
+	}
+}
+
+// TestRunMakesItsDir: demo --dir DIR creates DIR (and its parents).
+func TestRunMakesItsDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the demo itself is TestRunEndToEnd; only the folder is checked here
+	Run(ctx, Options{Dir: dir, Scans: 1, Out: io.Discard, Log: logging.New(io.Discard, "error")})
+	if fi, err := os.Stat(filepath.Join(dir, "keys.json")); err != nil || fi.IsDir() {
+		t.Fatalf("demo --dir with a new folder: %v", err)
 	}
 }

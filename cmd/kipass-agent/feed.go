@@ -11,7 +11,6 @@ import (
 
 	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/audio"
-	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 )
 
@@ -31,7 +30,7 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	log := logging.New(stderr, cfg.LogLevel)
+	log := cfg.Logger(stderr)
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err
