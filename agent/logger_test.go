@@ -13,7 +13,7 @@ import (
 // TestLogFormatAndZone: log_format json writes JSON lines, text writes
 // key=value lines, both with times in KST (+09:00); a bad format is named.
 func TestLogFormatAndZone(t *testing.T) {
-	base := `{"facility":"F","device":"D","source":"stdin","data_dir":"d","central_url":"http://c","keys_file":"k"`
+	base := `{"facility":"F","device":"D","source":"stdin","data_dir":"d","central_url":"http://127.0.0.1:8700","keys_file":"k"`
 	c, err := ParseConfig(strings.NewReader(base + `,"log_format":"json"}`))
 	if err != nil {
 		t.Fatal(err)
