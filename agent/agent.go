@@ -177,9 +177,10 @@ type Agent struct {
 	// (registration.go).
 	refusal atomic.Pointer[status.Refusal]
 
-	obs   *observer   // status page, metrics and health; set by Open (state.go)
-	led   ledgerState // the paper ledger beside the scanner (ledger.go)
-	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
+	obs   *observer         // status page, metrics and health; set by Open (state.go)
+	led   ledgerState       // the paper ledger beside the scanner (ledger.go)
+	trust *trustParts       // clock offset, key set, verifier; set by Open (trust.go)
+	admin status.QueueAdmin // the queue's counts and dead-letter resend; set by Open
 }
 
 // New returns an Agent over the given parts.

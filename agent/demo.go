@@ -77,7 +77,8 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		o.Clock = clock.Real{}
 	}
 	if o.Dir != "" {
-		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		// A new directory is made (0700: it holds central's data too).
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 			return DemoSummary{}, fmt.Errorf("demo: %w", err)
 		}
 	} else {

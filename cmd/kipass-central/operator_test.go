@@ -164,6 +164,29 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("approved facility still held:\n%s", out)
 	}
 
+	if rc, _, errs := tc.op(t, tc.adminFile, "approve", "--facility", heldID); rc != 1 || !strings.Contains(errs, "not_disputed") {
+		t.Fatalf("approve an active facility: %d %s", rc, errs)
+	}
+
+	// A second branch under the same business number: the first manager
+	// disputes it, the operator rejects it.
+	branchCred := filepath.Join(tc.dir, "branch-manager")
+	rc, out, errs = tc.op(t, "", append([]string{"register", "--business-number", "124-81-00998", "--address", "부산 해운대구 9",
+		"--manager-credential", branchCred}, registration...)...)
+	branch := strings.TrimSpace(must(t, "register branch", rc, out, errs))
+	if out := tc.ok(t, mgr, "dispute", "--facility", branch, "--reason", "우리 지점이 아닙니다"); !strings.Contains(out, "disputed") {
+		t.Fatalf("dispute: %s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "facilities", "--status", "disputed"); !rowHas(out, branch, "disputed") {
+		t.Fatalf("disputed facilities:\n%s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "reject", "--facility", branch); !strings.Contains(out, branch) || !strings.Contains(out, "is removed") {
+		t.Fatalf("reject: %s", out)
+	}
+	if rc, _, errs := tc.op(t, branchCred, "code", "--facility", branch, "--entrance", "정문"); rc != 1 || !strings.Contains(errs, "facility_removed") {
+		t.Fatalf("code of a rejected branch: %d %s", rc, errs)
+	}
+
 	// code: a one-time code a device trades for its credential.
 	rc, out, errs = tc.op(t, mgr, "code", "--facility", fac, "--entrance", "정문")
 	code := strings.TrimSpace(must(t, "code", rc, out, errs))
@@ -209,9 +232,18 @@ func TestOperatorCommands(t *testing.T) {
 		Token: tok, Verdict: "verified"}}}, &br); c != http.StatusOK || len(br.Results) != 1 || br.Results[0].Status != api.Accepted {
 		t.Fatalf("scan: %d %+v", c, br)
 	}
+	// A paper-ledger visit: its own columns.
+	if c := call(t, "POST", tc.url+api.PathScans, en.Credential, api.ScanBatch{Scans: []api.Scan{{
+		ID: api.PaperIDPrefix + "00112233445566778899aabbccddeeff", Facility: fac, Device: en.Device, DeviceTime: now, CorrectedTime: now,
+		Kind: api.KindPaper}}}, &br); c != http.StatusOK || br.Results[0].Status != api.Accepted {
+		t.Fatalf("paper visit: %d %+v", c, br)
+	}
 	out = tc.ok(t, mgr, "counts", "--facility", fac)
-	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") {
+	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") || !strings.Contains(out, "PAPER TODAY") {
 		t.Fatalf("counts:\n%s", out)
+	}
+	if !regexp.MustCompile(`all entrances\s+1\s+1\s+1\s+1`).MatchString(out) {
+		t.Fatalf("counts without the paper visit beside the QR visit:\n%s", out)
 	}
 
 	// export: only the authority; times in KST (+09:00); audited.
