@@ -9,7 +9,7 @@
 //	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE] [--accounts FILE] [--dev]
 //	kipass-central serve --addr :8443 --data DIR --tls-cert FILE --tls-key FILE [--client-ip-header X-Forwarded-For]
 //	kipass-central serve --postgres 'host=... dbname=kipass' [--keys FILE] [--accounts FILE]
-//	kipass-central register|business-types|facilities|approve|code|devices|rename|remove|counts|export [flags]
+//	kipass-central register|business-types|facilities|approve|reject|dispute|code|devices|rename|remove|counts|export [flags]
 //
 // The operator commands go through central's HTTP API (docs/protocol.md)
 // with the credential in --credential FILE, so no curl is needed.
@@ -50,7 +50,9 @@ Operator commands (each takes --central URL and --credential FILE):
 	register        register a facility; writes its manager credential (no credential needed)
 	business-types  list the business type codes register accepts
 	facilities      list facilities, e.g. --status held (admin)
-	approve         approve a held registration (admin)
+	approve         approve a held or disputed registration (admin)
+	reject          reject a held or disputed registration (admin)
+	dispute         say a branch under your business number is not yours (manager)
 	code            issue a one-time enrollment code for an entrance (manager)
 	devices         list devices with their entrance and state (manager, staff, admin)
 	rename          change the entrance a device guards (manager)

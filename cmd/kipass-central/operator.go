@@ -89,10 +89,10 @@ var opCommands = map[string]opCommand{
 	},
 	"facilities": {
 		who:  "admin",
-		args: "[--status held|active]",
-		help: "list registered facilities (held ones wait for approve)",
+		args: "[--status held|disputed|active|removed]",
+		help: "list registered facilities (held and disputed ones wait for approve or reject)",
 		flags: func(o *opEnv) func(context.Context) error {
-			status := o.fs.String("status", "", "only facilities with this `status`: held or active")
+			status := o.fs.String("status", "", "only facilities with this `status`: held, disputed, active or removed")
 			return func(ctx context.Context) error {
 				path := api.PathFacilities
 				if *status != "" {
@@ -110,20 +110,33 @@ var opCommands = map[string]opCommand{
 		},
 	},
 	"approve": {
-		who:  "admin",
-		args: "--facility ID",
-		help: "approve a held registration, so its devices may enroll and send scans",
+		who:   "admin",
+		args:  "--facility ID",
+		help:  "approve a held or disputed registration (decision keep), so its devices may enroll and send scans",
+		flags: func(o *opEnv) func(context.Context) error { return o.decide(api.DecisionKeep) },
+	},
+	"reject": {
+		who:   "admin",
+		args:  "--facility ID",
+		help:  "reject a held or disputed registration (decision remove): its credentials stop working for good",
+		flags: func(o *opEnv) func(context.Context) error { return o.decide(api.DecisionRemove) },
+	},
+	"dispute": {
+		who:  "manager",
+		args: "--facility BRANCH [--reason TEXT]",
+		help: "say a branch registered under your business number is not yours: it is held until an operator decides",
 		flags: func(o *opEnv) func(context.Context) error {
 			o.facilityFlag()
+			reason := o.fs.String("reason", "", "a note for the operator (at most 200 characters)")
 			return func(ctx context.Context) error {
 				if err := o.needFacility(); err != nil {
 					return err
 				}
 				var f api.Facility
-				if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "approve"), nil, &f); err != nil {
+				if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "dispute"), api.DisputeRequest{Reason: *reason}, &f); err != nil {
 					return err
 				}
-				fmt.Fprintf(o.stdout, "%s (%s) is %s\n", f.ID, f.Name, f.Status)
+				fmt.Fprintf(o.stdout, "%s (%s) is %s until an operator decides\n", f.ID, f.Name, f.Status)
 				return nil
 			}
 		},
@@ -315,6 +328,23 @@ func (o *opEnv) needFacility() error {
 		return errors.New("--facility is required (or set KIPASS_FACILITY)")
 	}
 	return nil
+}
+
+// decide declares --facility and returns the run of an operator's
+// decision on a held or disputed registration.
+func (o *opEnv) decide(decision string) func(context.Context) error {
+	o.facilityFlag()
+	return func(ctx context.Context) error {
+		if err := o.needFacility(); err != nil {
+			return err
+		}
+		var f api.Facility
+		if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "decide"), api.Decision{Decision: decision}, &f); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.stdout, "%s (%s) is %s\n", f.ID, f.Name, f.Status)
+		return nil
+	}
 }
 
 // devicePath is the path of one device of --facility; both are required.

@@ -164,6 +164,29 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("approved facility still held:\n%s", out)
 	}
 
+	if rc, _, errs := tc.op(t, tc.adminFile, "approve", "--facility", heldID); rc != 1 || !strings.Contains(errs, "not_disputed") {
+		t.Fatalf("approve an active facility: %d %s", rc, errs)
+	}
+
+	// A second branch under the same business number: the first manager
+	// disputes it, the operator rejects it.
+	branchCred := filepath.Join(tc.dir, "branch-manager")
+	rc, out, errs = tc.op(t, "", append([]string{"register", "--business-number", "124-81-00998", "--address", "부산 해운대구 9",
+		"--manager-credential", branchCred}, registration...)...)
+	branch := strings.TrimSpace(must(t, "register branch", rc, out, errs))
+	if out := tc.ok(t, mgr, "dispute", "--facility", branch, "--reason", "우리 지점이 아닙니다"); !strings.Contains(out, "disputed") {
+		t.Fatalf("dispute: %s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "facilities", "--status", "disputed"); !rowHas(out, branch, "disputed") {
+		t.Fatalf("disputed facilities:\n%s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "reject", "--facility", branch); !strings.Contains(out, branch) || !strings.Contains(out, "is removed") {
+		t.Fatalf("reject: %s", out)
+	}
+	if rc, _, errs := tc.op(t, branchCred, "code", "--facility", branch, "--entrance", "정문"); rc != 1 || !strings.Contains(errs, "facility_removed") {
+		t.Fatalf("code of a rejected branch: %d %s", rc, errs)
+	}
+
 	// code: a one-time code a device trades for its credential.
 	rc, out, errs = tc.op(t, mgr, "code", "--facility", fac, "--entrance", "정문")
 	code := strings.TrimSpace(must(t, "code", rc, out, errs))
