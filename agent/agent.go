@@ -23,6 +23,7 @@ import (
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/ledger"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"golang.org/x/sync/errgroup"
 )
@@ -172,9 +173,10 @@ type Agent struct {
 	closeOnce sync.Once
 	closers   []io.Closer
 
-	obs   *observer   // status page, metrics and health; set by Open (state.go)
-	led   ledgerState // the paper ledger beside the scanner (ledger.go)
-	trust *trustParts // clock offset, key set, verifier; set by Open (trust.go)
+	obs   *observer         // status page, metrics and health; set by Open (state.go)
+	led   ledgerState       // the paper ledger beside the scanner (ledger.go)
+	trust *trustParts       // clock offset, key set, verifier; set by Open (trust.go)
+	admin status.QueueAdmin // the queue's counts and dead-letter resend; set by Open
 }
 
 // New returns an Agent over the given parts.

@@ -87,6 +87,11 @@ type Config struct {
 	DecodeBudget Duration `json:"decode_budget,omitempty"`
 	// QueueMax caps the records waiting on the device; default 1,000,000.
 	QueueMax int `json:"queue_max,omitempty"`
+	// QueueKeyFile is the queue key (32 bytes), best on another
+	// filesystem than DataDir. When empty: the systemd credential
+	// "queue-key" ($CREDENTIALS_DIRECTORY/queue-key) when the service has
+	// one, else DataDir/queue.db.key.
+	QueueKeyFile string `json:"queue_key_file,omitempty"`
 	// Audio selects the voice and the sound device.
 	Audio AudioConfig `json:"audio,omitempty"`
 	// LogLevel is debug, info, warn or error; default info.
@@ -166,7 +171,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%w %s: %w", ErrConfig, path, err)
 	}
 	base := filepath.Dir(path)
-	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.CentralCAFile, &c.Status.PINFile} {
+	for _, p := range []*string{&c.DataDir, &c.KeysFile, &c.CredentialFile, &c.CentralCAFile, &c.Status.PINFile, &c.QueueKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

@@ -85,7 +85,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	// The queue stamps and ages records on trust's corrected clock.
 	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
-		MaxRecords: cfg.QueueMax, Clock: h.Clock, Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
+		MaxRecords: cfg.QueueMax, Clock: h.Clock, KeyFile: queueKeyFile(cfg), Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
 		IssuedAt: tokenIssuedAt, Log: log.With("room", "queue"),
 	})
 	if err != nil {
@@ -131,6 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(err)
 	}
 	a.o.OnScan = obs.onScan(a, h.OnScan)
+	a.admin = queueAdmin{q}
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
 	if err := a.openStatus(cfg, log); err != nil {
 		return fail(err)

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/trust"
 )
@@ -24,6 +27,26 @@ func (t queueTime) Now() (time.Time, bool) {
 	return c, trusted
 }
 
+// queueKeyFile is where the queue key is read: the configured path, else
+// the systemd credential "queue-key", else "" (the queue's default beside
+// its file).
+func queueKeyFile(cfg Config) string {
+	if cfg.QueueKeyFile != "" {
+		return cfg.QueueKeyFile
+	}
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" {
+		if p := filepath.Join(dir, "queue-key"); fileExists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 // tokenIssuedAt dates a record from a signed token's own issued-at.
 func tokenIssuedAt(text string) (time.Time, bool) {
 	c, err := token.Parse(text)
@@ -32,3 +55,12 @@ func tokenIssuedAt(text string) (time.Time, bool) {
 	}
 	return c.IssuedAt, true
 }
+
+// queueAdmin is the queue's view for `kipass-agent queue` (status page API).
+type queueAdmin struct{ q *queue.Queue }
+
+// QueueCounts counts the queue's records.
+func (a queueAdmin) QueueCounts() (status.QueueCounts, error) { return a.q.Counts() }
+
+// ResendDead queues the dead letters again.
+func (a queueAdmin) ResendDead() (int, error) { return a.q.ResendDead() }

@@ -361,7 +361,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 		pin = p
 	}
 	srv, err := status.New(status.Options{
-		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a,
+		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a, Queue: a.admin,
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
 		Clock: o.clk, Log: log.With("room", "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),

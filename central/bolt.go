@@ -611,19 +611,7 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 			if err := pb.Put(key(sc.Fingerprint, sc.Facility), nil); err != nil {
 				return err
 			}
-			hb, err := day.CreateBucketIfNotExists(bHours)
-			if err != nil {
-				return err
-			}
-			// The hour's value: scans (8 bytes) and repeats among them (8 bytes).
-			hk := key(sc.Facility, sc.Device, sc.CorrectedTime.In(api.KST).Format("15"))
-			v := make([]byte, 16)
-			copy(v, hb.Get(hk))
-			binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+1)
-			if sc.Repeat {
-				binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+1)
-			}
-			if err := hb.Put(hk, v); err != nil {
+			if err := bumpHour(day, bHours, sc.Facility, sc.Device, sc.CorrectedTime, sc.Repeat); err != nil {
 				return err
 			}
 		}
@@ -652,36 +640,7 @@ func eachDay(tx *bolt.Tx, from, to time.Time, f func(day time.Time, b *bolt.Buck
 
 // HourCounts implements Store.
 func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time.Time) ([]HourCount, error) {
-	var out []HourCount
-	err := s.view(func(tx *bolt.Tx) error {
-		return eachDay(tx, from, to, func(day time.Time, b *bolt.Bucket) error {
-			hb := b.Bucket(bHours)
-			if hb == nil {
-				return nil
-			}
-			c := hb.Cursor()
-			p := key(facility, "")
-			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-				rest := k[len(p):]
-				j := bytes.LastIndexByte(rest, 0)
-				if j < 0 || len(v) != 8 && len(v) != 16 {
-					continue
-				}
-				var rep int
-				if len(v) == 16 {
-					rep = int(binary.BigEndian.Uint64(v[8:]))
-				}
-				var h int
-				fmt.Sscanf(string(rest[j+1:]), "%d", &h)
-				at := day.Add(time.Duration(h) * time.Hour)
-				if at.Before(from.Truncate(time.Hour)) || !at.Before(to) {
-					continue
-				}
-				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v)), Repeats: rep})
-			}
-			return nil
-		})
-	})
+	out, err := s.readHours(bHours, facility, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("hour counts: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -54,48 +53,59 @@ func (s *sealer) open(id string, sealed []byte) (string, error) {
 	return string(pt), nil
 }
 
-// loadOrCreateKey reads the device key file, or creates it (0600, written
-// to a temporary file, fsync'd and renamed) when it does not exist. created
-// reports a new key: records sealed under an earlier key, if any, can no
-// longer be decrypted and will be counted as undecryptable.
-func loadOrCreateKey(path string) (key []byte, created bool, err error) {
-	key, err = os.ReadFile(path)
-	switch {
-	case err == nil:
-		if len(key) != keySize {
-			return nil, false, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrKey, path, len(key), keySize)
-		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			if err := os.Chmod(path, 0o600); err != nil {
-				return nil, false, fmt.Errorf("%w: chmod 0600 %s: %w", ErrKey, path, err)
-			}
-		}
-		return key, false, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+// loadKey reads the device key file. A missing file is an error that
+// wraps both ErrKey and fs.ErrNotExist.
+func loadKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
-	key = make([]byte, keySize)
+	if len(key) != keySize {
+		return nil, fmt.Errorf("%w: %s holds %d bytes, want %d", ErrKey, path, len(key), keySize)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// Best effort: a systemd credential is read-only and already private.
+		_ = os.Chmod(path, 0o600)
+	}
+	return key, nil
+}
+
+// createKey makes a new device key file (0600, written to a temporary
+// file, fsync'd and renamed). Open calls it only when no sealed record
+// exists: a fresh key never replaces one that records need.
+func createKey(path string) ([]byte, error) {
+	key := make([]byte, keySize)
 	if _, err := rand.Read(key); err != nil {
-		return nil, false, fmt.Errorf("%w: generate: %w", ErrKey, err)
+		return nil, fmt.Errorf("%w: generate: %w", ErrKey, err)
 	}
+	if err := writeSynced(path, key); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	return key, nil
+}
+
+// writeSynced writes b to path through a synced temporary file and a
+// rename, and syncs the directory: a power cut leaves the old file or the
+// new one. (Never for the record keys, which are only written in place.)
+func writeSynced(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+		return err
 	}
-	_, werr := f.Write(key)
+	_, werr := f.Write(b)
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		os.Remove(tmp)
-		return nil, false, fmt.Errorf("%w: write %s: %w", ErrKey, tmp, err)
+		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, false, fmt.Errorf("%w: %w", ErrKey, err)
+		return err
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return key, true, nil
+	return nil
 }

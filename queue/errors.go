@@ -18,4 +18,8 @@ var (
 	ErrCorrupt = errors.New("corrupt queue")
 	// ErrKey means the device key file is unusable (wrong size or unreadable).
 	ErrKey = errors.New("queue device key")
+	// ErrKeyMissing means the queue key is missing while sealed records
+	// exist: the queue records nothing (no visitor may be confirmed) until
+	// the key is back.
+	ErrKeyMissing = errors.New("queue key missing")
 )

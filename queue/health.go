@@ -10,6 +10,9 @@ import "fmt"
 // An alarm stops counting as a problem once the queue has recorded a scan
 // after it (the queue records again); Alarms keeps it for the record.
 func (q *Queue) StorageHealth() string {
+	if q.keyMissing.Load() {
+		return "queue key missing: " + q.opts.KeyFile + " (nothing is recorded until it is back)"
+	}
 	if al := q.Alarms(); len(al) > 0 && !q.recordedSince(al[len(al)-1].seq) {
 		return al[len(al)-1].Reason
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 )
@@ -60,6 +61,12 @@ func openKeyring(path string, master []byte) (*keyring, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%w: record keys: %w", ErrKey, err)
+	}
+	// A power cut must not lose the file's directory entry once records
+	// refer to its keys.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return &keyring{master: master, f: f, n: uint32(fi.Size() / slotSize)}, nil
 }
@@ -179,7 +186,13 @@ func (k *keyring) sealer(s uint32) (*sealer, error) {
 	if string(key) == string(make([]byte, slotSize)) {
 		return nil, fmt.Errorf("%w: record key %d shredded", ErrCorrupt, s)
 	}
-	m := hmac.New(sha256.New, k.master)
+	k.mu.Lock()
+	master := k.master
+	k.mu.Unlock()
+	if master == nil {
+		return nil, fmt.Errorf("%w: queue key missing", ErrKey)
+	}
+	m := hmac.New(sha256.New, master)
 	m.Write([]byte("kipass queue record key v1"))
 	m.Write(key)
 	return newSealer(m.Sum(nil))
@@ -203,6 +216,13 @@ func (k *keyring) shred(slots []uint32) error {
 	}
 	k.free = append(k.free, slots...)
 	return nil
+}
+
+// setMaster sets the device key the record keys derive from.
+func (k *keyring) setMaster(key []byte) {
+	k.mu.Lock()
+	k.master = key
+	k.mu.Unlock()
 }
 
 func (k *keyring) close() error {

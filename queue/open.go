@@ -64,22 +64,25 @@ func Open(path string, o Options) (*Queue, error) {
 	q := &Queue{path: path, opts: o, log: o.Log, time: o.Time, reqs: make(chan *enqReq, 4096), done: make(chan struct{})}
 	stamp := func() string { return o.Clock.Now().UTC().Format("20060102T150405.000Z") }
 
-	key, created, err := loadOrCreateKey(o.KeyFile)
-	if errors.Is(err, ErrKey) && !errors.Is(err, fs.ErrPermission) {
+	key, err := loadKey(o.KeyFile)
+	if errors.Is(err, ErrKey) && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, fs.ErrNotExist) {
 		if _, serr := os.Stat(o.KeyFile); serr == nil {
 			to := o.KeyFile + ".corrupt-" + stamp()
 			if rerr := os.Rename(o.KeyFile, to); rerr != nil {
 				return nil, fmt.Errorf("open queue: %w", err)
 			}
-			q.raise(Alarm{At: o.Clock.Now(), Reason: "device key file unusable (" + err.Error() + "); a new key was made, older records will be counted as undecryptable", QuarantinedTo: to})
-			key, created, err = loadOrCreateKey(o.KeyFile)
+			q.raise(Alarm{At: o.Clock.Now(), Reason: "device key file unusable (" + err.Error() + "); moved aside", QuarantinedTo: to})
+			key, err = nil, fmt.Errorf("%w: %w", ErrKey, fs.ErrNotExist)
 		}
 	}
-	if err != nil {
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
-	if q.seal, err = newSealer(key); err != nil {
-		return nil, fmt.Errorf("open queue: %w", err)
+	if !missing {
+		if q.seal, err = newSealer(key); err != nil {
+			return nil, fmt.Errorf("open queue: %w", err)
+		}
 	}
 
 	q.master = key
@@ -116,13 +119,28 @@ func Open(path string, o Options) (*Queue, error) {
 		db.Close()
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
-	if created {
-		if st, err := q.Stats(); err == nil && st.Depth > 0 {
-			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("device key file was missing and a new key was made: %d pending records cannot be decrypted and will be counted as undecryptable", st.Depth)})
+	if missing {
+		// Never a fresh key over records sealed under the lost one: the
+		// queue records nothing until the key is back (Run looks for it).
+		st, err := q.Stats()
+		if err == nil && st.Depth+st.Dead+st.Undecryptable == 0 && quarantined == "" {
+			if key, err = createKey(o.KeyFile); err == nil {
+				err = q.useKey(key)
+			}
+			if err != nil {
+				q.keys.close()
+				db.Close()
+				return nil, fmt.Errorf("open queue: %w", err)
+			}
+		} else {
+			q.keyMissing.Store(true)
+			q.raise(Alarm{At: o.Clock.Now(), Reason: fmt.Sprintf("queue key missing (%s): %d sealed records wait for it; nothing is recorded until it is back", o.KeyFile, st.Depth+st.Dead)})
 		}
 	}
-	if quarantined != "" {
+	if quarantined != "" && !q.keyMissing.Load() {
 		q.salvageFrom(quarantined)
+	} else if quarantined != "" {
+		q.restoreHours(quarantined)
 	}
 	q.needRebase.Store(true) // records of an earlier run may wait for it
 	q.ensureReserve()
@@ -250,4 +268,37 @@ func (q *Queue) usedSlots() (map[uint32]bool, error) {
 		return nil, fmt.Errorf("record keys in use: %w", err)
 	}
 	return used, nil
+}
+
+// useKey puts the device key in force: the sealer of old records and the
+// root of the record keys.
+func (q *Queue) useKey(key []byte) error {
+	sl, err := newSealer(key)
+	if err != nil {
+		return err
+	}
+	q.dbMu.Lock()
+	q.seal, q.master = sl, key
+	q.keys.setMaster(key)
+	q.dbMu.Unlock()
+	q.keyMissing.Store(false)
+	return nil
+}
+
+// findKey looks for the missing device key; when it is back the queue
+// records again.
+func (q *Queue) findKey() {
+	if !q.keyMissing.Load() {
+		return
+	}
+	key, err := loadKey(q.opts.KeyFile)
+	if err != nil {
+		return
+	}
+	if err := q.useKey(key); err != nil {
+		q.log.Error("queue key found but unusable", "err", err)
+		return
+	}
+	q.recordedAt.Store(q.events.Add(1)) // the alarm is over: it records again
+	q.log.Warn("queue key is back: the queue records again")
 }

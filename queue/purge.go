@@ -336,12 +336,21 @@ func (q *Queue) Run(ctx context.Context) error {
 	}
 	purge()
 	last := q.opts.Clock.Now()
+	saved, savedAt := uint64(0), time.Time{}
 	for {
+		if ev := q.events.Load(); ev != saved && time.Since(savedAt) >= hoursEvery {
+			if err := q.saveHours(); err != nil {
+				q.log.Warn("hourly counts copy not written; will retry", "err", err)
+			} else {
+				saved, savedAt = ev, time.Now()
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-q.opts.Clock.After(min(q.opts.RebaseEvery, q.opts.PurgeEvery)):
 		}
+		q.findKey()
 		now := q.opts.Clock.Now()
 		_, trusted := q.time.Now()
 		if d := now.Sub(last); d >= q.opts.PurgeEvery || d < 0 || (trusted && q.needRebase.Load()) {

@@ -4,22 +4,31 @@
 // (central acknowledged it), when Reject moves it to the dead letters, or
 // when the 28-day purge destroys it. Records come out oldest first.
 //
-// Tokens are encrypted at rest with AES-256-GCM under a device key kept in
-// a 0600 file beside the queue (Options.KeyFile, default PATH.key). If that
-// key is lost, the records sealed under it cannot be decrypted any more:
-// they are moved to an "undecryptable" bucket and counted
-// (Stats.Undecryptable, HourCount.Undecryptable), never silently dropped,
-// and they are destroyed by the 28-day purge like everything else.
+// Tokens are encrypted at rest with AES-256-GCM, each under its own
+// record key (PATH.keys, see keyring.go) derived with the device key
+// (Options.KeyFile: a systemd credential, a path off the data directory,
+// or PATH.key). A record's key is zeroed in place when central acknowledges
+// it or the purge destroys it, so nothing delivered can be read back. If
+// the device key is missing while sealed records exist, no fresh key is
+// made over them: the queue records nothing (ErrKeyMissing) until the key
+// is back. Records that cannot be decrypted are moved to an
+// "undecryptable" bucket and counted (Stats.Undecryptable,
+// HourCount.Undecryptable), never silently dropped, and destroyed by the
+// 28-day purge like everything else.
 //
+// Records are stamped and aged on trusted time (Options.Time, see time.go).
+
 // Concurrent Enqueue calls are group-committed: the calls waiting while a
 // commit is in progress go into the next bbolt transaction together, with
 // one fsync, and each call returns only after the transaction holding its
 // own record has been committed to disk.
 //
-// A file that cannot be opened or walked (flipped bytes, truncation) is
-// opened under recover, quarantined by renaming it to PATH.corrupt-TIME and
-// replaced by a fresh queue; Alarm reports it loudly. Open never panics on
-// a damaged file, so the agent never crash-loops on it.
+// A file that cannot be opened or walked (flipped bytes, truncation), at
+// Open or at run time, is quarantined by renaming it to PATH.corrupt-TIME
+// (with its record keys) and replaced by a fresh queue; its readable
+// records are salvaged into the fresh queue at once, its hourly counts
+// restored, and Alarm reports it until the queue records again. Open never
+// panics on a damaged file, so the agent never crash-loops on it.
 package queue
 
 import (
@@ -181,6 +190,10 @@ type Queue struct {
 	log    *slog.Logger
 	time   Time
 
+	// keyMissing is set while the device key is missing and sealed
+	// records exist: nothing is recorded or read.
+	keyMissing atomic.Bool
+
 	// needRebase is set while records taken under an untrusted clock may
 	// be waiting to be re-based.
 	needRebase atomic.Bool
@@ -201,6 +214,9 @@ type Queue struct {
 	// last commit that recorded a scan.
 	events     atomic.Uint64
 	recordedAt atomic.Uint64
+	// unread counts the records of quarantined files that salvage could
+	// not read.
+	unread atomic.Int64
 }
 
 // Close stops the group committer and closes the file. Enqueue calls after
@@ -215,6 +231,9 @@ func (q *Queue) Close() error {
 	close(q.reqs)
 	q.mu.Unlock()
 	<-q.done
+	if err := q.saveHours(); err != nil {
+		q.log.Warn("hourly counts copy not written", "err", err)
+	}
 	q.dbMu.Lock()
 	defer q.dbMu.Unlock()
 	return errors.Join(q.db.Close(), q.keys.close())
@@ -260,6 +279,9 @@ const agreement = time.Minute
 // Enqueue returns a nil error the record is on disk (fsync'd). ErrFull means
 // the capacity is reached; any other error means the scan was not recorded.
 func (q *Queue) Enqueue(r Record) (added bool, err error) {
+	if q.keyMissing.Load() {
+		return false, fmt.Errorf("enqueue: %w", ErrKeyMissing)
+	}
 	now, trusted := q.time.Now()
 	bootID, boot := q.time.Boot()
 	r.EnqueuedAt = now
@@ -517,6 +539,9 @@ func (q *Queue) decode(v []byte) (Record, error) {
 // A record taken under an untrusted clock comes out with its re-based time
 // once the time is trusted (Rebase writes it back later).
 func (q *Queue) Oldest(n int) ([]Record, error) {
+	if q.keyMissing.Load() {
+		return nil, nil // nothing can be read (nor moved aside) without the key
+	}
 	now, trusted := q.time.Now()
 	var bootID string
 	var boot time.Duration

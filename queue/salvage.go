@@ -71,7 +71,9 @@ func (q *Queue) quarantine() (string, error) {
 // salvageFrom puts every readable pending record of the quarantined file
 // at path into the queue, with its own times, and logs the counts.
 func (q *Queue) salvageFrom(path string) {
+	q.restoreHours(path)
 	recs, unread := q.readQuarantined(path)
+	q.unread.Add(int64(unread))
 	put := 0
 	for _, s := range recs {
 		if err := q.restore(s); err != nil {

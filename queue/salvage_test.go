@@ -56,3 +56,62 @@ func TestQuarantinedFileSalvagedAndDestroyedAfter28Days(t *testing.T) {
 		}
 	}
 }
+
+// Dead letters go back to the queue with their own times when the
+// installer asks; the counts say where every record is.
+func TestResendDeadLettersAndCounts(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	q := openT(t, filepath.Join(t.TempDir(), "q.db"), Options{Clock: fc, Log: quiet})
+	defer q.Close()
+	for i := 0; i < 5; i++ {
+		q.Enqueue(rec(i))
+	}
+	before, _ := q.Oldest(10)
+	if err := q.Reject([]string{"id-001", "id-003"}, []string{"unknown_device", "unknown_device"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := q.Counts()
+	if err != nil || c.Waiting != 3 || c.Dead != 2 || c.Undecryptable != 0 || c.QuarantinedFiles != 0 {
+		t.Fatalf("counts = %+v %v", c, err)
+	}
+	n, err := q.ResendDead()
+	if err != nil || n != 2 {
+		t.Fatalf("resent %d, %v", n, err)
+	}
+	after, _ := q.Oldest(10)
+	if c, _ := q.Counts(); c.Waiting != 5 || c.Dead != 0 || len(after) != 5 {
+		t.Fatalf("after resend: %+v, %d readable", c, len(after))
+	}
+	for _, r := range after {
+		if r.ID == "id-003" && (r.Token != before[3].Token || !r.CorrectedTime.Equal(before[3].CorrectedTime)) {
+			t.Fatalf("resent record changed: %+v", r)
+		}
+	}
+}
+
+// The hourly counts survive a quarantine: they come back from their copy
+// beside the queue even when the damaged file cannot be opened at all.
+func TestHourlyCountsSurviveQuarantine(t *testing.T) {
+	now := time.Now()
+	path := damage(t, func(p string, _ int64) {
+		page := int64(os.Getpagesize())
+		f, _ := os.OpenFile(p, os.O_RDWR, 0)
+		defer f.Close()
+		for _, off := range []int64{20, page + 20} {
+			f.WriteAt([]byte{0xFF, 0xEE, 0xDD}, off)
+		}
+	})
+	q := openT(t, path, Options{Log: quiet})
+	defer q.Close()
+	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
+		t.Fatalf("not quarantined: %+v", al)
+	}
+	hc, err := q.HourlyCounts(now.Add(-time.Hour), now.Add(time.Hour))
+	sum := 0
+	for _, h := range hc {
+		sum += h.Enqueued
+	}
+	if err != nil || sum != 300 {
+		t.Fatalf("hourly enqueued after quarantine = %d (%+v, %v), want 300", sum, hc, err)
+	}
+}

@@ -40,6 +40,9 @@ type Options struct {
 	Counter Counter
 	// Drainer sends the queue now for the CLI's flush; nil disables it.
 	Drainer Drainer
+	// Queue gives the queue's counts and resends dead letters for the
+	// CLI's queue command; nil disables them.
+	Queue QueueAdmin
 	// Settings keeps the manager's settings; nil hides the settings page.
 	Settings SettingsStore
 	// PIN unlocks the settings; empty keeps them locked.
@@ -110,6 +113,8 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("GET /api/status", s.handleStatus)
 	s.mux.HandleFunc("GET /api/counts", s.handleCounts)
 	s.mux.HandleFunc("POST /api/flush", s.handleFlush)
+	s.mux.HandleFunc("GET /api/queue", s.handleQueue)
+	s.mux.HandleFunc("POST /api/queue/resend-dead", s.handleResendDead)
 	s.mux.HandleFunc("GET /settings", s.handleSettings)
 	s.mux.HandleFunc("POST /settings", s.handleSettingsSave)
 	s.mux.HandleFunc("POST /settings/login", s.handleLogin)

@@ -11,6 +11,7 @@
 //	kipass-agent status                 print the running agent's state
 //	kipass-agent stats                  print visitor counts by hour and day
 //	kipass-agent flush                  send the queue now, with a progress bar
+//	kipass-agent queue [--resend-dead]  count the queue's records; resend dead letters
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
 //	kipass-agent ledger add [N] | sheets | start [DATE] | shredded DATE   the paper ledger
 package main
@@ -43,6 +44,7 @@ Commands:
 	status   print the running agent's state (exit 3 when not scanning)
 	stats    print visitor counts by hour and by day
 	flush    send the queued scans to central now, with a progress bar
+	queue    count waiting, dead-lettered, undecryptable and quarantined records; --resend-dead
 	enroll   trade a manager's one-time code for this device's credential
 	ledger   count paper-ledger visits, list and start sheets, confirm shredding
 
@@ -77,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdStats(ctx, args[1:], stdout, stderr)
 	case "flush":
 		err = cmdFlush(ctx, args[1:], stdout, stderr)
+	case "queue":
+		err = cmdQueue(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
 	case "ledger":

@@ -245,22 +245,24 @@ var opCommands = map[string]opCommand{
 	"counts": {
 		who:  "manager, staff, device or admin",
 		args: "--facility ID",
-		help: "today's visitors and the last 14 days, per entrance (counts only, never a list)",
+		help: "today's visitors and the last 14 days, per entrance, QR and paper ledger side by side (counts only, never a list)",
 		flags: func(o *opEnv) func(context.Context) error {
 			o.facilityFlag()
 			return func(ctx context.Context) error {
 				if err := o.needFacility(); err != nil {
 					return err
 				}
-				return view(ctx, o, api.FacilityPath(o.facility, "stats"), []string{"ENTRANCE", "DEVICE", "TODAY", "14 DAYS"},
+				return view(ctx, o, api.FacilityPath(o.facility, "stats"), []string{"ENTRANCE", "DEVICE", "TODAY", "14 DAYS", "PAPER TODAY", "PAPER 14 DAYS"},
 					func(s api.Stats) [][]string {
 						devs := append([]api.DeviceCounts(nil), s.Devices...)
 						sort.SliceStable(devs, func(i, j int) bool { return devs[i].Entrance < devs[j].Entrance })
 						var rows [][]string
 						for _, d := range devs {
-							rows = append(rows, []string{orDash(d.Entrance), d.Device, strconv.Itoa(d.Today.Total), strconv.Itoa(sumDays(d.Days))})
+							rows = append(rows, []string{orDash(d.Entrance), d.Device, strconv.Itoa(d.Today.Total), strconv.Itoa(sumDays(d.Days)),
+								strconv.Itoa(d.Today.PaperTotal), strconv.Itoa(sumPaper(d.Days))})
 						}
-						return append(rows, []string{"all entrances", "", strconv.Itoa(s.Today.Total), strconv.Itoa(sumDays(s.Days))})
+						return append(rows, []string{"all entrances", "", strconv.Itoa(s.Today.Total), strconv.Itoa(sumDays(s.Days)),
+							strconv.Itoa(s.Today.PaperTotal), strconv.Itoa(sumPaper(s.Days))})
 					})
 			}
 		},
@@ -502,6 +504,15 @@ func sumDays(ds []api.DayCount) int {
 	n := 0
 	for _, d := range ds {
 		n += d.Total
+	}
+	return n
+}
+
+// sumPaper is the paper-ledger visits of the days.
+func sumPaper(ds []api.DayCount) int {
+	n := 0
+	for _, d := range ds {
+		n += d.Paper
 	}
 	return n
 }

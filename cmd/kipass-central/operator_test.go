@@ -232,9 +232,18 @@ func TestOperatorCommands(t *testing.T) {
 		Token: tok, Verdict: "verified"}}}, &br); c != http.StatusOK || len(br.Results) != 1 || br.Results[0].Status != api.Accepted {
 		t.Fatalf("scan: %d %+v", c, br)
 	}
+	// A paper-ledger visit: its own columns.
+	if c := call(t, "POST", tc.url+api.PathScans, en.Credential, api.ScanBatch{Scans: []api.Scan{{
+		ID: api.PaperIDPrefix + "00112233445566778899aabbccddeeff", Facility: fac, Device: en.Device, DeviceTime: now, CorrectedTime: now,
+		Kind: api.KindPaper}}}, &br); c != http.StatusOK || br.Results[0].Status != api.Accepted {
+		t.Fatalf("paper visit: %d %+v", c, br)
+	}
 	out = tc.ok(t, mgr, "counts", "--facility", fac)
-	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") {
+	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") || !strings.Contains(out, "PAPER TODAY") {
 		t.Fatalf("counts:\n%s", out)
+	}
+	if !regexp.MustCompile(`all entrances\s+1\s+1\s+1\s+1`).MatchString(out) {
+		t.Fatalf("counts without the paper visit beside the QR visit:\n%s", out)
 	}
 
 	// export: only the authority; times in KST (+09:00); audited.
