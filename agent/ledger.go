@@ -320,16 +320,12 @@ func (c ledgerControl) ControlCodes() map[ledger.Action]string {
 	return out
 }
 
-// ledgerSheets converts the snapshot's sheets for the heartbeat.
+// ledgerSheets are the snapshot's sheets for the heartbeat.
 func ledgerSheets(l *status.Ledger) []api.Sheet {
 	if l == nil {
 		return nil
 	}
-	out := make([]api.Sheet, len(l.Sheets))
-	for i, s := range l.Sheets {
-		out[i] = api.Sheet{Date: s.Date, Entries: s.Entries, LastEntry: s.LastEntry, DestroyBy: s.DestroyBy, ShreddedAt: s.ShreddedAt}
-	}
-	return out
+	return l.Sheets
 }
 
 // noteStoreFailure keeps a failed recording on the state line.

@@ -313,3 +313,35 @@ func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 		t.Fatalf("no paper visit in the log:\n%s", logs.String())
 	}
 }
+
+// With the camera down for more than 30 s, the staff's paper button also
+// sends visitors to the paper ledger, at most once a minute; before 30 s
+// it just counts.
+func TestCameraDownSendsVisitorsToTheLedger(t *testing.T) {
+	r := newRig(t, 0)
+	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	r.a.o.Clock = clk
+	dir := t.TempDir()
+	src, err := camera.Open(context.Background(), "folder:"+dir, camera.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	r.a.p.Frames = src // a camera device whose camera delivers nothing
+	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1"}, clk)
+	var got []string
+	for _, at := range []time.Duration{20 * time.Second, 31 * time.Second, 50 * time.Second, 92 * time.Second} {
+		clk.Set(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).Add(at))
+		if _, err := r.a.RecordPaper(1, "test"); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%v:%s", at, r.prompts()[len(r.prompts())-1]))
+	}
+	want := "[20s:paper-recorded 31s:ledger-please 50s:paper-recorded 1m32s:ledger-please]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("prompts = %v, want %s", got, want)
+	}
+	if st, _ := r.q.Stats(); st.Depth != 4 {
+		t.Fatalf("paper visits recorded: %d, want 4 (the camera does not stop the count)", st.Depth)
+	}
+}

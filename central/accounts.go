@@ -58,9 +58,16 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	f.Address = strings.Join(strings.Fields(reg.Address), " ")
 	f.BusinessType, f.HighRisk, f.CreatedAt = bt.Code, bt.HighRisk, now
 	secret := newSecret("kpm_")
-	err := s.st.CreateFacility(r.Context(), f, Credential{
+	// A branch under a number that already has an active facility: its
+	// representative is told, through the outbox, in the same transaction.
+	notices, err := s.branchNotice(r.Context(), f)
+	if err != nil {
+		s.storeFailed(w, "register the facility", err)
+		return
+	}
+	err = s.st.CreateFacility(r.Context(), f, Credential{
 		Hash: hashSecret(secret), Role: RoleManager, Facility: f.ID, Subject: "manager", CreatedAt: now,
-	})
+	}, notices...)
 	switch {
 	case errors.Is(err, ErrConflict):
 		writeError(w, http.StatusConflict, "branch_exists", "a branch with this business number and address is already registered")
@@ -69,14 +76,14 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.storeFailed(w, "register the facility", err)
 		return
 	}
-	s.opts.Log.Info("facility registered", "facility", f.ID, "status", f.Status, "type", f.BusinessType)
+	s.opts.Log.Info("facility registered", "facility", f.ID, "status", f.Status, "type", f.BusinessType, "notices", len(notices))
 	writeJSON(w, http.StatusCreated, api.Registered{Facility: f, ManagerCredential: secret})
 }
 
 func (s *Server) handleFacilities(w http.ResponseWriter, r *http.Request, _ principal) {
 	status := r.URL.Query().Get("status")
-	if status != "" && status != api.FacilityActive && status != api.FacilityHeld {
-		writeError(w, http.StatusBadRequest, "bad_status", "status must be active or held")
+	if status != "" && status != api.FacilityActive && status != api.FacilityHeld && status != api.FacilityDisputed && status != api.FacilityRemoved {
+		writeError(w, http.StatusBadRequest, "bad_status", "status must be active, held, disputed or removed")
 		return
 	}
 	fs, err := s.st.Facilities(r.Context(), status)

@@ -19,7 +19,9 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
-			e := newEnv(b, be.open(b), secure)
+			o := secure
+			o.Limits = &central.DefaultLimits // the ingest limit per credential is checked as in production
+			e := newEnv(b, be.open(b), o)
 			f := e.facility(b, "124810099", "서울 중구 1")
 			d := e.enroll(b, f, "정문")
 			bodies := make([][]byte, b.N)

@@ -30,6 +30,7 @@ var (
 	bAudit       = []byte("audit")       // seq (8 bytes) -> api.AuditEntry
 	bDays        = []byte("days")        // "d" YYYYMMDD -> {scans, prints, hours}
 	bVerdicts    = []byte("verdicts")    // token fingerprint -> GivenVerdict
+	bNotices     = []byte("notices")     // notice id -> Notice (the outbox)
 	bScans       = []byte("scans")
 	bPrints      = []byte("prints")
 	bHours       = []byte("hours")
@@ -127,7 +128,7 @@ func OpenBolt(path string) (*BoltStore, error) {
 		return nil, fmt.Errorf("open central store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts} {
+		for _, b := range [][]byte{bFacilities, bBranches, bCredentials, bCodes, bDevices, bAudit, bDays, bVerdicts, bNotices} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -183,7 +184,7 @@ func key(parts ...string) []byte {
 func dayKey(t time.Time) []byte { return []byte("d" + Day(t).Format("20060102")) }
 
 // CreateFacility implements Store.
-func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential) error {
+func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Credential, notices ...Notice) error {
 	return s.update(func(tx *bolt.Tx) error {
 		fac := tx.Bucket(bFacilities)
 		if fac.Get([]byte(f.ID)) != nil {
@@ -202,7 +203,60 @@ func (s *BoltStore) CreateFacility(_ context.Context, f api.Facility, manager Cr
 		if err := put(fac, []byte(f.ID), f); err != nil {
 			return err
 		}
+		for _, n := range notices {
+			if err := put(tx.Bucket(bNotices), []byte(n.ID), n); err != nil {
+				return err
+			}
+		}
 		return put(tx.Bucket(bCredentials), []byte(manager.Hash), manager)
+	})
+}
+
+// FacilitiesByNumber implements Store.
+func (s *BoltStore) FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error) {
+	all, err := s.Facilities(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := []api.Facility{}
+	for _, f := range all {
+		if number != "" && f.BusinessNumber == number {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// Notices implements Store.
+func (s *BoltStore) Notices(_ context.Context, unsent bool, limit int) ([]Notice, error) {
+	out := []Notice{}
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bNotices).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var n Notice
+			if err := json.Unmarshal(v, &n); err != nil {
+				return err
+			}
+			if !unsent || n.SentAt.IsZero() {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateNotice implements Store.
+func (s *BoltStore) UpdateNotice(_ context.Context, n Notice) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bNotices)
+		if b.Get([]byte(n.ID)) == nil {
+			return fmt.Errorf("notice %s: %w", n.ID, ErrNotFound)
+		}
+		return put(b, []byte(n.ID), n)
 	})
 }
 
@@ -557,19 +611,7 @@ func (s *BoltStore) Ingest(_ context.Context, scans []Scan) ([]Ingested, error) 
 			if err := pb.Put(key(sc.Fingerprint, sc.Facility), nil); err != nil {
 				return err
 			}
-			hb, err := day.CreateBucketIfNotExists(bHours)
-			if err != nil {
-				return err
-			}
-			// The hour's value: scans (8 bytes) and repeats among them (8 bytes).
-			hk := key(sc.Facility, sc.Device, sc.CorrectedTime.In(api.KST).Format("15"))
-			v := make([]byte, 16)
-			copy(v, hb.Get(hk))
-			binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+1)
-			if sc.Repeat {
-				binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+1)
-			}
-			if err := hb.Put(hk, v); err != nil {
+			if err := bumpHour(day, bHours, sc.Facility, sc.Device, sc.CorrectedTime, sc.Repeat); err != nil {
 				return err
 			}
 		}
@@ -598,36 +640,7 @@ func eachDay(tx *bolt.Tx, from, to time.Time, f func(day time.Time, b *bolt.Buck
 
 // HourCounts implements Store.
 func (s *BoltStore) HourCounts(_ context.Context, facility string, from, to time.Time) ([]HourCount, error) {
-	var out []HourCount
-	err := s.view(func(tx *bolt.Tx) error {
-		return eachDay(tx, from, to, func(day time.Time, b *bolt.Bucket) error {
-			hb := b.Bucket(bHours)
-			if hb == nil {
-				return nil
-			}
-			c := hb.Cursor()
-			p := key(facility, "")
-			for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-				rest := k[len(p):]
-				j := bytes.LastIndexByte(rest, 0)
-				if j < 0 || len(v) != 8 && len(v) != 16 {
-					continue
-				}
-				var rep int
-				if len(v) == 16 {
-					rep = int(binary.BigEndian.Uint64(v[8:]))
-				}
-				var h int
-				fmt.Sscanf(string(rest[j+1:]), "%d", &h)
-				at := day.Add(time.Duration(h) * time.Hour)
-				if at.Before(from.Truncate(time.Hour)) || !at.Before(to) {
-					continue
-				}
-				out = append(out, HourCount{Device: string(rest[:j]), Hour: at, N: int(binary.BigEndian.Uint64(v)), Repeats: rep})
-			}
-			return nil
-		})
-	})
+	out, err := s.readHours(bHours, facility, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("hour counts: %w", err)
 	}

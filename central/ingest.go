@@ -291,11 +291,11 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p princ
 	if !hb.DeviceTime.IsZero() {
 		d.ClockSkewMillis = hb.DeviceTime.Sub(now).Milliseconds()
 	}
-	if err := s.st.PutHeartbeat(r.Context(), d); err != nil {
-		s.storeFailed(w, "store the heartbeat", err)
+	if !s.putSheets(w, r, hb, now) { // first: a device seen has its sheets stored
 		return
 	}
-	if !s.putSheets(w, r, hb, now) {
+	if err := s.st.PutHeartbeat(r.Context(), d); err != nil {
+		s.storeFailed(w, "store the heartbeat", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, api.HeartbeatAck{ServerTime: now})

@@ -29,8 +29,8 @@ type Limits struct {
 	// Enroll limits POST /v1/enroll (one-time code guesses) per source.
 	Enroll Limit
 	// Public limits the other endpoints that take no credential (keys,
-	// time, business types; and every device endpoint in development mode)
-	// per source.
+	// time, business types, unknown paths) per source. Device endpoints
+	// called without a credential in development mode are not limited.
 	Public Limit
 	// Ingest limits POST /v1/scans per device credential.
 	Ingest Limit

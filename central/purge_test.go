@@ -94,3 +94,44 @@ func TestPurgedTokensGoneFromBoltFile(t *testing.T) {
 		t.Fatalf("count = %d", c)
 	}
 }
+
+// BenchmarkPurgeCompact measures the bbolt purge of one day out of
+// 28 days of scans: the compaction that rewrites the file holds ingest
+// meanwhile. Run: go test -run XXX -bench PurgeCompact -benchtime 1x ./central/
+func BenchmarkPurgeCompact(b *testing.B) {
+	const perDay = 5000
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "central.db")
+		st, err := central.OpenBolt(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		first := time.Date(2026, 10, 1, 0, 0, 0, 0, api.KST)
+		for d := 0; d < 28; d++ {
+			var batch []central.Scan
+			for j := 0; j < perDay; j++ {
+				at := first.AddDate(0, 0, d).Add(time.Duration(j) * 17 * time.Second)
+				id := fmt.Sprintf("%04d%028d", d, j)
+				batch = append(batch, central.Scan{ID: id, Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at,
+					Token: "KP1:" + id + id + id + id, Fingerprint: "fp" + id, Verdict: "verified", ReceivedAt: at})
+				if len(batch) == api.MaxBatch {
+					if _, err := st.Ingest(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+		}
+		fi, _ := os.Stat(path)
+		b.StartTimer()
+		start := time.Now()
+		if n, err := st.Purge(ctx, first.AddDate(0, 0, 1)); err != nil || n != perDay {
+			b.Fatalf("purge = %d %v", n, err)
+		}
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/purge")
+		b.ReportMetric(float64(fi.Size())/(1<<20), "MiB")
+		st.Close()
+	}
+}

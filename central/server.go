@@ -28,6 +28,7 @@ import (
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/token"
+	"golang.org/x/sync/errgroup"
 )
 
 // Checker gives verdicts on opaque tokens (formats central cannot check by
@@ -91,6 +92,11 @@ type Options struct {
 	ClientIPHeader string
 	// Timeouts bound connections of HTTPServer; DefaultTimeouts when nil.
 	Timeouts *Timeouts
+	// Sender delivers the outbox's notices (a branch registered under an
+	// existing business number); LogSender when nil.
+	Sender Sender
+	// OutboxEvery is the outbox period of Run; 10 s when zero.
+	OutboxEvery time.Duration
 }
 
 // Server is a central server over a Store.
@@ -132,6 +138,10 @@ func New(st Store, o Options) *Server {
 	}
 	def(&o.Retention, 28*24*time.Hour)
 	def(&o.TimeTolerance, DefaultTimeTolerance)
+	def(&o.OutboxEvery, 10*time.Second)
+	if o.Sender == nil {
+		o.Sender = LogSender{Log: o.Log}
+	}
 	def(&o.PurgeEvery, time.Hour)
 	def(&o.CodeValidity, 24*time.Hour)
 	def(&o.StaleAfter, 5*time.Minute)
@@ -176,6 +186,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api.PathFacilities, s.only(s.handleFacilities, RoleAdmin))
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}", s.facility(s.handleFacility, true, RoleManager, RoleStaff))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/approve", s.only(s.handleApprove, RoleAdmin))
+	m.HandleFunc("POST "+api.PathFacilities+"/{id}/dispute", s.only(s.handleDispute, RoleManager))
+	m.HandleFunc("POST "+api.PathFacilities+"/{id}/decide", s.only(s.handleDecide, RoleAdmin))
 	// Devices read their facility's stats for the agent's status page.
 	m.HandleFunc("GET "+api.PathFacilities+"/{id}/stats", s.facility(s.handleStats, false, RoleManager, RoleStaff, RoleDevice))
 	m.HandleFunc("POST "+api.PathFacilities+"/{id}/enrollment-codes", s.facility(s.handleCode, false, RoleManager))
@@ -220,9 +232,17 @@ func (s *Server) Purge(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Run purges at once and then every PurgeEvery until ctx ends. A failing
-// purge is logged and retried at the next tick; Run returns nil when ctx ends.
+// Run purges at once and then every PurgeEvery, and sends the outbox every
+// OutboxEvery, until ctx ends. A failing purge or send is logged and
+// retried at the next tick; Run returns nil when ctx ends.
 func (s *Server) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.runPurge(ctx) })
+	g.Go(func() error { return s.runOutbox(ctx) })
+	return g.Wait()
+}
+
+func (s *Server) runPurge(ctx context.Context) error {
 	for {
 		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 			s.opts.Log.Error("purge failed; retrying at the next tick", "err", err)
@@ -365,8 +385,11 @@ func (s *Server) active(w http.ResponseWriter, r *http.Request, facility string)
 	case err != nil:
 		s.storeFailed(w, "read the facility", err)
 		return false
+	case f.Status == api.FacilityRemoved:
+		writeError(w, http.StatusForbidden, "facility_removed", "the facility was removed by an operator's decision")
+		return false
 	case f.Status != api.FacilityActive:
-		writeError(w, http.StatusForbidden, "facility_held", "the facility's registration is held until an operator approves it")
+		writeError(w, http.StatusForbidden, "facility_held", "the facility's registration is held ("+f.Status+") until an operator decides")
 		return false
 	}
 	return true

@@ -96,38 +96,29 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request, _ principal
 	for _, d := range devs {
 		per[d.ID] = &series{}
 	}
-	for _, h := range hc {
-		ds := per[h.Device]
+	// place finds an hour's device series, day index (0..13) and hour.
+	place := func(h HourCount) (ds *series, day, hour int, ok bool) {
+		ds = per[h.Device]
 		if ds == nil {
 			ds = &series{}
 			per[h.Device] = ds
 		}
 		t := h.Hour.In(api.KST)
-		i := int(Day(t).Sub(first).Hours()+0.5) / 24
-		if i < 0 || i >= 14 {
-			continue
+		day = int(Day(t).Sub(first).Hours()+0.5) / 24
+		return ds, day, t.Hour(), day >= 0 && day < 14
+	}
+	for _, h := range hc {
+		if ds, i, hr, ok := place(h); ok {
+			// A device counts every passage; the facility counts a visit
+			// seen at two entrances once.
+			ds.add(i, hr, h.N)
+			all.add(i, hr, h.N-h.Repeats)
 		}
-		// A device counts every passage; the facility counts a visit seen
-		// at two entrances once.
-		ds.add(i, t.Hour(), h.N)
-		all.add(i, t.Hour(), h.N-h.Repeats)
 	}
 	for _, h := range pc {
-		ds := per[h.Device]
-		if ds == nil {
-			ds = &series{}
-			per[h.Device] = ds
-		}
-		t := h.Hour.In(api.KST)
-		i := int(Day(t).Sub(first).Hours()+0.5) / 24
-		if i < 0 || i >= 14 {
-			continue
-		}
-		for _, x := range []*series{&all, ds} {
-			x.paperDays[i] += h.N
-			if i == 13 {
-				x.paperHours[t.Hour()] += h.N
-			}
+		if ds, i, hr, ok := place(h); ok {
+			ds.addPaper(i, hr, h.N)
+			all.addPaper(i, hr, h.N)
 		}
 	}
 	out := api.Stats{Facility: id, CountSeries: all.api(id, first), Devices: []api.DeviceCounts{}}
@@ -146,6 +137,14 @@ func (x *series) add(day, hour, n int) {
 	x.days[day] += n
 	if day == 13 {
 		x.hours[hour] += n
+	}
+}
+
+// addPaper adds n paper-ledger visits to day (0..13) and, today, to hour.
+func (x *series) addPaper(day, hour, n int) {
+	x.paperDays[day] += n
+	if day == 13 {
+		x.paperHours[hour] += n
 	}
 }
 

@@ -17,10 +17,19 @@ import (
 // Scans are kept by the KST day of their corrected time; Purge destroys
 // whole days, like dropping a partition.
 type Store interface {
-	// CreateFacility registers a facility and its manager credential.
-	// ErrConflict when a branch with the same business number and address
-	// exists.
-	CreateFacility(ctx context.Context, f api.Facility, manager Credential) error
+	// CreateFacility registers a facility and its manager credential, and
+	// queues the notices in the outbox, in one transaction. ErrConflict
+	// when a branch with the same business number and address exists.
+	CreateFacility(ctx context.Context, f api.Facility, manager Credential, notices ...Notice) error
+	// FacilitiesByNumber lists the facilities registered under a business
+	// number, oldest first.
+	FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error)
+	// Notices lists up to limit notices of the outbox, oldest first; only
+	// the unsent ones when unsent is true.
+	Notices(ctx context.Context, unsent bool, limit int) ([]Notice, error)
+	// UpdateNotice stores a notice's delivery state (SentAt, Attempts,
+	// LastError) by its ID.
+	UpdateNotice(ctx context.Context, n Notice) error
 	// Facility returns one facility.
 	Facility(ctx context.Context, id string) (api.Facility, error)
 	// Facilities lists facilities with the given status ("" for all).
@@ -182,6 +191,27 @@ type Scan struct {
 	// span. Not stored.
 	SeenFrom time.Time `json:"-"`
 	SeenTo   time.Time `json:"-"`
+}
+
+// Notice is a message in central's outbox: the notice to a facility's
+// representative that a branch was registered under its business number.
+type Notice struct {
+	// ID orders the outbox.
+	ID string `json:"id"`
+	// Facility is the facility whose representative is told; Branch the
+	// newly registered one.
+	Facility string `json:"facility"`
+	Branch   string `json:"branch"`
+	// Phone and Representative address the message.
+	Phone          string `json:"phone"`
+	Representative string `json:"representative"`
+	// Text is the message.
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"created_at"`
+	// SentAt is set once a sender took the notice.
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // GivenVerdict is an issuer's later verdict on an opaque token.

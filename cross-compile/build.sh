@@ -3,7 +3,7 @@
 #
 # TARGET: linux-arm64 | linux-armv7 | linux-amd64 | android-arm64
 #
-#   linux-*        kipass-agent with cgo (gocv + oto, -tags customenv, linked
+#   linux-*        kipass-agent with cgo (gocv + oto, -tags customenv, PIE, linked
 #                  against the OpenCV/ALSA of a Debian bookworm sysroot for ARM,
 #                  of the host for amd64); kipass-central and kipass-issuer
 #                  pure Go (CGO_ENABLED=0, static).
@@ -42,13 +42,17 @@ for target in "$@"; do
 		GO_TAGS=${KIPASS_TAGS:-}
 		go_env "$target"
 		mode="pure Go"
+		buildmode=()
 		if [[ $target == linux-* ]] && [ "${KIPASS_NOCGO:-0}" != 1 ] && [[ " $KIPASS_CGO_BINS " == *" $name "* ]]; then
 			cgo_env "$target"
-			mode="cgo, CC=$CC${KIPASS_SYSROOT:+, sysroot $KIPASS_SYSROOT}"
+			mode="cgo, PIE, CC=$CC${KIPASS_SYSROOT:+, sysroot $KIPASS_SYSROOT}"
+			# A position-independent executable, as Debian builds them (lintian:
+			# hardening-no-pie); the C linker is at hand for cgo builds.
+			buildmode=(-buildmode=pie)
 		fi
 		log "build $target/$name ($mode${GO_TAGS:+, tags $GO_TAGS})"
 		start=$(date +%s)
-		go build -trimpath ${GO_TAGS:+-tags "$GO_TAGS"} \
+		go build -trimpath "${buildmode[@]}" ${GO_TAGS:+-tags "$GO_TAGS"} \
 			-ldflags "-s -w -X main.version=$VERSION" \
 			-o "$out/$name" "$pkg"
 		log "  -> $out/$name $(du -h "$out/$name" | cut -f1) in $(($(date +%s) - start))s"

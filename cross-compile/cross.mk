@@ -20,6 +20,7 @@
 #                          plus android with the token on the agent's stdin (scan-engine path)
 #   make cross-e2e-linux-arm64  the same for one target
 #   make deb               dist/kipass-agent_VERSION_{arm64,armhf,amd64}.deb (+ SHA256SUMS)
+#   make lint-deb          the amd64 .deb, checked by lintian: no error, no warning (CI)
 #   make cross-measure     size and start-up time of every dist/ binary (qemu for ARM)
 #   make cross-clean       remove dist/; cross-clean-cache also removes the sysroots
 
@@ -36,7 +37,7 @@ CROSS_ENV := DIST=$(KIPASS_DIST)
 
 .PHONY: cross $(addprefix cross-,$(CROSS_TARGETS)) $(addprefix cross-e2e-,$(CROSS_TARGETS)) cross-sysroots cross-sums \
 	test-arm64 test-arm64-cgo test-armv7 test-android-arm64 cross-smoke cross-e2e \
-	deb cross-measure cross-clean cross-clean-cache
+	deb lint-deb cross-measure cross-clean cross-clean-cache
 
 cross: ## cross-compile dist/ for linux-arm64, linux-armv7 (cgo: gocv+oto via a Debian sysroot), linux-amd64, android-arm64 (pure Go) + SHA256SUMS
 	$(CROSS_ENV) $(CROSS_DIR)/build.sh $(CROSS_TARGETS)
@@ -81,6 +82,13 @@ deb: ## kipass-agent .deb for arm64, armhf, amd64 (nfpm, hardened systemd unit)
 	@for t in $(DEB_TARGETS); do [ -e $(KIPASS_DIST)/$$t/kipass-agent ] || { $(CROSS_ENV) $(CROSS_DIR)/build.sh $$t || exit 1; }; done
 	$(CROSS_ENV) $(CROSS_DIR)/package.sh $(DEB_TARGETS)
 	$(CROSS_ENV) $(CROSS_DIR)/sums.sh
+
+lint-deb: ## build the amd64 kipass-agent .deb and check it with lintian (fails on any error or warning)
+	$(call install-debs,lintian)
+	KIPASS_BINS=./cmd/kipass-agent $(CROSS_ENV) $(CROSS_DIR)/build.sh linux-amd64
+	$(CROSS_ENV) $(CROSS_DIR)/package.sh linux-amd64
+	lintian --fail-on error,warning --info $(KIPASS_DIST)/kipass-agent_*_amd64.deb
+	@echo "lintian: $$(ls $(KIPASS_DIST)/kipass-agent_*_amd64.deb) has no error and no warning"
 
 cross-measure: ## size and start-up time of every dist/ binary (qemu for ARM)
 	$(CROSS_ENV) $(CROSS_DIR)/measure.sh

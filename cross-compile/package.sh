@@ -40,13 +40,27 @@ fi
 if [ -z "${KIPASS_DEB_VERSION:-}" ]; then
 	if [ -n "${KIPASS_VERSION:-}" ]; then
 		KIPASS_DEB_VERSION=${KIPASS_VERSION#v}
-	elif tag=$(git describe --tags --exact-match 2>/dev/null); then
+	elif tag=$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null); then
 		KIPASS_DEB_VERSION=${tag#v}
 	else
 		KIPASS_DEB_VERSION="0.0.0~git$(git log -1 --format=%cd --date=format:%Y%m%d%H%M 2>/dev/null || date +%Y%m%d%H%M).$(git rev-parse --short HEAD 2>/dev/null || echo local)"
 	fi
 fi
 export KIPASS_DEB_VERSION
+
+# The changelog (a native package: changelog.gz) and the manual page,
+# compressed as Debian wants them (gzip -9n: no name, no timestamp).
+GEN=$(mktemp -d)
+trap 'rm -rf "$GEN"' EXIT
+{
+	printf 'kipass-agent (%s) stable; urgency=medium\n\n' "$KIPASS_DEB_VERSION"
+	printf '  * Built from commit %s: %s\n\n' "$(git rev-parse --short HEAD 2>/dev/null || echo local)" \
+		"$(git log -1 --format=%s 2>/dev/null | cut -c1-45 || echo 'local build')"
+	printf ' -- KI-Pass team <kipass@example.invalid>  %s\n' \
+		"$(LC_ALL=C date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")"
+} | gzip -9n >"$GEN/changelog.gz"
+gzip -9n <"$CROSS_DIR/pkg/kipass-agent.1" >"$GEN/kipass-agent.1.gz"
+export KIPASS_DEB_CHANGELOG=$GEN/changelog.gz KIPASS_DEB_MANPAGE=$GEN/kipass-agent.1.gz
 
 KIPASS_DEB_CONFIG=${KIPASS_DEB_CONFIG:-$REPO_DIR/docs/agent.example.json}
 [ -f "$KIPASS_DEB_CONFIG" ] || die "default config $KIPASS_DEB_CONFIG missing"

@@ -106,7 +106,7 @@ step "a visitor at 후문: a fresh token, read by the scan engine"
 step "wait until central has both visits"
 total=0
 for _ in $(seq 60); do
-	total=$("$BIN/kipass-central" counts | awk '/^all entrances/ {print $3}')
+	total=$("$BIN/kipass-central" counts | awk '/^all entrances/ {print $4}') # 14 days: safe across midnight KST
 	[ "${total:-0}" -ge 2 ] && break
 	sleep 0.5
 done

@@ -66,7 +66,8 @@ func TestHeartbeatReachesFleet(t *testing.T) {
 	s := heartbeat.New(heartbeat.Config{URL: srv.URL, Credential: en.Credential, Facility: en.Facility, Device: en.Device,
 		Clock: devClock, Log: quiet, Interval: time.Minute,
 		State: func() heartbeat.State {
-			return heartbeat.State{QueueDepth: int(depth.Load()), OldestUnsent: 90 * time.Second, ClockOffset: 2 * time.Minute, Camera: "ok"}
+			return heartbeat.State{QueueDepth: int(depth.Load()), OldestUnsent: 90 * time.Second, ClockOffset: 2 * time.Minute, Camera: "ok",
+				Ledger: []api.Sheet{{Date: "2026-10-01", Entries: 2, DestroyBy: "2026-10-29"}}} // a paper sheet past its destroy date
 		}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -85,6 +86,9 @@ func TestHeartbeatReachesFleet(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&f)
 		if len(f.Devices) != 1 {
 			t.Fatalf("fleet = %+v", f)
+		}
+		if !f.Devices[0].LastSeen.IsZero() && (len(f.Ledgers) != 1 || f.Ledgers[0].Overdue != 1 || f.Ledgers[0].Compliant) {
+			t.Fatalf("the heartbeat's ledger sheets are not in the fleet view: %+v", f.Ledgers)
 		}
 		return f.Devices[0]
 	}

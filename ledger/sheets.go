@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 )
 
@@ -25,7 +26,7 @@ const KeepShredded = 28 * 24 * time.Hour
 const DateLayout = "2006-01-02"
 
 // KST is the zone of the sheet dates.
-var KST = time.FixedZone("KST", 9*3600)
+var KST = api.KST
 
 // The errors of Book.
 var (
@@ -37,32 +38,13 @@ var (
 	ErrSheetExists = errors.New("a sheet of that date exists")
 )
 
-// Sheet is one sheet of the paper ledger as the device knows it: dates
-// and counts only, never what is written on it.
-type Sheet struct {
-	// Date is the day the sheet was started, YYYY-MM-DD (KST).
-	Date string `json:"date"`
-	// Entries counts the paper visits recorded while it was the current sheet.
-	Entries int `json:"entries"`
-	// LastEntry is the (trusted) time of its last recorded paper visit;
-	// zero when none was recorded.
-	LastEntry time.Time `json:"last_entry,omitzero"`
-	// DestroyBy is the day it must be shredded: 4 weeks after its last
-	// entry (after Date when it has none), YYYY-MM-DD.
-	DestroyBy string `json:"destroy_by"`
-	// ShreddedAt is when the manager confirmed it was shredded (zero: open).
-	ShreddedAt time.Time `json:"shredded_at,omitzero"`
-}
+// Sheet is one sheet of the paper ledger as the device knows it and
+// reports it to central: dates and counts only, never what is written on it.
+type Sheet = api.Sheet
 
-// Open reports whether the sheet still exists on paper.
-func (s Sheet) Open() bool { return s.ShreddedAt.IsZero() }
-
-// Due reports whether an open sheet must be shredded on the day holding now.
-func (s Sheet) Due(now time.Time) bool {
-	return s.Open() && now.In(KST).Format(DateLayout) >= s.DestroyBy
-}
-
-func (s *Sheet) setDestroyBy() {
+// setDestroyBy dates the day s must be shredded: Keep after its last entry
+// (after its date when it has none).
+func setDestroyBy(s *Sheet) {
 	from, _ := time.ParseInLocation(DateLayout, s.Date, KST)
 	if !s.LastEntry.IsZero() {
 		from = s.LastEntry.In(KST)
@@ -126,7 +108,7 @@ func (b *Book) Start(date string) (Sheet, error) {
 		}
 	}
 	s := Sheet{Date: date}
-	s.setDestroyBy()
+	setDestroyBy(&s)
 	next := append(append([]Sheet(nil), b.sheets...), s)
 	if err := b.save(next); err != nil {
 		return Sheet{}, err
@@ -148,7 +130,7 @@ func (b *Book) Entry(n int) error {
 	next := append([]Sheet(nil), b.sheets...)
 	next[i].Entries += n
 	next[i].LastEntry = now.UTC()
-	next[i].setDestroyBy()
+	setDestroyBy(&next[i])
 	return b.save(next)
 }
 

@@ -84,7 +84,7 @@ func (s *Server) ledgerView(r *http.Request, lang string, snap Snapshot) ledgerV
 	if snap.Ledger != nil {
 		v.Today = snap.Ledger.Today
 		for _, sh := range snap.Ledger.Sheets {
-			row := sheetRow{Sheet: sh, DueNow: sh.Open() && v.Today >= sh.DestroyBy, LastEntry: "—"}
+			row := sheetRow{Sheet: sh, DueNow: sh.Open() && v.Today >= sh.DestroyBy, LastEntry: "—"} // Today: the agent's trusted day
 			if !sh.LastEntry.IsZero() {
 				row.LastEntry = sh.LastEntry.In(s.o.Location).Format("2006-01-02 15:04")
 			}

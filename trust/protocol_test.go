@@ -103,6 +103,7 @@ func TestProtocolExamplesRoundTrip(t *testing.T) {
 		"api.EnrollmentCode": func() any { return new(api.EnrollmentCode) },
 		"api.EnrollRequest":  func() any { return new(api.EnrollRequest) },
 		"api.Enrollment":     func() any { return new(api.Enrollment) },
+		"api.Rotation":       func() any { return new(api.Rotation) },
 		"api.ItemResult":     func() any { return new(api.ItemResult) },
 		"api.Heartbeat":      func() any { return new(api.Heartbeat) },
 		"api.Fleet":          func() any { return new(api.Fleet) },

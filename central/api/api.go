@@ -198,6 +198,13 @@ const (
 	// FacilityHeld facilities registered without a business number wait
 	// for an operator's approval.
 	FacilityHeld = "held"
+	// FacilityDisputed branches were disputed by the manager of an earlier
+	// facility under the same business number; they are held until an
+	// operator decides (POST /v1/facilities/{id}/decide).
+	FacilityDisputed = "disputed"
+	// FacilityRemoved branches were removed by an operator's decision:
+	// their credentials no longer work.
+	FacilityRemoved = "removed"
 )
 
 // Facility is a registered facility (one branch).
@@ -225,6 +232,28 @@ type Registered struct {
 type Facilities struct {
 	Facilities []Facility `json:"facilities"`
 }
+
+// DisputeRequest is the body of POST /v1/facilities/{id}/dispute: the
+// manager of an earlier facility under the same business number says the
+// branch {id} is not theirs.
+type DisputeRequest struct {
+	// Reason is an optional note for the operator (at most 200 characters).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Decision is the body of POST /v1/facilities/{id}/decide (operator) on a
+// disputed or held branch.
+type Decision struct {
+	// Decision is "keep" (the branch becomes active) or "remove" (its
+	// credentials stop working).
+	Decision string `json:"decision"`
+}
+
+// The decisions.
+const (
+	DecisionKeep   = "keep"
+	DecisionRemove = "remove"
+)
 
 // CodeRequest is the body of POST /v1/facilities/{id}/enrollment-codes.
 type CodeRequest struct {

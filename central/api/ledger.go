@@ -28,6 +28,15 @@ type Sheet struct {
 	ShreddedAt time.Time `json:"shredded_at,omitzero"`
 }
 
+// Open reports whether the sheet still exists on paper (not confirmed shredded).
+func (s Sheet) Open() bool { return s.ShreddedAt.IsZero() }
+
+// Due reports whether an open sheet must be shredded on the KST day
+// holding now: from DestroyBy on.
+func (s Sheet) Due(now time.Time) bool {
+	return s.Open() && now.In(KST).Format("2006-01-02") >= s.DestroyBy
+}
+
 // LedgerCompliance is one facility's paper-ledger shredding record in the
 // fleet view.
 type LedgerCompliance struct {

@@ -104,6 +104,18 @@ CREATE TABLE IF NOT EXISTS verdicts (
 	reason text NOT NULL DEFAULT '',
 	at timestamptz NOT NULL);
 CREATE INDEX IF NOT EXISTS verdicts_at ON verdicts (at);
+CREATE INDEX IF NOT EXISTS facilities_number ON facilities (business_number);
+CREATE TABLE IF NOT EXISTS notices (
+	id text PRIMARY KEY,
+	facility text NOT NULL,
+	branch text NOT NULL,
+	phone text NOT NULL,
+	representative text NOT NULL,
+	text text NOT NULL,
+	created_at timestamptz NOT NULL,
+	sent_at timestamptz,
+	attempts integer NOT NULL DEFAULT 0,
+	last_error text NOT NULL DEFAULT '');
 CREATE OR REPLACE FUNCTION kipass_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
 	$$ BEGIN RAISE EXCEPTION 'audit log is append-only' USING ERRCODE = 'KP001'; END $$;
 CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
@@ -193,16 +205,65 @@ func scanFacility(row pgx.Row) (api.Facility, error) {
 }
 
 // CreateFacility implements central.Store.
-func (s *Store) CreateFacility(ctx context.Context, f api.Facility, m central.Credential) error {
+func (s *Store) CreateFacility(ctx context.Context, f api.Facility, m central.Credential, notices ...central.Notice) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO facilities (`+facilityCols+`, address_key) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
 			f.ID, f.BusinessNumber, f.Name, f.Representative, f.Phone, f.Address, f.BusinessType, f.HighRisk, f.Status, f.CreatedAt, central.AddressKey(f.Address))
 		if err != nil {
 			return err
 		}
+		for _, n := range notices {
+			if _, err := tx.Exec(ctx, `INSERT INTO notices (id, facility, branch, phone, representative, text, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+				n.ID, n.Facility, n.Branch, n.Phone, n.Representative, n.Text, n.CreatedAt); err != nil {
+				return err
+			}
+		}
 		return insertCredential(ctx, tx, m)
 	})
 	return classify("create facility", err)
+}
+
+// FacilitiesByNumber implements central.Store.
+func (s *Store) FacilitiesByNumber(ctx context.Context, number string) ([]api.Facility, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+facilityCols+` FROM facilities WHERE business_number = $1 AND $1 <> '' ORDER BY created_at, id`, number)
+	if err != nil {
+		return nil, classify("facilities by number", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (api.Facility, error) { return scanFacility(r) })
+	if out == nil {
+		out = []api.Facility{}
+	}
+	return out, classify("facilities by number", err)
+}
+
+// Notices implements central.Store.
+func (s *Store) Notices(ctx context.Context, unsent bool, limit int) ([]central.Notice, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, facility, branch, phone, representative, text, created_at, sent_at, attempts, last_error
+		FROM notices WHERE NOT $1 OR sent_at IS NULL ORDER BY id LIMIT $2`, unsent, limit)
+	if err != nil {
+		return nil, classify("notices", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.Notice, error) {
+		var n central.Notice
+		var sent *time.Time
+		err := r.Scan(&n.ID, &n.Facility, &n.Branch, &n.Phone, &n.Representative, &n.Text, &n.CreatedAt, &sent, &n.Attempts, &n.LastError)
+		n.SentAt = deref(sent)
+		return n, err
+	})
+	if out == nil {
+		out = []central.Notice{}
+	}
+	return out, classify("notices", err)
+}
+
+// UpdateNotice implements central.Store.
+func (s *Store) UpdateNotice(ctx context.Context, n central.Notice) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE notices SET sent_at = $2, attempts = $3, last_error = $4 WHERE id = $1`,
+		n.ID, nullTime(n.SentAt), n.Attempts, n.LastError)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = pgx.ErrNoRows
+	}
+	return classify("update notice", err)
 }
 
 // Facility implements central.Store.

@@ -9,7 +9,7 @@
 //	kipass-central serve --addr 127.0.0.1:8700 --data DIR [--keys FILE] [--accounts FILE] [--dev]
 //	kipass-central serve --addr :8443 --data DIR --tls-cert FILE --tls-key FILE [--client-ip-header X-Forwarded-For]
 //	kipass-central serve --postgres 'host=... dbname=kipass' [--keys FILE] [--accounts FILE]
-//	kipass-central register|business-types|facilities|approve|code|devices|rename|counts|export [flags]
+//	kipass-central register|business-types|facilities|approve|reject|dispute|code|devices|rename|remove|counts|export [flags]
 //
 // The operator commands go through central's HTTP API (docs/protocol.md)
 // with the credential in --credential FILE, so no curl is needed.
@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,10 +50,13 @@ Operator commands (each takes --central URL and --credential FILE):
 	register        register a facility; writes its manager credential (no credential needed)
 	business-types  list the business type codes register accepts
 	facilities      list facilities, e.g. --status held (admin)
-	approve         approve a held registration (admin)
+	approve         approve a held or disputed registration (admin)
+	reject          reject a held or disputed registration (admin)
+	dispute         say a branch under your business number is not yours (manager)
 	code            issue a one-time enrollment code for an entrance (manager)
 	devices         list devices with their entrance and state (manager, staff, admin)
 	rename          change the entrance a device guards (manager)
+	remove          remove a lost or replaced device, revoking its credential (manager)
 	counts          today's and 14 days' visitors per entrance (manager, staff, device, admin)
 	export          the health authority's export of a facility's visits (authority)
 
@@ -69,6 +73,7 @@ type options struct {
 	dev                                  bool
 	timeTolerance                        time.Duration
 	tlsCert, tlsKey, clientIPHeader      string
+	noticeFile, noticeWebhook            string
 	// ln, when set, is listened on instead of addr (tests).
 	ln net.Listener
 }
@@ -117,6 +122,8 @@ func runServe(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM, the chain after the leaf); needs --tls-key")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "private key `file` (PEM) of --tls-cert")
 	fs.StringVar(&o.clientIPHeader, "client-ip-header", "", "`header` naming the client's address, set by a trusted proxy in front (e.g. X-Forwarded-For); rate limits per source use its last value")
+	fs.StringVar(&o.noticeFile, "notice-file", "", "append branch-registration notices for representatives to this `file` (JSON lines); the log when neither this nor --notice-webhook is set")
+	fs.StringVar(&o.noticeWebhook, "notice-webhook", "", "post branch-registration notices to this SMS gateway `URL` (bearer token from env KIPASS_NOTICE_WEBHOOK_TOKEN)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -126,6 +133,14 @@ func runServe(args []string, stderr io.Writer) int {
 	}
 	if o.timeTolerance <= 0 {
 		fmt.Fprintln(stderr, "kipass-central serve: --time-tolerance must be positive")
+		return 2
+	}
+	if o.noticeFile != "" && o.noticeWebhook != "" {
+		fmt.Fprintln(stderr, "kipass-central serve: give at most one of --notice-file and --notice-webhook")
+		return 2
+	}
+	if o.noticeWebhook != "" && !strings.HasPrefix(o.noticeWebhook, "http://") && !strings.HasPrefix(o.noticeWebhook, "https://") {
+		fmt.Fprintln(stderr, "kipass-central serve: --notice-webhook must be an http(s) URL")
 		return 2
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
@@ -207,7 +222,14 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 			return err
 		}
 	}
-	cs := central.New(st, central.Options{Keys: ks, Log: log, RequireCredentials: !o.dev,
+	var sender central.Sender
+	switch {
+	case o.noticeFile != "":
+		sender = &central.FileSender{Path: o.noticeFile}
+	case o.noticeWebhook != "":
+		sender = central.WebhookSender{URL: o.noticeWebhook, Token: os.Getenv("KIPASS_NOTICE_WEBHOOK_TOKEN")}
+	}
+	cs := central.New(st, central.Options{Sender: sender, Keys: ks, Log: log, RequireCredentials: !o.dev,
 		Admins: acc.Admins, Authorities: acc.Authorities, Issuers: acc.Issuers, TimeTolerance: o.timeTolerance,
 		ClientIPHeader: o.clientIPHeader})
 	defer cs.Close()

@@ -89,10 +89,10 @@ var opCommands = map[string]opCommand{
 	},
 	"facilities": {
 		who:  "admin",
-		args: "[--status held|active]",
-		help: "list registered facilities (held ones wait for approve)",
+		args: "[--status held|disputed|active|removed]",
+		help: "list registered facilities (held and disputed ones wait for approve or reject)",
 		flags: func(o *opEnv) func(context.Context) error {
-			status := o.fs.String("status", "", "only facilities with this `status`: held or active")
+			status := o.fs.String("status", "", "only facilities with this `status`: held, disputed, active or removed")
 			return func(ctx context.Context) error {
 				path := api.PathFacilities
 				if *status != "" {
@@ -110,20 +110,33 @@ var opCommands = map[string]opCommand{
 		},
 	},
 	"approve": {
-		who:  "admin",
-		args: "--facility ID",
-		help: "approve a held registration, so its devices may enroll and send scans",
+		who:   "admin",
+		args:  "--facility ID",
+		help:  "approve a held or disputed registration (decision keep), so its devices may enroll and send scans",
+		flags: func(o *opEnv) func(context.Context) error { return o.decide(api.DecisionKeep) },
+	},
+	"reject": {
+		who:   "admin",
+		args:  "--facility ID",
+		help:  "reject a held or disputed registration (decision remove): its credentials stop working for good",
+		flags: func(o *opEnv) func(context.Context) error { return o.decide(api.DecisionRemove) },
+	},
+	"dispute": {
+		who:  "manager",
+		args: "--facility BRANCH [--reason TEXT]",
+		help: "say a branch registered under your business number is not yours: it is held until an operator decides",
 		flags: func(o *opEnv) func(context.Context) error {
 			o.facilityFlag()
+			reason := o.fs.String("reason", "", "a note for the operator (at most 200 characters)")
 			return func(ctx context.Context) error {
 				if err := o.needFacility(); err != nil {
 					return err
 				}
 				var f api.Facility
-				if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "approve"), nil, &f); err != nil {
+				if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "dispute"), api.DisputeRequest{Reason: *reason}, &f); err != nil {
 					return err
 				}
-				fmt.Fprintf(o.stdout, "%s (%s) is %s\n", f.ID, f.Name, f.Status)
+				fmt.Fprintf(o.stdout, "%s (%s) is %s until an operator decides\n", f.ID, f.Name, f.Status)
 				return nil
 			}
 		},
@@ -197,14 +210,11 @@ var opCommands = map[string]opCommand{
 			device := o.fs.String("device", "", "the device `id` (D-…; kipass-central devices lists them)")
 			entrance := o.fs.String("entrance", "", "the new entrance `name`")
 			return func(ctx context.Context) error {
-				if err := o.needFacility(); err != nil {
+				path, err := o.devicePath(*device)
+				if err != nil {
 					return err
 				}
-				if *device == "" {
-					return errors.New("--device is required")
-				}
-				if err := o.c.Do(ctx, http.MethodPatch, api.FacilityPath(o.facility, "devices", url.PathEscape(*device)),
-					api.EntranceRequest{Entrance: *entrance}, nil); err != nil {
+				if err := o.c.Do(ctx, http.MethodPatch, path, api.EntranceRequest{Entrance: *entrance}, nil); err != nil {
 					return err
 				}
 				fmt.Fprintf(o.stdout, "%s now guards entrance %q\n", *device, *entrance)
@@ -212,25 +222,47 @@ var opCommands = map[string]opCommand{
 			}
 		},
 	},
+	"remove": {
+		who:  "manager",
+		args: "--facility ID --device ID",
+		help: "remove a device (lost, stolen, replaced): its credential stops working at once",
+		flags: func(o *opEnv) func(context.Context) error {
+			o.facilityFlag()
+			device := o.fs.String("device", "", "the device `id` (D-…)")
+			return func(ctx context.Context) error {
+				path, err := o.devicePath(*device)
+				if err != nil {
+					return err
+				}
+				if err := o.c.Do(ctx, http.MethodDelete, path, nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(o.stdout, "%s removed; its credential is revoked\n", *device)
+				return nil
+			}
+		},
+	},
 	"counts": {
 		who:  "manager, staff, device or admin",
 		args: "--facility ID",
-		help: "today's visitors and the last 14 days, per entrance (counts only, never a list)",
+		help: "today's visitors and the last 14 days, per entrance, QR and paper ledger side by side (counts only, never a list)",
 		flags: func(o *opEnv) func(context.Context) error {
 			o.facilityFlag()
 			return func(ctx context.Context) error {
 				if err := o.needFacility(); err != nil {
 					return err
 				}
-				return view(ctx, o, api.FacilityPath(o.facility, "stats"), []string{"ENTRANCE", "DEVICE", "TODAY", "14 DAYS"},
+				return view(ctx, o, api.FacilityPath(o.facility, "stats"), []string{"ENTRANCE", "DEVICE", "TODAY", "14 DAYS", "PAPER TODAY", "PAPER 14 DAYS"},
 					func(s api.Stats) [][]string {
 						devs := append([]api.DeviceCounts(nil), s.Devices...)
 						sort.SliceStable(devs, func(i, j int) bool { return devs[i].Entrance < devs[j].Entrance })
 						var rows [][]string
 						for _, d := range devs {
-							rows = append(rows, []string{orDash(d.Entrance), d.Device, strconv.Itoa(d.Today.Total), strconv.Itoa(sumDays(d.Days))})
+							rows = append(rows, []string{orDash(d.Entrance), d.Device, strconv.Itoa(d.Today.Total), strconv.Itoa(sumDays(d.Days)),
+								strconv.Itoa(d.Today.PaperTotal), strconv.Itoa(sumPaper(d.Days))})
 						}
-						return append(rows, []string{"all entrances", "", strconv.Itoa(s.Today.Total), strconv.Itoa(sumDays(s.Days))})
+						return append(rows, []string{"all entrances", "", strconv.Itoa(s.Today.Total), strconv.Itoa(sumDays(s.Days)),
+							strconv.Itoa(s.Today.PaperTotal), strconv.Itoa(sumPaper(s.Days))})
 					})
 			}
 		},
@@ -296,6 +328,34 @@ func (o *opEnv) needFacility() error {
 		return errors.New("--facility is required (or set KIPASS_FACILITY)")
 	}
 	return nil
+}
+
+// decide declares --facility and returns the run of an operator's
+// decision on a held or disputed registration.
+func (o *opEnv) decide(decision string) func(context.Context) error {
+	o.facilityFlag()
+	return func(ctx context.Context) error {
+		if err := o.needFacility(); err != nil {
+			return err
+		}
+		var f api.Facility
+		if err := o.c.Do(ctx, http.MethodPost, api.FacilityPath(o.facility, "decide"), api.Decision{Decision: decision}, &f); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.stdout, "%s (%s) is %s\n", f.ID, f.Name, f.Status)
+		return nil
+	}
+}
+
+// devicePath is the path of one device of --facility; both are required.
+func (o *opEnv) devicePath(device string) (string, error) {
+	if err := o.needFacility(); err != nil {
+		return "", err
+	}
+	if device == "" {
+		return "", errors.New("--device is required (kipass-central devices lists them)")
+	}
+	return api.FacilityPath(o.facility, "devices", url.PathEscape(device)), nil
 }
 
 // runOperator runs the operator command name with args.
@@ -444,6 +504,15 @@ func sumDays(ds []api.DayCount) int {
 	n := 0
 	for _, d := range ds {
 		n += d.Total
+	}
+	return n
+}
+
+// sumPaper is the paper-ledger visits of the days.
+func sumPaper(ds []api.DayCount) int {
+	n := 0
+	for _, d := range ds {
+		n += d.Paper
 	}
 	return n
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -162,6 +164,29 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("approved facility still held:\n%s", out)
 	}
 
+	if rc, _, errs := tc.op(t, tc.adminFile, "approve", "--facility", heldID); rc != 1 || !strings.Contains(errs, "not_disputed") {
+		t.Fatalf("approve an active facility: %d %s", rc, errs)
+	}
+
+	// A second branch under the same business number: the first manager
+	// disputes it, the operator rejects it.
+	branchCred := filepath.Join(tc.dir, "branch-manager")
+	rc, out, errs = tc.op(t, "", append([]string{"register", "--business-number", "124-81-00998", "--address", "부산 해운대구 9",
+		"--manager-credential", branchCred}, registration...)...)
+	branch := strings.TrimSpace(must(t, "register branch", rc, out, errs))
+	if out := tc.ok(t, mgr, "dispute", "--facility", branch, "--reason", "우리 지점이 아닙니다"); !strings.Contains(out, "disputed") {
+		t.Fatalf("dispute: %s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "facilities", "--status", "disputed"); !rowHas(out, branch, "disputed") {
+		t.Fatalf("disputed facilities:\n%s", out)
+	}
+	if out := tc.ok(t, tc.adminFile, "reject", "--facility", branch); !strings.Contains(out, branch) || !strings.Contains(out, "is removed") {
+		t.Fatalf("reject: %s", out)
+	}
+	if rc, _, errs := tc.op(t, branchCred, "code", "--facility", branch, "--entrance", "정문"); rc != 1 || !strings.Contains(errs, "facility_removed") {
+		t.Fatalf("code of a rejected branch: %d %s", rc, errs)
+	}
+
 	// code: a one-time code a device trades for its credential.
 	rc, out, errs = tc.op(t, mgr, "code", "--facility", fac, "--entrance", "정문")
 	code := strings.TrimSpace(must(t, "code", rc, out, errs))
@@ -207,9 +232,18 @@ func TestOperatorCommands(t *testing.T) {
 		Token: tok, Verdict: "verified"}}}, &br); c != http.StatusOK || len(br.Results) != 1 || br.Results[0].Status != api.Accepted {
 		t.Fatalf("scan: %d %+v", c, br)
 	}
+	// A paper-ledger visit: its own columns.
+	if c := call(t, "POST", tc.url+api.PathScans, en.Credential, api.ScanBatch{Scans: []api.Scan{{
+		ID: api.PaperIDPrefix + "00112233445566778899aabbccddeeff", Facility: fac, Device: en.Device, DeviceTime: now, CorrectedTime: now,
+		Kind: api.KindPaper}}}, &br); c != http.StatusOK || br.Results[0].Status != api.Accepted {
+		t.Fatalf("paper visit: %d %+v", c, br)
+	}
 	out = tc.ok(t, mgr, "counts", "--facility", fac)
-	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") {
+	if !rowHas(out, "후문", en.Device, "1", "1") || !rowHas(out, "all entrances", "1", "1") || !strings.Contains(out, "PAPER TODAY") {
 		t.Fatalf("counts:\n%s", out)
+	}
+	if !regexp.MustCompile(`all entrances\s+1\s+1\s+1\s+1`).MatchString(out) {
+		t.Fatalf("counts without the paper visit beside the QR visit:\n%s", out)
 	}
 
 	// export: only the authority; times in KST (+09:00); audited.
@@ -225,6 +259,16 @@ func TestOperatorCommands(t *testing.T) {
 	}
 	if !strings.Contains(out, `"corrected_time": "`+now.In(api.KST).Format("2006-01-02T15:04:05")) || !strings.Contains(out, "+09:00\"") || strings.Contains(out, "Z\"") {
 		t.Fatalf("export times are not in KST (+09:00):\n%s", out)
+	}
+	// remove: the device's credential stops working at once.
+	if out := tc.ok(t, mgr, "remove", "--facility", fac, "--device", en.Device); !strings.Contains(out, "removed") {
+		t.Fatalf("remove: %s", out)
+	}
+	if c := call(t, "POST", tc.url+api.PathHeartbeat, en.Credential, api.Heartbeat{Facility: fac, Device: en.Device}, nil); c != http.StatusUnauthorized {
+		t.Fatalf("heartbeat of a removed device: %d", c)
+	}
+	if rc, _, errs := tc.op(t, mgr, "remove", "--facility", fac, "--device", en.Device); rc != 1 || !strings.Contains(errs, "unknown_device") {
+		t.Fatalf("remove twice: %d %s", rc, errs)
 	}
 	exFile := filepath.Join(tc.dir, "export.json")
 	rc, out, errs = tc.op(t, tc.kdcaFile, "export", "--facility", fac, "--from", "2020-01-01T00:00:00+09:00", "--to", "2020-01-02", "--purpose", "x", "--out", exFile)
@@ -305,5 +349,36 @@ func TestTableAlignsHangul(t *testing.T) {
 		if got := cells(l[:i]); got != want {
 			t.Fatalf("column at cell %d, want %d:\n%s", got, want, b.String())
 		}
+	}
+}
+
+// The operator commands reach a central serving HTTPS with the operator's
+// own CA when --ca pins it, and refuse it otherwise.
+func TestOperatorOverTLSWithCA(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeCA(t, dir)
+	accounts := filepath.Join(dir, "accounts.json")
+	os.WriteFile(accounts, []byte(`{"admins":{"ops":"admin-secret-0123456789"}}`), 0o600)
+	admin := filepath.Join(dir, "admin")
+	os.WriteFile(admin, []byte("admin-secret-0123456789\n"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, options{data: filepath.Join(dir, "central"), accounts: accounts, tlsCert: cert, tlsKey: key,
+			timeTolerance: time.Minute, ln: ln}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	defer func() { cancel(); <-done }()
+	url := "https://" + ln.Addr().String()
+	var out, errb bytes.Buffer
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "certificate") {
+		t.Fatalf("without --ca: %d %s", rc, errb.String())
+	}
+	errb.Reset()
+	if rc := run([]string{"facilities", "--central", url, "--credential", admin, "--ca", ca}, &out, &errb); rc != 0 || !strings.HasPrefix(out.String(), "FACILITY") {
+		t.Fatalf("with --ca: %d %s %s", rc, out.String(), errb.String())
 	}
 }

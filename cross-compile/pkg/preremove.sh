@@ -1,7 +1,8 @@
 #!/bin/sh
-# prerm of kipass-agent: stop and disable the unit on removal (not on upgrade).
+# prerm of kipass-agent: stops the agent on removal, not on upgrade (as
+# dh_installsystemd does).
 set -e
-if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
-	systemctl disable --now kipass-agent.service >/dev/null 2>&1 || true
+if [ -z "${DPKG_ROOT:-}" ] && [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+	deb-systemd-invoke stop kipass-agent.service >/dev/null || true
 fi
 exit 0
