@@ -28,13 +28,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/pg"
+	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 )
 
@@ -86,6 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "--version", "-version", "version":
+		fmt.Fprintf(stdout, "kipass-central %s (%s)\n", heartbeat.Version(), runtime.Version())
 		return 0
 	case "serve":
 		return runServe(args[1:], stderr)
@@ -151,7 +156,7 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kipass-central serve: give exactly one of --data and --postgres")
 		return 2
 	}
-	log := agent.NewLogger(stderr, *level)
+	log := logging.New(stderr, *level)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, o, log); err != nil {
