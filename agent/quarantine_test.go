@@ -18,7 +18,6 @@ import (
 // After a damaged queue file is quarantined, the storage alarm and the
 // 503 from /healthz last only until the queue records a scan again.
 func TestHealthzRecoversOnceTheQueueRecordsAgain(t *testing.T) {
-	r := newRig(t, 100)
 	path := filepath.Join(t.TempDir(), "queue.db")
 	q, err := queue.Open(path, queue.Options{})
 	if err != nil {
@@ -37,9 +36,10 @@ func TestHealthzRecoversOnceTheQueueRecordsAgain(t *testing.T) {
 	if len(q.Alarms()) != 1 {
 		t.Fatalf("alarms = %+v", q.Alarms())
 	}
-	r.a.p.Store = q
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1", QueueMax: 100}, clock.NewFake(time.Now()))
-	r.a.SetWatch(Watch{Storage: q})
+	r := newRigWith(t, 100, func(p *Parts, o *Options) {
+		o.Clock = clock.NewFake(time.Now())
+		p.Store, p.Watch = q, Watch{Storage: q}
+	})
 	srv, err := status.New(status.Options{Source: r.a, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
