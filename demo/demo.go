@@ -87,7 +87,8 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		o.Clock = clock.Real{}
 	}
 	if o.Dir != "" {
-		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		// A new directory is made (0700: it holds central's data too).
+		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 			return Summary{}, fmt.Errorf("demo: %w", err)
 		}
 	} else {

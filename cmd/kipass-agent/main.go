@@ -161,11 +161,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *dir != "" { // a new directory is made, as the flag's help promises
-		if err := os.MkdirAll(*dir, 0o700); err != nil {
-			return fmt.Errorf("--dir: %w", err)
-		}
-	}
 	_, err := demo.Run(ctx, demo.Options{
 		Dir: *dir, Scans: *scans, Out: stdout, Log: logging.New(stderr, *level),
 		Audio: agent.AudioConfig{Device: *device}, StatusListen: *statusAddr,
