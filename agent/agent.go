@@ -173,6 +173,10 @@ type Agent struct {
 	closeOnce sync.Once
 	closers   []io.Closer
 
+	// refusal is central's refusal of this device, nil while not refused
+	// (registration.go).
+	refusal atomic.Pointer[status.Refusal]
+
 	obs   *observer         // status page, metrics and health; set by Open (state.go)
 	led   ledgerState       // the paper ledger beside the scanner (ledger.go)
 	trust *trustParts       // clock offset, key set, verifier; set by Open (trust.go)
@@ -355,10 +359,16 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		a.rejected.Add(1)
 	}
 	scan.Prompt = PromptFor(verdict, scan.Recorded)
-	if verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "" {
+	switch {
+	case scan.Recorded && a.Refused() != nil:
+		// Recorded, but central refuses this device: the visit can never be
+		// delivered, so it is not confirmed; the door says why.
+		scan.Prompt = audio.NotRegistered
+		a.say(scan.Prompt)
+	case verdict.Recorded() && !scan.Recorded || a.cannotRecord(now) != "":
 		scan.Prompt = a.remindOr(now, scan.Prompt) // at most once a minute: 수기 명부를 작성해 주세요
-	} else if err := a.p.Speaker.Say(scan.Prompt); err != nil {
-		a.o.Log.Warn("speaker failed", "err", err)
+	default:
+		a.say(scan.Prompt)
 	}
 	scan.Latency = a.o.Clock.Now().Sub(captured)
 	a.o.Log.Info("scan", "verdict", string(verdict), "reason", scan.Reason, "recorded", scan.Recorded,

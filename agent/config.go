@@ -96,6 +96,9 @@ type Config struct {
 	Audio AudioConfig `json:"audio,omitempty"`
 	// LogLevel is debug, info, warn or error; default info.
 	LogLevel string `json:"log_level,omitempty"`
+	// LogFormat is "text" (default: key=value lines) or "json" (one JSON
+	// object per line).
+	LogFormat string `json:"log_format,omitempty"`
 	// Status configures the local status page and /metrics.
 	Status StatusConfig `json:"status,omitempty"`
 }
@@ -109,7 +112,7 @@ type StatusConfig struct {
 	// Listen is the page's address; default "127.0.0.1:8080", this device
 	// only. "0.0.0.0:8080" opens it to the local network; "off" turns it off.
 	Listen string `json:"listen,omitempty"`
-	// PINFile holds the manager PIN, 4 to 12 digits, that unlocks the
+	// PINFile holds the manager PIN, 6 to 12 digits (mode 0600), that unlocks the
 	// settings; without it the settings cannot be changed on the page.
 	PINFile string `json:"pin_file,omitempty"`
 	// Language is the page's default language, "ko" (default) or "en".
@@ -189,6 +192,10 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	seen, err := checkKeys(data)
+	if err != nil {
+		return Config{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var c Config
@@ -203,7 +210,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 		return Config{}, err
 	}
 	if err := c.check(); err != nil {
-		return Config{}, err
+		return Config{}, withPosition(err, seen)
 	}
 	c.setDefaults()
 	return c, nil
@@ -211,13 +218,21 @@ func ParseConfig(r io.Reader) (Config, error) {
 
 func (c *Config) check() error {
 	v := reflect.ValueOf(*c)
+	var missing []string
 	for _, key := range []string{"facility", "device", "source", "data_dir", "central_url", "keys_file"} {
 		for i := 0; i < v.NumField(); i++ {
 			tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
 			if tag == key && v.Field(i).String() == "" {
-				return fmt.Errorf("missing required key %q", key)
+				missing = append(missing, fmt.Sprintf("%q", key))
 			}
 		}
+	}
+	switch {
+	case len(missing) == 1:
+		return fmt.Errorf("missing required key %s", missing[0])
+	case len(missing) > 1:
+		// All at once: a new config is not fixed one failed start at a time.
+		return fmt.Errorf("missing required keys %s", strings.Join(missing, ", "))
 	}
 	if !strings.HasPrefix(c.CentralURL, "http://") && !strings.HasPrefix(c.CentralURL, "https://") {
 		return fmt.Errorf("key \"central_url\": %q is not an http(s) URL", c.CentralURL)
@@ -226,6 +241,11 @@ func (c *Config) check() error {
 	case "", "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("key \"log_level\": %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", LogText, LogJSON:
+	default:
+		return fmt.Errorf("key \"log_format\": %q is not text or json", c.LogFormat)
 	}
 	switch c.Status.Language {
 	case "", "ko", "en":
@@ -237,6 +257,12 @@ func (c *Config) check() error {
 	}
 	if c.ClockTolerance < 0 || c.KeysRefresh < 0 || c.VerifyTimeout < 0 {
 		return errors.New("keys \"clock_tolerance\", \"keys_refresh\" and \"verify_timeout\" must not be negative")
+	}
+	if _, err := parseFocus(c.Camera.Focus); err != nil {
+		return err
+	}
+	if _, err := parseExposure(c.Camera.Exposure); err != nil {
+		return err
 	}
 	if _, err := trust.NewVerifier(trust.VerifierOptions{Opaque: c.Opaque}); err != nil {
 		return fmt.Errorf("key \"opaque\": %w", err)

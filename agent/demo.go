@@ -76,7 +76,11 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	if o.Dir == "" {
+	if o.Dir != "" {
+		if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+			return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		}
+	} else {
 		d, err := os.MkdirTemp("", "kipass-demo-")
 		if err != nil {
 			return DemoSummary{}, fmt.Errorf("demo: %w", err)

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,3 +69,14 @@ func (c slowClock) Now() time.Time {
 }
 
 func (c slowClock) After(d time.Duration) <-chan time.Time { return time.After(d * c.factor) }
+
+// TestDemoMakesItsDir: demo --dir DIR creates DIR (and its parents).
+func TestDemoMakesItsDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the demo itself is TestDemoEndToEnd; only the folder is checked here
+	Demo(ctx, DemoOptions{Dir: dir, Scans: 1, Out: io.Discard, Log: NewLogger(io.Discard, "error")})
+	if fi, err := os.Stat(filepath.Join(dir, "keys.json")); err != nil || fi.IsDir() {
+		t.Fatalf("demo --dir with a new folder: %v", err)
+	}
+}

@@ -188,9 +188,6 @@ func paperID() (string, error) {
 	return api.PaperIDPrefix + hex.EncodeToString(b), nil
 }
 
-// notRegistered is the state line of a device central refuses.
-const notRegistered status.State = "not_registered"
-
 // cannotRecord says why visitors must use the paper ledger now: a storage
 // problem, central refusing the device (not registered), or the camera
 // down for more than CameraDownFor; "" when the device records.
@@ -202,7 +199,7 @@ func (a *Agent) cannotRecord(now time.Time) string {
 	switch {
 	case s.Storage.Problem != "":
 		return "storage: " + s.Storage.Problem
-	case s.State() == notRegistered:
+	case s.State() == status.NotRegistered:
 		return "not registered"
 	case a.p.Frames != nil && s.Camera.Problem != "" && now.Sub(maxTime(s.Camera.LastFrame, s.Started)) > CameraDownFor:
 		return "camera: " + s.Camera.Problem

@@ -133,6 +133,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	a.o.OnScan = obs.onScan(a, h.OnScan)
 	a.admin = queueAdmin{q}
 	a.obs, obs.metrics = obs, status.NewMetrics(a)
+	if credential != "" {
+		obs.facilityStats = &facilityStats{url: centralURL, credential: credential, facility: cfg.Facility, client: central, clk: obs.clk}
+	}
 	if err := a.openStatus(cfg, log); err != nil {
 		return fail(err)
 	}
@@ -142,15 +145,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		a.p.Frames = watchedFrames{src.frames, obs}
 	}
 	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}})
+	if src.codes != nil {
+		obs.scanner = newScanWatch(cfg.Source, src, obs.clk)
+		a.p.Codes = watchedCodes{src.codes, obs.scanner}
+	}
+	reg := &registration{url: centralURL, credential: credential, facility: cfg.Facility, client: central,
+		clk: obs.clk, log: log.With("room", "registration"), a: a}
+	reg.start(ctx)
+	a.p.Background = append(a.p.Background, reg)
 	return a, nil
 }
 
 // NewLogger returns the slog logger the binaries use: text to w at the
-// given level ("debug", "info", "warn", "error").
-func NewLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
+// given level ("debug", "info", "warn", "error"), times in KST.
+func NewLogger(w io.Writer, level string) *slog.Logger { return NewFormatLogger(w, level, "text") }

@@ -83,6 +83,12 @@ type observer struct {
 	counter                    *hourlyCounter
 	metrics                    *status.Metrics
 	server                     *status.Server
+	// scanner is set on a scan-engine device (scanner.go): it shows the
+	// engine instead of a camera.
+	scanner *scanWatch
+	// facilityStats reads the whole facility's counts from central; nil
+	// without a credential (facility.go).
+	facilityStats *facilityStats
 
 	mu           sync.Mutex
 	watch        Watch
@@ -199,6 +205,11 @@ func (a *Agent) Snapshot() status.Snapshot {
 	}
 	if s.Storage.Problem == "" {
 		s.Storage.Problem = storeProblem
+	}
+	s.Uplink.Refused = a.Refused()
+	if o.scanner != nil {
+		s.Scanner = o.scanner.snapshot()
+		return s
 	}
 	s.Camera = o.cameraLocked(now)
 	if w.Camera != nil && camState != "ok" {
@@ -362,6 +373,7 @@ func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
 	}
 	srv, err := status.New(status.Options{
 		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a, Queue: a.admin,
+		Facility: o.facilityCounter(),
 		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
 		Clock: o.clk, Log: log.With("room", "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),

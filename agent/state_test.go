@@ -98,7 +98,7 @@ func TestStatusOfRunningAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	pinFile := filepath.Join(dir, "pin")
-	os.WriteFile(pinFile, []byte("2468\n"), 0o600)
+	os.WriteFile(pinFile, []byte("246813\n"), 0o600)
 
 	cfg := Config{Facility: "FAC-T", Device: "gate-t", Entrance: "정문", Source: "folder:" + filepath.Join(dir, "frames"),
 		DataDir: filepath.Join(dir, "agent"), CentralURL: hs.URL, KeysFile: keysFile, Audio: AudioConfig{Device: "none"}}

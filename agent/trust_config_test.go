@@ -14,7 +14,7 @@ func TestTrustConfigKeys(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{`{` + base + `,"opaque":[{"issuer":"naver","pattern":"^NV(["}]}`, `key "opaque"`},
 		{`{` + base + `,"opaque":[{"issuer":"naver"}]}`, `key "opaque"`},
-		{`{` + base + `,"opaque":[{"issuer":"naver","regex":"x"}]}`, `unknown key "regex"`},
+		{`{` + base + `,"opaque":[{"issuer":"naver","regex":"x"}]}`, `unknown key "opaque[0].regex" (line 1, column 127)`},
 		{`{` + base + `,"verify_timeout":"-1s"}`, `"verify_timeout"`},
 	} {
 		p := filepath.Join(dir, "agent.json")

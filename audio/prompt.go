@@ -26,6 +26,10 @@ const (
 	ClockProblem
 	// StorageFailure: the scan could not be recorded ("기록에 실패했습니다. 관리자에게 문의하세요").
 	StorageFailure
+	// NotRegistered: central refused this device, so a scan recorded here
+	// can never be delivered ("등록되지 않은 기기입니다"); played instead of
+	// confirming the visit.
+	NotRegistered
 	// LedgerPlease: the device cannot record visits now; the visitor signs
 	// the paper ledger instead ("수기 명부를 작성해 주세요").
 	LedgerPlease
@@ -48,6 +52,7 @@ var promptNames = [numPrompts]string{
 	Expired:        "expired",
 	ClockProblem:   "clock-problem",
 	StorageFailure: "storage-failure",
+	NotRegistered:  "not-registered",
 
 	LedgerPlease:       "ledger-please",
 	LedgerInstructions: "ledger-instructions",
@@ -66,6 +71,7 @@ var promptTexts = map[string][numPrompts]string{
 		Expired:        "만료된 QR코드입니다. 새로 발급해 주세요",
 		ClockProblem:   "기기 시간에 문제가 있습니다. 관리자에게 문의하세요",
 		StorageFailure: "기록에 실패했습니다. 관리자에게 문의하세요",
+		NotRegistered:  "등록되지 않은 기기입니다",
 
 		LedgerPlease:       "수기 명부를 작성해 주세요",
 		LedgerInstructions: "수기 명부에 성함과 연락처를 적어 주세요",
@@ -79,6 +85,7 @@ var promptTexts = map[string][numPrompts]string{
 		Expired:        "This QR code has expired. Please get a new one.",
 		ClockProblem:   "Device clock problem. Please contact staff.",
 		StorageFailure: "Recording failed. Please contact staff.",
+		NotRegistered:  "This device is not registered.",
 
 		LedgerPlease:       "Please sign the paper register.",
 		LedgerInstructions: "Please show your ID and write your name and phone number in the paper register.",

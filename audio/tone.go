@@ -17,6 +17,7 @@ type note struct {
 //	expired          two falling notes               (A5 → E5)
 //	clock-problem    three quick high blips          (B5 ×3)
 //	storage-failure  one long low warble             (250/280 Hz, 500 ms)
+//	not-registered   two long low falling notes      (G4 → C4)
 //	ledger-please    three falling notes             (G5 → E5 → C5)
 //	ledger-instructions two long mid notes           (C5, C5)
 //	paper-recorded   one bright note                 (C6, 150 ms)
@@ -28,6 +29,7 @@ var toneNotes = [numPrompts][]note{
 	Expired:        {{880, 110}, {659, 160}},
 	ClockProblem:   {{988, 50}, {0, 40}, {988, 50}, {0, 40}, {988, 50}},
 	StorageFailure: {{250, 125}, {280, 125}, {250, 125}, {280, 125}},
+	NotRegistered:  {{392, 250}, {262, 300}},
 
 	LedgerPlease:       {{784, 100}, {659, 100}, {523, 160}},
 	LedgerInstructions: {{523, 180}, {0, 60}, {523, 180}},

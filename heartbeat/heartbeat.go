@@ -87,10 +87,28 @@ func New(cfg Config) *Sender {
 // Version returns the agent's module version from the build information,
 // "devel" for a development build.
 func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return "devel"
+	// A build from a checkout: the commit it was built from.
+	v := "devel"
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev != "" {
+		v += "+" + rev + dirty
+	}
+	return v
 }
 
 // Run sends a heartbeat at once and then every Interval until ctx ends.

@@ -22,7 +22,8 @@ type Chart struct {
 	Labels []string
 	// Colour fills the bars.
 	Colour string
-	// Width and Height are the SVG's size in CSS pixels.
+	// Width and Height are the drawing's size; the SVG scales to the width
+	// of its container (up to twice Width) and keeps these proportions.
 	Width, Height int
 	// Title is the chart's accessible name.
 	Title string
@@ -54,8 +55,11 @@ func (c Chart) SVG() template.HTML {
 	}
 	scale := niceMax(max)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		w, h, w, h, template.HTMLEscapeString(c.Title))
+	// The chart scales to its container's width (Width and Height set the
+	// drawing's proportions): the page fits screens from 360 to 1920 px.
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" preserveAspectRatio="xMidYMid meet" `+
+		`style="display:block;width:100%%;max-width:%dpx;height:auto" role="img" aria-label="%s">`,
+		w, h, w*2, template.HTMLEscapeString(c.Title))
 	// Grid lines and the scale.
 	for i := 0; i <= 4 && !c.Compact; i++ {
 		y := float64(top) + plotH*float64(i)/4

@@ -47,12 +47,34 @@ type Counts struct {
 	Days []DayCount `json:"days"`
 	// Devices are the same counts per entrance device, by device name.
 	Devices []DeviceCounts `json:"devices"`
+	// Source says whose counts these are: CountsFacility (every entrance,
+	// from central) or CountsDevice (this device's own, from its queue).
+	Source string `json:"source,omitempty"`
+}
+
+// Sources of Counts.
+const (
+	// CountsFacility: the whole facility by entrance, from central.
+	CountsFacility = "facility"
+	// CountsDevice: this device's own counts, from its queue (central
+	// unreachable, or no credential).
+	CountsDevice = "device"
+)
+
+// FacilityCounter gives the whole facility's counts by entrance, for the
+// last Days days, in the page's zone.
+type FacilityCounter interface {
+	// FacilityCounts returns the counts, or an error when central cannot
+	// tell (unreachable, refused).
+	FacilityCounts() (Counts, error)
 }
 
 // DeviceCounts are one device's counts.
 type DeviceCounts struct {
 	// Device names the entrance device.
 	Device string `json:"device"`
+	// Entrance is the entrance the device guards (정문, 후문), when known.
+	Entrance string `json:"entrance,omitempty"`
 	// Hours are today's visitors by local hour.
 	Hours [24]int `json:"hours"`
 	// Days are the last days, oldest first, today last.

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"image/png"
 	"net/http"
@@ -107,14 +106,10 @@ func (s *Server) ledgerView(r *http.Request, lang string, snap Snapshot) ledgerV
 			dayVals[i], dayLabels[i] = d.Count, d.Day.Format("1/2")
 			v.PaperDays += d.Count
 		}
-		hourLabels := make([]string, 24)
-		for h := 0; h < 24; h += 3 {
-			hourLabels[h] = fmt.Sprintf("%d", h)
-		}
-		v.HourChart = Chart{Values: c.Hours[:], Labels: hourLabels, Colour: PaperBarColour,
-			Width: 1040, Height: 160, Title: T(lang, "chart.paper.today"), ValueLabels: true}.SVG()
+		v.HourChart = Chart{Values: c.Hours[:], Labels: HourLabels(), Colour: PaperBarColour,
+			Width: 720, Height: 160, Title: T(lang, "chart.paper.today"), ValueLabels: true}.SVG()
 		v.DaysChart = Chart{Values: dayVals, Labels: dayLabels, Colour: PaperBarColour,
-			Width: 1040, Height: 140, Title: T(lang, "chart.paper.days"), ValueLabels: true}.SVG()
+			Width: 720, Height: 140, Title: T(lang, "chart.paper.days"), ValueLabels: true}.SVG()
 	}
 	return v
 }
@@ -139,7 +134,7 @@ func (s *Server) ledgerAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if pin == "" {
 		pin = r.PostFormValue("pin")
 	}
-	id, err := s.guard.login(pin)
+	id, err := s.guard.login(clientOf(r), pin)
 	if err != nil {
 		code := http.StatusForbidden
 		if errors.Is(err, ErrLocked) {

@@ -93,7 +93,7 @@ func pageBody(t *testing.T, u string) string {
 func TestLedgerDueWarningOnItsDay(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 10, 1, 9, 0, 0, 0, KST))
 	l := newPaperLedger(t, clk)
-	srv, err := New(Options{Source: ledgerSource{clk, l}, Counter: testCounter(), Paper: l, Ledger: l, PIN: "2468", Clock: clk})
+	srv, err := New(Options{Source: ledgerSource{clk, l}, Counter: testCounter(), Paper: l, Ledger: l, PIN: "246813", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +117,11 @@ func TestLedgerDueWarningOnItsDay(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode, resp.Header.Get("Location")
 	}
-	if code, loc := postNoRedirect("/settings/ledger/sheet", url.Values{"pin": {"2468"}, "date": {""}}); code != 303 || !strings.Contains(loc, "ledger=ledger.started") {
+	if code, loc := postNoRedirect("/settings/ledger/sheet", url.Values{"pin": {"246813"}, "date": {""}}); code != 303 || !strings.Contains(loc, "ledger=ledger.started") {
 		t.Fatalf("start sheet: %d %s", code, loc)
 	}
 	clk.Set(time.Date(2026, 10, 3, 18, 0, 0, 0, KST))
-	if code, _ := postNoRedirect("/settings/ledger/paper", url.Values{"pin": {"2468"}, "n": {"2"}}); code != 303 {
+	if code, _ := postNoRedirect("/settings/ledger/paper", url.Values{"pin": {"246813"}, "n": {"2"}}); code != 303 {
 		t.Fatalf("add paper: %d", code)
 	}
 	page := pageBody(t, base+"/")
@@ -144,7 +144,7 @@ func TestLedgerDueWarningOnItsDay(t *testing.T) {
 	if len(l.book.Due()) != 1 {
 		t.Fatal("a wrong PIN confirmed the shredding")
 	}
-	if code, _ := postNoRedirect("/settings/ledger/shredded", url.Values{"pin": {"2468"}, "date": {"2026-10-01"}}); code != 303 {
+	if code, _ := postNoRedirect("/settings/ledger/shredded", url.Values{"pin": {"246813"}, "date": {"2026-10-01"}}); code != 303 {
 		t.Fatalf("shredded: %d", code)
 	}
 	if page := pageBody(t, base+"/"); strings.Contains(page, `id="ledger-due"`) || !strings.Contains(page, "파쇄 완료") {
@@ -157,7 +157,7 @@ func TestLedgerDueWarningOnItsDay(t *testing.T) {
 func TestLedgerAPINeedsThePIN(t *testing.T) {
 	clk := clock.NewFake(testNow)
 	l := newPaperLedger(t, clk)
-	srv, err := New(Options{Source: ledgerSource{clk, l}, Paper: l, Ledger: l, PIN: "2468", Clock: clk})
+	srv, err := New(Options{Source: ledgerSource{clk, l}, Paper: l, Ledger: l, PIN: "246813", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,15 +183,15 @@ func TestLedgerAPINeedsThePIN(t *testing.T) {
 	if code, _ := do("9999", `{"n":1}`); code != 403 {
 		t.Fatalf("wrong PIN: %d", code)
 	}
-	if code, _ := do("2468", `{"n":51}`); code != 200 {
+	if code, _ := do("246813", `{"n":51}`); code != 200 {
 		// the page's ledger accepts any n; the agent caps it (tested there)
 		t.Logf("n=51: %d", code)
 	}
-	code, rep := do("2468", `{"n":2}`)
+	code, rep := do("246813", `{"n":2}`)
 	if code != 200 || rep.Added != 2 || rep.Paper.TodayTotal() < 2 {
 		t.Fatalf("right PIN: %d %+v", code, rep)
 	}
-	if code, _ := do("2468", `{"n":1,"name":"홍길동"}`); code != 400 {
+	if code, _ := do("246813", `{"n":1,"name":"홍길동"}`); code != 400 {
 		t.Fatalf("a field naming a person was accepted: %d", code)
 	}
 	// The codes page needs an unlocked settings session.
@@ -234,7 +234,7 @@ func TestBrowserPaperSeries(t *testing.T) {
 		l.AddPaper(n)
 	}
 	clk.Set(testNow)
-	srv, err := New(Options{Source: ledgerSource{clk, l}, Counter: testCounter(), Paper: l, Ledger: l, PIN: "2468", Clock: clk})
+	srv, err := New(Options{Source: ledgerSource{clk, l}, Counter: testCounter(), Paper: l, Ledger: l, PIN: "246813", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,11 @@ var (
 		"The camera's state: 1 for the current state, 0 for the others.", []string{"state"}, nil)
 	descFrames = prometheus.NewDesc("kipass_camera_frames_total",
 		"Frames read from the camera since start.", nil, nil)
+	descScanner = prometheus.NewDesc("kipass_scanner_state",
+		"The scan engine's state (devices whose codes come from a scan engine): 1 for the current state, 0 for the others.",
+		[]string{"state"}, nil)
+	descCodes = prometheus.NewDesc("kipass_scanner_codes_total",
+		"Codes read from the scan engine since start.", nil, nil)
 	descClockOffset = prometheus.NewDesc("kipass_clock_offset_seconds",
 		"Central's time minus the device's, once learned.", nil, nil)
 	descState = prometheus.NewDesc("kipass_state",
@@ -92,7 +97,8 @@ type snapshotCollector struct{ src Source }
 // Describe sends the descriptions of every metric the snapshot gives.
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descScans, descStoreFailures, descQueueDepth, descQueueOldest, descQueueDead,
-		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descClockOffset, descState, descInfo} {
+		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descScanner, descCodes, descClockOffset,
+		descState, descInfo} {
 		ch <- d
 	}
 }
@@ -120,14 +126,27 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		last = float64(s.Uplink.LastUpload.UnixMilli()) / 1000
 	}
 	gauge(descLastUpload, last)
-	states := CameraStates
-	if !contains(states, s.Camera.State) && s.Camera.State != "" {
-		states = append(append([]string(nil), states...), s.Camera.State)
+	// A device exports the state of its own source only: a scan-engine
+	// device has no camera.
+	if s.Scanner != nil {
+		states := ScannerStates
+		if !contains(states, s.Scanner.State) && s.Scanner.State != "" {
+			states = append(append([]string(nil), states...), s.Scanner.State)
+		}
+		for _, st := range states {
+			gauge(descScanner, b2f(st == s.Scanner.State), st)
+		}
+		counter(descCodes, float64(s.Scanner.Codes))
+	} else {
+		states := CameraStates
+		if !contains(states, s.Camera.State) && s.Camera.State != "" {
+			states = append(append([]string(nil), states...), s.Camera.State)
+		}
+		for _, st := range states {
+			gauge(descCamera, b2f(st == s.Camera.State), st)
+		}
+		counter(descFrames, float64(s.Camera.Frames))
 	}
-	for _, st := range states {
-		gauge(descCamera, b2f(st == s.Camera.State), st)
-	}
-	counter(descFrames, float64(s.Camera.Frames))
 	if s.Clock.Known {
 		gauge(descClockOffset, s.Clock.Offset.Seconds())
 	}

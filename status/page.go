@@ -18,6 +18,8 @@ var StateColour = map[State]string{
 	Scanning:         "#15803d",
 	OfflineRecording: "#b45309",
 	CameraProblem:    "#b91c1c",
+	ScannerProblem:   "#b91c1c",
+	NotRegistered:    "#7c2d12",
 	ClockProblem:     "#b91c1c",
 	StorageProblem:   "#b91c1c",
 }
@@ -33,7 +35,8 @@ type pageView struct {
 	StateColour       string
 	Depth             int
 	Oldest, Last      string
-	Camera, Clock     string
+	SourceKey         string // "camera" or "scanner": the source this device reads
+	Source, Clock     string
 	Updated           string
 	CountsErr         bool
 	Counts            Counts
@@ -63,7 +66,7 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	loc := s.o.Location
 	v := pageView{
 		Lang: lang, Other: otherLang(lang), Snap: snap, State: snap.State(),
-		Depth: snap.Queue.Depth, Updated: T(lang, "updated", now.In(loc).Format("2006-01-02 15:04:05")),
+		Depth: snap.Queue.Depth, Updated: T(lang, "updated", now.In(loc).Format(TimeLayout)),
 		CountsErr: countsErr != nil, Counts: counts, SettingsAvailable: s.o.Settings != nil, Refresh: true,
 	}
 	v.StateColour = StateColour[v.State]
@@ -77,18 +80,22 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	} else {
 		v.Last = T(lang, "ago", Age(lang, now.Sub(snap.Uplink.LastUpload)))
 	}
-	v.Camera = snap.Camera.State
-	if _, ok := messages["camera."+v.Camera]; ok {
-		v.Camera = T(lang, "camera."+v.Camera)
+	v.SourceKey, v.Source = "camera", snap.Camera.State
+	problem := snap.Camera.Problem
+	if snap.Scanner != nil {
+		v.SourceKey, v.Source, problem = "scanner", snap.Scanner.State, snap.Scanner.Problem
 	}
-	if snap.Camera.Problem != "" {
-		v.Camera += ": " + snap.Camera.Problem
+	if _, ok := messages[v.SourceKey+"."+v.Source]; ok {
+		v.Source = T(lang, v.SourceKey+"."+v.Source)
+	}
+	if problem != "" {
+		v.Source += ": " + problem
 	}
 	switch {
 	case !snap.Clock.Known:
 		v.Clock = T(lang, "unknown")
 	default:
-		v.Clock = fmt.Sprintf("%+.1f s", snap.Clock.Offset.Seconds())
+		v.Clock = ClockOffset(lang, snap.Clock.Offset)
 	}
 	if snap.Clock.Problem != "" {
 		v.Clock += ": " + snap.Clock.Problem
@@ -96,24 +103,42 @@ func (s *Server) pageView(lang string, snap Snapshot, counts Counts, countsErr e
 	if countsErr != nil {
 		return v
 	}
-	hourLabels := make([]string, 24)
-	for h := 0; h < 24; h += 3 {
-		hourLabels[h] = fmt.Sprintf("%d", h)
-	}
-	v.TodayChart = Chart{Values: counts.Hours[:], Labels: hourLabels, Colour: HourBarColour,
-		Width: 1040, Height: 260, Title: T(lang, "chart.today"), ValueLabels: true}.SVG()
+	v.TodayChart = Chart{Values: counts.Hours[:], Labels: HourLabels(), Colour: HourBarColour,
+		Width: 720, Height: 240, Title: T(lang, "chart.today"), ValueLabels: true}.SVG()
 	dayVals, dayLabels := make([]int, len(counts.Days)), make([]string, len(counts.Days))
 	for i, d := range counts.Days {
 		dayVals[i], dayLabels[i] = d.Count, d.Day.Format("1/2")
 	}
 	v.DaysChart = Chart{Values: dayVals, Labels: dayLabels, Colour: DayBarColour,
-		Width: 1040, Height: 200, Title: T(lang, "chart.days"), ValueLabels: true}.SVG()
+		Width: 720, Height: 200, Title: T(lang, "chart.days"), ValueLabels: true}.SVG()
 	for _, d := range counts.Devices {
-		v.Devices = append(v.Devices, deviceRow{Device: d.Device, Today: d.TodayTotal(), Days: d.DaysTotal(),
+		name := EntranceName(d, snap)
+		v.Devices = append(v.Devices, deviceRow{Device: name, Today: d.TodayTotal(), Days: d.DaysTotal(),
 			Chart: Chart{Values: d.Hours[:], Labels: make([]string, 24), Colour: DeviceBarColour,
-				Width: 360, Height: 40, Title: d.Device, Compact: true}.SVG()})
+				Width: 240, Height: 40, Title: name, Compact: true}.SVG()})
 	}
 	return v
+}
+
+// HourLabels labels every hour of a day chart, 0 to 23.
+func HourLabels() []string {
+	l := make([]string, 24)
+	for h := range l {
+		l[h] = fmt.Sprint(h)
+	}
+	return l
+}
+
+// EntranceName names a device's counts for people: its entrance (정문,
+// 후문), this device's configured entrance, or else its id.
+func EntranceName(d DeviceCounts, snap Snapshot) string {
+	switch {
+	case d.Entrance != "":
+		return d.Entrance
+	case d.Device == snap.Device && snap.Entrance != "":
+		return snap.Entrance
+	}
+	return d.Device
 }
 
 // settingsView is what the settings template renders.

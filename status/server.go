@@ -38,6 +38,9 @@ type Options struct {
 	Source Source
 	// Counter gives the visitor counts; nil shows none.
 	Counter Counter
+	// Facility gives the whole facility's counts by entrance (central's
+	// stats); nil, or an error, shows this device's own counts from Counter.
+	Facility FacilityCounter
 	// Drainer sends the queue now for the CLI's flush; nil disables it.
 	Drainer Drainer
 	// Queue gives the queue's counts and resends dead letters for the
@@ -92,7 +95,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("%w: language %q is not ko or en", ErrConfig, o.Language)
 	}
 	if o.PIN != "" && !pinPattern.MatchString(o.PIN) {
-		return nil, fmt.Errorf("%w: the manager PIN must be 4 to 12 digits", ErrConfig)
+		return nil, fmt.Errorf("%w: the manager PIN must be 6 to 12 digits", ErrConfig)
 	}
 	if o.Location == nil {
 		o.Location = KST
@@ -233,11 +236,32 @@ func (s *Server) lang(r *http.Request) string {
 	return s.o.Language
 }
 
-func (s *Server) counts(now time.Time, days int) (Counts, error) {
-	if s.o.Counter == nil {
-		return Summarize(emptyCounter{}, now, s.o.Location, days)
+// counts are the visitor counts shown: the whole facility's from central
+// when it answers (14 days), else this device's own from its queue.
+func (s *Server) counts(snap Snapshot, days int) (Counts, error) {
+	if s.o.Facility != nil && days == Days {
+		c, err := s.o.Facility.FacilityCounts()
+		if err == nil {
+			c.Source = CountsFacility
+			return c, nil
+		}
+		s.o.Log.Debug("facility counts unavailable; showing this device's", "err", err)
 	}
-	return Summarize(s.o.Counter, now, s.o.Location, days)
+	var ctr Counter = emptyCounter{}
+	if s.o.Counter != nil {
+		ctr = s.o.Counter
+	}
+	c, err := Summarize(ctr, snap.At, s.o.Location, days)
+	if err != nil {
+		return c, err
+	}
+	c.Source = CountsDevice
+	for i, d := range c.Devices {
+		if d.Entrance == "" && d.Device == snap.Device {
+			c.Devices[i].Entrance = snap.Entrance
+		}
+	}
+	return c, nil
 }
 
 type emptyCounter struct{}
@@ -248,7 +272,7 @@ func (emptyCounter) HourlyCounts(from, to time.Time) ([]HourCount, error) { retu
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	lang := s.lang(r)
 	snap := s.o.Source.Snapshot()
-	c, err := s.counts(snap.At, Days)
+	c, err := s.counts(snap, Days)
 	if err != nil {
 		s.o.Log.Warn("status page: counts", "err", err)
 	}
@@ -317,7 +341,7 @@ func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
 		}
 		days = n
 	}
-	c, err := s.counts(s.o.Source.Snapshot().At, days)
+	c, err := s.counts(s.o.Source.Snapshot(), days)
 	if err != nil {
 		s.o.Log.Warn("counts", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
@@ -333,6 +357,10 @@ type FlushReport struct {
 }
 
 func (s *Server) handleFlush(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-site request refused"})
+		return
+	}
 	if s.o.Drainer == nil {
 		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this agent cannot flush"})
 		return
@@ -351,15 +379,30 @@ func (s *Server) session(r *http.Request) string {
 	return c.Value
 }
 
-// sameOrigin rejects cross-site form posts: the session cookie is
-// SameSite=Strict, and a browser's Origin header must match the host.
+// sameOrigin rejects cross-site posts: the session cookie is
+// SameSite=Strict; a browser's Sec-Fetch-Site must say same-origin (or
+// none: typed by the user), and its Origin must match the host. A request
+// with neither header (curl, the CLI) is not a browser's and passes.
 func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return r.Header.Get("Sec-Fetch-Site") == "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	if o == "" {
+		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return err == nil && o != "null" && u.Host == r.Host
+}
+
+// clientOf names the client for the PIN lockout: its IP address.
+func clientOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 func (s *Server) settingsView(r *http.Request, lang string) settingsView {
@@ -393,7 +436,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := s.lang(r)
-	id, err := s.guard.login(r.PostFormValue("pin"))
+	id, err := s.guard.login(clientOf(r), r.PostFormValue("pin"))
 	if err != nil {
 		v := s.settingsView(r, lang)
 		switch {
@@ -415,6 +458,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
 	s.guard.logout(s.session(r))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/settings", MaxAge: -1})
 	http.Redirect(w, r, "/settings?lang="+s.lang(r), http.StatusSeeOther)

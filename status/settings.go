@@ -113,65 +113,102 @@ func (f FileSettings) Save(s Settings) error {
 	return nil
 }
 
-var pinPattern = regexp.MustCompile(`^[0-9]{4,12}$`)
+var pinPattern = regexp.MustCompile(`^[0-9]{6,12}$`)
 
-// LoadPIN reads a manager PIN file: 4 to 12 digits, surrounding white
-// space ignored. A bad file is an error wrapping ErrConfig.
+// LoadPIN reads a manager PIN file: 6 to 12 digits, surrounding white
+// space ignored. The file must be readable by its owner only (0600): a PIN
+// others can read unlocks nothing. A bad file is an error wrapping
+// ErrConfig that says what is wrong.
 func LoadPIN(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: manager PIN: %w", ErrConfig, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%w: manager PIN file %s is readable by others (mode %04o): chmod 600 %s",
+			ErrConfig, path, fi.Mode().Perm(), path)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("%w: manager PIN: %w", ErrConfig, err)
 	}
 	pin := strings.TrimSpace(string(b))
 	if !pinPattern.MatchString(pin) {
-		return "", fmt.Errorf("%w: manager PIN file %s must hold 4 to 12 digits", ErrConfig, path)
+		return "", fmt.Errorf("%w: manager PIN file %s must hold 6 to 12 digits", ErrConfig, path)
 	}
 	return pin, nil
 }
 
-// Guard limits for the manager PIN.
+// Guard limits for the manager PIN. Lockouts are kept per client (its
+// address): one client's wrong PINs never lock out another manager.
 const (
-	// MaxPINFailures wrong PINs in a row lock the settings for PINLockout.
+	// MaxPINFailures wrong PINs in a row from one client lock it out.
 	MaxPINFailures = 5
-	// PINLockout is how long settings stay locked after too many wrong PINs.
-	PINLockout = 5 * time.Minute
+	// PINLockout is the first lockout; each further wrong PIN after it
+	// doubles the lockout, up to PINLockoutMax.
+	PINLockout = 30 * time.Second
+	// PINLockoutMax caps a client's lockout.
+	PINLockoutMax = 15 * time.Minute
 	// SessionIdle is how long an unlocked settings session lasts unused.
 	SessionIdle = 10 * time.Minute
 	maxSessions = 16
+	// maxClients bounds the clients whose failures are remembered.
+	maxClients = 1024
 )
+
+// attempts are one client's wrong PINs.
+type attempts struct {
+	failures    int
+	lockedUntil time.Time
+	last        time.Time
+}
 
 // guard checks the manager PIN and keeps the unlocked sessions.
 type guard struct {
-	pin         []byte
-	clk         clock.Clock
-	mu          sync.Mutex
-	failures    int
-	lockedUntil time.Time
-	sessions    map[string]time.Time // session id -> last use
+	pin      []byte
+	clk      clock.Clock
+	mu       sync.Mutex
+	clients  map[string]*attempts // client address -> wrong PINs
+	sessions map[string]time.Time // session id -> last use
 }
 
 func newGuard(pin string, clk clock.Clock) *guard {
-	return &guard{pin: []byte(pin), clk: clk, sessions: map[string]time.Time{}}
+	return &guard{pin: []byte(pin), clk: clk, clients: map[string]*attempts{}, sessions: map[string]time.Time{}}
 }
 
-// login checks pin and returns a new session id.
-func (g *guard) login(pin string) (string, error) {
+// lockout is the lockout after n wrong PINs in a row (n ≥ MaxPINFailures).
+func lockout(n int) time.Duration {
+	d := PINLockout
+	for i := MaxPINFailures; i < n && d < PINLockoutMax; i++ {
+		d *= 2
+	}
+	return min(d, PINLockoutMax)
+}
+
+// login checks pin from client and returns a new session id.
+func (g *guard) login(client, pin string) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.clk.Now()
-	if now.Before(g.lockedUntil) {
+	at := g.clients[client]
+	if at != nil && now.Before(at.lockedUntil) {
 		return "", ErrLocked
 	}
 	if len(g.pin) == 0 || subtle.ConstantTimeCompare([]byte(pin), g.pin) != 1 {
-		g.failures++
-		if g.failures >= MaxPINFailures {
-			g.failures = 0
-			g.lockedUntil = now.Add(PINLockout)
+		if at == nil {
+			g.forgetClients(now)
+			at = &attempts{}
+			g.clients[client] = at
+		}
+		at.failures++
+		at.last = now
+		if at.failures >= MaxPINFailures {
+			at.lockedUntil = now.Add(lockout(at.failures))
 			return "", ErrLocked
 		}
 		return "", ErrPIN
 	}
-	g.failures = 0
+	delete(g.clients, client)
 	var b [24]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("new session: %w", err)
@@ -184,6 +221,27 @@ func (g *guard) login(pin string) (string, error) {
 	}
 	g.sessions[id] = now
 	return id, nil
+}
+
+// forgetClients makes room for a new client: clients neither locked nor
+// seen within PINLockoutMax go first, then the least recently seen.
+func (g *guard) forgetClients(now time.Time) {
+	if len(g.clients) < maxClients {
+		return
+	}
+	var oldest string
+	for k, a := range g.clients {
+		if now.After(a.lockedUntil) && now.Sub(a.last) > PINLockoutMax {
+			delete(g.clients, k)
+			continue
+		}
+		if oldest == "" || a.last.Before(g.clients[oldest].last) {
+			oldest = k
+		}
+	}
+	if len(g.clients) >= maxClients {
+		delete(g.clients, oldest)
+	}
 }
 
 // valid reports whether id is an unlocked session, and refreshes it.

@@ -14,10 +14,17 @@ type State string
 const (
 	// StorageProblem: scans cannot be recorded (the queue fails or is full).
 	StorageProblem State = "storage_problem"
+	// NotRegistered: central answered and refused this device (no
+	// credential, or one it does not accept); scans are kept on the device
+	// but can never be delivered until the device is enrolled.
+	NotRegistered State = "not_registered"
 	// ClockProblem: the device clock is wrong, so tokens are judged wrongly.
 	ClockProblem State = "clock_problem"
 	// CameraProblem: no frames arrive from the camera.
 	CameraProblem State = "camera_problem"
+	// ScannerProblem: the scan engine (serial, evdev) is disconnected or
+	// being reopened.
+	ScannerProblem State = "scanner_problem"
 	// OfflineRecording: central is unreachable; scans are kept on the device.
 	OfflineRecording State = "offline_recording"
 	// Scanning: everything works.
@@ -25,7 +32,7 @@ const (
 )
 
 // States lists every State, worst first.
-var States = []State{StorageProblem, ClockProblem, CameraProblem, OfflineRecording, Scanning}
+var States = []State{StorageProblem, NotRegistered, ClockProblem, CameraProblem, ScannerProblem, OfflineRecording, Scanning}
 
 // Snapshot is the agent's state at one instant, as the page, the metrics
 // and the CLI show it. It holds counts, times and short state words only.
@@ -45,8 +52,12 @@ type Snapshot struct {
 	Queue Queue `json:"queue"`
 	// Uplink is the forwarding to central.
 	Uplink Uplink `json:"uplink"`
-	// Camera is the frame source.
-	Camera Camera `json:"camera"`
+	// Camera is the frame source of a camera device (zero on a device
+	// whose codes come from a scan engine).
+	Camera Camera `json:"camera,omitzero"`
+	// Scanner is the scan engine of a device whose codes come from one
+	// (stdin, serial, evdev); nil on a camera device.
+	Scanner *Scanner `json:"scanner,omitempty"`
 	// Clock is the device clock against central.
 	Clock Clock `json:"clock"`
 	// Storage describes a recording problem; empty Problem when fine.
@@ -87,7 +98,38 @@ type Uplink struct {
 	Errors int64 `json:"errors"`
 	// Acknowledged counts scans central acknowledged since start.
 	Acknowledged int64 `json:"acknowledged"`
+	// Refused is set while central answers but refuses this device (401 or
+	// 403): it is not enrolled, or its credential was revoked.
+	Refused *Refusal `json:"refused,omitempty"`
 }
+
+// Refusal is central's refusal of this device.
+type Refusal struct {
+	// Status is central's HTTP status (401 or 403).
+	Status int `json:"status"`
+	// Reason is central's API reason, e.g. "missing_credential".
+	Reason string `json:"reason"`
+	// Since is when the refusal was first seen.
+	Since time.Time `json:"since"`
+}
+
+// Scanner describes a scan engine: a PDA's built-in engine, a serial or
+// keyboard-wedge scanner, or lines on stdin.
+type Scanner struct {
+	// Source is the engine's spec, e.g. "serial:/dev/ttyACM0".
+	Source string `json:"source"`
+	// State is "open", "reopening", "disconnected" or "ended".
+	State string `json:"state"`
+	// Problem is a short description when the engine needs attention.
+	Problem string `json:"problem,omitempty"`
+	// LastCode is when the last code arrived.
+	LastCode time.Time `json:"last_code"`
+	// Codes counts codes read since start.
+	Codes int64 `json:"codes"`
+}
+
+// ScannerStates are the scan engine state words the metrics always export.
+var ScannerStates = []string{"open", "reopening", "disconnected", "ended"}
 
 // Camera describes the frame source.
 type Camera struct {
@@ -132,9 +174,13 @@ func (s Snapshot) State() State {
 	switch {
 	case s.Storage.Problem != "":
 		return StorageProblem
+	case s.Uplink.Refused != nil:
+		return NotRegistered
 	case s.Clock.Problem != "":
 		return ClockProblem
-	case s.Camera.Problem != "":
+	case s.Scanner != nil && s.Scanner.Problem != "":
+		return ScannerProblem
+	case s.Scanner == nil && s.Camera.Problem != "":
 		return CameraProblem
 	case s.Uplink.Failing || s.Queue.OldestAge(s.At) > Offline:
 		return OfflineRecording

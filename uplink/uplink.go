@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -365,8 +366,10 @@ func (s *Sender) progress(idle bool) {
 	s.mu.Lock()
 	s.status.Remaining = remaining
 	s.mu.Unlock()
-	if delta > 0 && !idle {
-		args := []any{"acknowledged_total", acked, "remaining", remaining, "rate_per_s", int(rate)}
+	if delta > 0 && !idle && remaining != 0 {
+		// Once the queue is empty there is no drain to report (the rate of
+		// the last window over an empty queue read as "rate_per_s=0 eta=…").
+		args := []any{"acknowledged_total", acked, "remaining", remaining, "rate_per_s", math.Round(rate*10) / 10}
 		if remaining > 0 && rate > 0 {
 			args = append(args, "eta", (time.Duration(float64(remaining)/rate) * time.Second).Round(time.Second))
 		}

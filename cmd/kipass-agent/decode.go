@@ -58,7 +58,9 @@ func cmdDecode(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s\t%.1f ms\tno code (%s)\n", path, line.MS, line.Error)
 		}
 	}
-	if failed > 0 && !*asJSON {
+	if failed > 0 {
+		// With --json too: the lines say which, the exit status says that
+		// some failed, for scripts.
 		return fmt.Errorf("%d of %d images had no readable code", failed, fs.NArg())
 	}
 	return nil

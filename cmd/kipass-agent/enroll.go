@@ -123,7 +123,8 @@ Flags:
 			raw[k], _ = json.Marshal(v)
 		}
 		if _, ok := raw["credential_file"]; !ok {
-			raw["credential_file"], _ = json.Marshal(*credFile)
+			// The config's paths are read relative to the config's folder.
+			raw["credential_file"], _ = json.Marshal(pathFromConfig(*config, *credFile))
 		}
 		b, err := json.MarshalIndent(raw, "", "  ")
 		if err != nil {
@@ -207,6 +208,24 @@ func post(ctx context.Context, hc *http.Client, url, credential string, in, out 
 		return fmt.Errorf("central's answer is not JSON: %w", err)
 	}
 	return nil
+}
+
+// pathFromConfig writes path (relative to the working directory, or
+// absolute) the way a key of the config file at config must hold it:
+// relative to the config's folder when it lies inside it, else absolute.
+func pathFromConfig(config, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	dir, err := filepath.Abs(filepath.Dir(config))
+	if err != nil {
+		return abs
+	}
+	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return abs
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

@@ -95,6 +95,43 @@ func TestEnrollFillsConfigAndCredential(t *testing.T) {
 	}
 }
 
+// TestEnrollRelativeConfig enrolls with a config given relative to the
+// working directory (--config front/agent.json): the credential_file the
+// config gets is found by run, which reads paths relative to the config.
+func TestEnrollRelativeConfig(t *testing.T) {
+	cs, err := central.Open(filepath.Join(t.TempDir(), "c.db"), central.Options{RequireCredentials: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(cs.Handler())
+	defer func() { srv.Close(); cs.Close() }()
+	var reg api.Registered
+	postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "코인노래방",
+		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "karaoke"}, &reg)
+	var code api.EnrollmentCode
+	postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: "정문"}, &code)
+
+	t.Chdir(t.TempDir())
+	os.Mkdir("front", 0o755)
+	os.WriteFile("front/agent.json", []byte(`{"source":"stdin","data_dir":"data","keys_file":"keys.json",
+		"central_url":"`+srv.URL+`"}`), 0o600)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"enroll", "--config", "front/agent.json", "--code", code.Code}, &out, &errb); rc != 0 {
+		t.Fatalf("enroll: %d %s", rc, errb.String())
+	}
+	cfg, err := agent.LoadConfig("front/agent.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cfg.CredentialFile); err != nil {
+		t.Fatalf("run cannot find the credential the enrollment wrote: %v", err)
+	}
+	if b, _ := os.ReadFile("front/agent.json"); !strings.Contains(string(b), `"credential_file": "credential"`) {
+		t.Fatalf("config after enroll:\n%s", b)
+	}
+}
+
 // enroll --rotate: central issues a new credential, the file gets it, the
 // old one keeps working until the agent runs with the new one, and then
 // central refuses the old one.

@@ -30,7 +30,7 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	log := agent.NewLogger(stderr, cfg.LogLevel)
+	log := cfg.Logger(stderr)
 	var last agent.Scan
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{OnScan: func(s agent.Scan) { last = s }})
 	if err != nil {

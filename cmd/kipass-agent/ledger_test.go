@@ -21,7 +21,7 @@ func TestLedgerCommandAgainstRunningAgent(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "frames"), 0o700)
 	pinFile := filepath.Join(dir, "pin")
-	os.WriteFile(pinFile, []byte("2468\n"), 0o600)
+	os.WriteFile(pinFile, []byte("246813\n"), 0o600)
 	cfgFile := filepath.Join(dir, "agent.json")
 	cfgJSON, _ := json.Marshal(map[string]any{
 		"facility": "FAC-L", "device": "gate-l", "source": "folder:" + filepath.Join(dir, "frames"),
@@ -77,7 +77,7 @@ func TestLedgerCommandAgainstRunningAgent(t *testing.T) {
 	}
 	// A wrong PIN file: refused, nothing counted.
 	bad := filepath.Join(dir, "badpin")
-	os.WriteFile(bad, []byte("1111"), 0o600)
+	os.WriteFile(bad, []byte("111111"), 0o600)
 	var out, errb bytes.Buffer
 	if code := run([]string{"ledger", "--addr", addr, "--pin-file", bad, "add"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "403") {
 		t.Fatalf("wrong PIN: %d %s %s", code, out.String(), errb.String())

@@ -13,6 +13,7 @@
 //	kipass-agent flush                  send the queue now, with a progress bar
 //	kipass-agent queue [--resend-dead]  count the queue's records; resend dead letters
 //	kipass-agent enroll --code CODE [--config FILE]  enroll this device
+//	kipass-agent config check --config FILE  check a config without starting
 //	kipass-agent ledger add [N] | sheets | start [DATE] | shredded DATE   the paper ledger
 package main
 
@@ -25,9 +26,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/heartbeat"
 )
 
 const usage = `kipass-agent is the scanner agent of the KI-Pass electronic visitor register.
@@ -41,14 +44,16 @@ Commands:
 	run      run the daemon with a config file
 	demo     run the whole scan path on a generated sample, with a local central
 	decode   decode QR codes in still images (PNG, JPEG)
-	status   print the running agent's state (exit 3 when not scanning)
+	status   print the running agent's state (exit 3 when not scanning, 4 when not registered)
 	stats    print visitor counts by hour and by day
 	flush    send the queued scans to central now, with a progress bar
 	queue    count waiting, dead-lettered, undecryptable and quarantined records; --resend-dead
 	enroll   trade a manager's one-time code for this device's credential
+	config   check a config file without starting (config check --config FILE)
 	ledger   count paper-ledger visits, list and start sheets, confirm shredding
 
-Run "kipass-agent <command> -h" for a command's flags.
+Run "kipass-agent <command> -h" for a command's flags, and
+"kipass-agent --version" for the version this binary was built from.
 `
 
 func main() {
@@ -56,6 +61,10 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		fmt.Fprintf(stdout, "kipass-agent %s (%s)\n", heartbeat.Version(), runtime.Version())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
 		if len(args) == 0 {
@@ -83,6 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdQueue(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		err = cmdEnroll(ctx, args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(args[1:], stdout, stderr)
 	case "ledger":
 		err = cmdLedger(ctx, args[1:], stdout, stderr)
 	case "feed": // hidden: the fault suite's scan input (see feed.go)
@@ -96,6 +107,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, errDegraded) {
 		return exitDegraded
+	}
+	if errors.Is(err, errNotRegistered) {
+		return exitNotRegistered
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "kipass-agent %s: %v\n", args[0], err)
@@ -124,7 +138,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := agent.NewLogger(stderr, cfg.LogLevel)
+	log := cfg.Logger(stderr)
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err

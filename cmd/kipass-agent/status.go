@@ -24,6 +24,14 @@ var errDegraded = errors.New("the agent is not scanning normally")
 // "scanning", for scripts and monitoring.
 const exitDegraded = 3
 
+// errNotRegistered makes `status` exit 4 when central refuses the device.
+var errNotRegistered = errors.New("central refuses this device: it is not registered")
+
+// exitNotRegistered is the exit status of `status` when central answered
+// and refused the device (not enrolled, credential revoked): apart from 3,
+// because waiting does not help; the device must be enrolled.
+const exitNotRegistered = 4
+
 const statusUsage = `Usage:
 
 	kipass-agent status [--addr ADDR | --config FILE] [--json] [--lang ko|en]
@@ -33,7 +41,8 @@ the queue, the last upload, the camera and the clock. It reads the agent's
 local status page, so the agent must be running on this device.
 
 The exit status is 0 when the agent is scanning, 3 when it is not (offline,
-camera, clock or storage problem), and 1 when it cannot be reached.
+camera, scanner, clock or storage problem), 4 when central refuses the
+device (not registered: enroll it), and 1 when the agent cannot be reached.
 
 Flags:
 `
@@ -154,10 +163,13 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		printStatus(stdout, r, *lang)
 	}
-	if r.State != status.Scanning {
-		return errDegraded
+	switch r.State {
+	case status.Scanning:
+		return nil
+	case status.NotRegistered:
+		return errNotRegistered
 	}
-	return nil
+	return errDegraded
 }
 
 func printStatus(w io.Writer, r status.StatusReport, lang string) {
@@ -179,21 +191,32 @@ func printStatus(w io.Writer, r status.StatusReport, lang string) {
 	if r.Uplink.LastUpload.IsZero() {
 		row("last upload", "never since start")
 	} else {
-		row("last upload", "%s ago (%s)", status.Age("en", r.At.Sub(r.Uplink.LastUpload)), r.Uplink.LastUpload.Format(time.RFC3339))
+		row("last upload", "%s ago (%s)", status.Age("en", r.At.Sub(r.Uplink.LastUpload)), r.Uplink.LastUpload.In(status.KST).Format(status.TimeLayout))
 	}
 	up := fmt.Sprintf("%d acknowledged, %d errors", r.Uplink.Acknowledged, r.Uplink.Errors)
-	if r.Uplink.Failing {
+	switch {
+	case r.Uplink.Refused != nil:
+		up += fmt.Sprintf(", central refuses this device (%d %s): enroll it", r.Uplink.Refused.Status, r.Uplink.Refused.Reason)
+	case r.Uplink.Failing:
 		up += ", central unreachable now"
 	}
 	row("uplink", "%s", up)
-	cam := fmt.Sprintf("%s, %d frames", r.Camera.State, r.Camera.Frames)
-	if r.Camera.Problem != "" {
-		cam += ": " + r.Camera.Problem
+	if sc := r.Scanner; sc != nil {
+		line := fmt.Sprintf("%s, %d codes (%s)", sc.State, sc.Codes, sc.Source)
+		if sc.Problem != "" {
+			line += ": " + sc.Problem
+		}
+		row("scanner", "%s", line)
+	} else {
+		cam := fmt.Sprintf("%s, %d frames", r.Camera.State, r.Camera.Frames)
+		if r.Camera.Problem != "" {
+			cam += ": " + r.Camera.Problem
+		}
+		row("camera", "%s", cam)
 	}
-	row("camera", "%s", cam)
 	clk := "offset unknown"
 	if r.Clock.Known {
-		clk = fmt.Sprintf("%+.1fs from central", r.Clock.Offset.Seconds())
+		clk = status.ClockOffset("en", r.Clock.Offset)
 	}
 	if r.Clock.Problem != "" {
 		clk += ": " + r.Clock.Problem
@@ -206,7 +229,7 @@ func printStatus(w io.Writer, r status.StatusReport, lang string) {
 	for _, v := range status.Verdicts {
 		scans = append(scans, fmt.Sprintf("%s %d", v, r.Scans[v]))
 	}
-	row("scans", "%s (since %s)", strings.Join(scans, ", "), r.Started.Format("2006-01-02 15:04"))
+	row("scans", "%s (since %s)", strings.Join(scans, ", "), r.Started.In(status.KST).Format(status.TimeLayout))
 }
 
 func cmdStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -255,10 +278,17 @@ func printPaperBeside(w io.Writer, qr, paper status.Counts) {
 }
 
 func printStats(w io.Writer, c status.Counts) {
-	fmt.Fprintf(w, "Visitors today, %s: %d\n\n", c.Today.Format("2006-01-02"), c.TodayTotal())
+	fmt.Fprintf(w, "Visitors today, %s: %d\n", c.Today.In(status.KST).Format("2006-01-02 MST"), c.TodayTotal())
+	switch c.Source {
+	case status.CountsFacility:
+		fmt.Fprintln(w, "(the whole facility, by entrance, from central)")
+	case status.CountsDevice:
+		fmt.Fprintln(w, "(this device only, from its records)")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-6s %6s", "hour", "total")
 	for _, d := range c.Devices {
-		fmt.Fprintf(w, "  %12s", clip(d.Device, 12))
+		fmt.Fprintf(w, "  %12s", clip(entrance(d), 12))
 	}
 	fmt.Fprintln(w)
 	max := 0
@@ -274,7 +304,7 @@ func printStats(w io.Writer, c status.Counts) {
 	}
 	fmt.Fprintf(w, "\nVisitors by day:\n\n%-10s %6s", "day", "total")
 	for _, d := range c.Devices {
-		fmt.Fprintf(w, "  %12s", clip(d.Device, 12))
+		fmt.Fprintf(w, "  %12s", clip(entrance(d), 12))
 	}
 	fmt.Fprintln(w)
 	max = 0
@@ -288,6 +318,14 @@ func printStats(w io.Writer, c status.Counts) {
 		}
 		fmt.Fprintf(w, "%s\n", bar(d.Count, max, 30))
 	}
+}
+
+// entrance names a device's column: its entrance (정문), else its id.
+func entrance(d status.DeviceCounts) string {
+	if d.Entrance != "" {
+		return d.Entrance
+	}
+	return d.Device
 }
 
 func bar(n, max, width int) string {

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ import (
 	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/pg"
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/token"
 )
 
@@ -86,6 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "--version", "-version", "version":
+		fmt.Fprintf(stdout, "kipass-central %s (%s)\n", heartbeat.Version(), runtime.Version())
 		return 0
 	case "serve":
 		return runServe(args[1:], stderr)

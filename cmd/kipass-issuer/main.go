@@ -21,8 +21,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
 )
@@ -73,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return qrSize(stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "--version", "-version", "version":
+		fmt.Fprintf(stdout, "kipass-issuer %s (%s)\n", heartbeat.Version(), runtime.Version())
 		return nil
 	}
 	return fmt.Errorf("unknown command %q", args[0])
