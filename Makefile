@@ -9,8 +9,9 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the build and the tests need.
 DEB_BUILD := gcc g++ pkg-config libopencv-dev libasound2-dev
-# Reference decoders for `make bench-decode`; voice tools for `make voices`.
-DEB_BENCH := zxing-cpp-tools zbar-tools
+# Reference decoders for the decode benchmarks (zxing-cpp in-process through
+# Debian's Python, ZXingReader for batch timing); voice tools for `make voices`.
+DEB_BENCH := zxing-cpp-tools python3-zxing-cpp python3-numpy
 DEB_VOICE := espeak-ng sox
 
 .PHONY: all build demo quickstart test deps deps-bench deps-voice vet clean help prompts
@@ -35,6 +36,7 @@ include central/central.mk
 include trust/trust.mk
 include cross-compile/cross.mk
 include faults/faults.mk
+include decode/decode.mk
 
 deps: ## install the Debian packages the build needs
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }
@@ -65,8 +67,8 @@ test: deps deps-browser deps-pg ## go vet and the race-enabled test suite (with 
 prompts: deps-voice ## regenerate the voice clips in audio/prompts (espeak-ng + sox)
 	sh audio/prompts/make-prompts.sh
 
-bench-decode: deps deps-bench ## decode rate and ms per frame: ours vs ZXingReader vs zbarimg on generated screen photos
-	$(GO) run ./decode/cmd/benchdecode -n 12
+bench-decode: deps deps-bench ## decode rate and ms per frame: ours vs zxing-cpp, both in-process on one thread, on generated screen photos
+	nice $(GO) run ./decode/cmd/benchdecode -n 12 -seq 6
 
 clean:
 	rm -rf $(BIN) dist

@@ -17,9 +17,11 @@ type frameCtx struct {
 	d          *Decoder
 	pix        []byte // full-resolution frame
 	w, h       int
+	start      time.Time // when the frame's decoding began (wall clock)
 	deadline   time.Time
 	codeLike   bool
 	overBudget bool
+	passed     bool // the gate let the frame through: finder candidates
 
 	base     img  // the frame, or the frame halved when large
 	tgt      img  // where the code probably is: a zoomed crop, or base
@@ -160,9 +162,11 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	// make a few); a dark-mode code shows several, or three that sit like
 	// a code's finders.
 	if !f.codeLike && !roiLive && (normal+inverted == 0 || normal == 0 && inverted < minInverted && !hasTriple(f.cands, true)) {
+		d.resume = 0
 		return Result{}, "", false
 	}
 	f.invFirst = inverted > normal
+	f.passed = true
 	if f.timeUp() {
 		return Result{}, "", false
 	}
@@ -174,20 +178,41 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 			return r, "base-inv", true
 		}
 	}
+	// In stream mode the stages after the zoom are spread over frames:
+	// each frame goes on from the stage where the last one stopped (the
+	// code is still there in the next frame), and stops once its slice is
+	// spent after at least one of them.
+	from := 1
+	if d.o.Stream {
+		from = max(d.resume, 1)
+	}
+	ran := 0
 	for i, st := range stages {
-		if f.timeUp() {
+		if i > 0 && i < from {
+			continue
+		}
+		like := f.codeLike || f.triple || f.roiLive || from > 1 && d.resumeLike
+		if f.timeUp() || d.o.Stream && ran > 0 && time.Since(f.start) > d.o.Slice {
+			d.resume, d.resumeLike = i, like
 			return Result{}, "", false
 		}
 		// Past the zoom, sweep and inversion, go on only with some sign
-		// of a code: gozxing saw finders, our finders form a triple, or a
-		// code was read here recently.
-		if i >= firstCostly && !(f.codeLike || f.triple || f.roiLive) {
+		// of a code: gozxing saw finders, our finders form a triple, a
+		// code was read here recently, or (stream mode) the frames that
+		// ran the earlier stages saw one.
+		if st.costly && !like {
+			d.resume = 0
 			return Result{}, "", false
 		}
 		if r, ok := st.run(f); ok {
+			d.resume = 0
 			return r, st.name, true
 		}
+		if i >= from {
+			ran++
+		}
 	}
+	d.resume = 0
 	return Result{}, "", false
 }
 
@@ -195,18 +220,16 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 // any dark-on-light one, that opens the cascade.
 const minInverted = 4
 
-// firstCostly is the index of the first stage that needs a sign of a code.
-const firstCostly = 4
-
 type stage struct {
-	name string
-	run  func(f *frameCtx) (Result, bool)
+	name   string
+	run    func(f *frameCtx) (Result, bool)
+	costly bool // runs only with a sign of a code
 }
 
 // stages are the attempts after the base pass, in order.
 var stages = []stage{
-	{"zoom", (*frameCtx).zoom},
-	{"sweep", (*frameCtx).sweepStage},
+	{"zoom", (*frameCtx).zoom, false},
+	{"sweep", (*frameCtx).sweepStage, false},
 	{"deglare", func(f *frameCtx) (Result, bool) {
 		if f.invFirst {
 			return Result{}, false // glare lifts dark modules; dark mode differs
@@ -216,7 +239,7 @@ var stages = []stage{
 		f.d.bufs.blk = grow(f.d.bufs.blk, ((f.tgt.w+3)/4)*((f.tgt.h+3)/4))
 		deglare(f.d.bufs.work2, f.tgt.pix, f.d.bufs.blk, f.tgt.w, f.tgt.h)
 		return f.try(img{f.d.bufs.work2, f.tgt.w, f.tgt.h, f.tgt.v}, true)
-	}},
+	}, false},
 	{"base-inv", func(f *frameCtx) (Result, bool) {
 		if f.invTried {
 			return Result{}, false
@@ -224,7 +247,7 @@ var stages = []stage{
 		f.d.bufs.inv = grow(f.d.bufs.inv, f.base.w*f.base.h)
 		invert(f.d.bufs.inv, f.base.pix)
 		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
-	}},
+	}, false},
 	{"zoom4", func(f *frameCtx) (Result, bool) {
 		// tiny modules (about 2 px): double the doubled crop once more
 		if f.tgt.v.a != 0.5 || f.tgt.w*f.tgt.h > 1<<18 {
@@ -238,24 +261,24 @@ var stages = []stage{
 		v.ty += v.d * -0.5
 		v.a, v.d = v.a/2, v.d/2
 		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
-	}},
-	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }},
+	}, true},
+	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }, true},
 	{"stretch", func(f *frameCtx) (Result, bool) {
 		f.d.bufs.work2 = grow(f.d.bufs.work2, f.tgt.w*f.tgt.h)
 		if !stretch(f.d.bufs.work2, f.tgt.pix) {
 			return Result{}, false
 		}
 		return f.both(img{f.d.bufs.work2, f.tgt.w, f.tgt.h, f.tgt.v}, true)
-	}},
+	}, true},
 	{"smooth", func(f *frameCtx) (Result, bool) {
 		return f.both(f.smoothed(), true)
-	}},
+	}, true},
 	{"sharpen", func(f *frameCtx) (Result, bool) {
 		s := f.smoothed()
 		f.d.bufs.work3 = grow(f.d.bufs.work3, f.tgt.w*f.tgt.h)
 		sharpen(f.d.bufs.work3, f.tgt.pix, s.pix)
 		return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
-	}},
+	}, true},
 	{"fullres", func(f *frameCtx) (Result, bool) {
 		// finer levels of the pyramid, down to the full-resolution frame
 		for scale := f.base.v.a / 2; scale >= 1; scale /= 2 {
@@ -267,14 +290,15 @@ var stages = []stage{
 			}
 		}
 		return Result{}, false
-	}},
+	}, true},
+	{"deblur", (*frameCtx).deblurStage, true},
 	{"opencv", func(f *frameCtx) (Result, bool) {
 		// OpenCV's detector is slow: only for frames that look like a code.
 		if f.d.cv == nil || !(f.codeLike || f.roiLive) {
 			return Result{}, false
 		}
 		return f.d.cv.run(f)
-	}},
+	}, true},
 }
 
 // smoothed returns box3(tgt), computed once per frame into bufs.smooth.

@@ -31,6 +31,10 @@
 //	fullres   finer levels, down to the full-resolution frame, when base
 //	          was halved (for frames over 2000 px, candidates are also
 //	          looked for one level finer before the gate gives up)
+//	deblur    Wiener deconvolution of the target region (doubled when
+//	          small) with a few PSF guesses: motion lines along the
+//	          direction the gradients say, Gaussian and disk defocus; each
+//	          result goes to the detector and the sweep
 //	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
 //	          cgo builds without the nocv tag
 //
@@ -96,6 +100,16 @@ type Options struct {
 	Logger *slog.Logger
 	// NoOpenCV disables the OpenCV stage in cgo builds.
 	NoOpenCV bool
+	// Stream says that frames are consecutive camera frames: the costly
+	// stages of the cascade are spread over the frames of a code-like
+	// region, each frame going on from the stage where the previous one
+	// stopped, so that one frame's work stays near Slice. Budget still
+	// caps a frame; set it to the frame interval. Leave Stream off for
+	// unrelated stills, which get the whole cascade each.
+	Stream bool
+	// Slice is the work per frame in stream mode after which no further
+	// stage starts (at least one stage past the zoom runs); default 5 ms.
+	Slice time.Duration
 }
 
 // Stats counts what a Decoder did since New or ResetStats.
@@ -117,15 +131,17 @@ type Stats struct {
 // Decoder reads QR codes from frames. It reuses buffers between frames, so
 // it is not safe for concurrent use: use one Decoder per goroutine.
 type Decoder struct {
-	o      Options
-	reader gozxing.Reader
-	qr     *decoder.Decoder // gozxing's QR bit-matrix decoder, for sweep
-	hints  map[gozxing.DecodeHintType]interface{}
-	bufs   buffers
-	cands  []candidate
-	cands2 []candidate
-	stats  Stats
-	cv     cvStage // nil when OpenCV is not built in or disabled
+	o       Options
+	reader  gozxing.Reader
+	qr      *decoder.Decoder // gozxing's QR bit-matrix decoder, for sweep
+	hints   map[gozxing.DecodeHintType]interface{}
+	bufs    buffers
+	cands   []candidate
+	cands2  []candidate
+	stats   Stats
+	cv      cvStage // nil when OpenCV is not built in or disabled
+	db      deblurrer
+	guesses []psf
 
 	// tracking and focus state
 	roi        image.Rectangle // last region found, frame coords
@@ -137,12 +153,14 @@ type Decoder struct {
 	fails      int         // consecutive failed code-like frames
 	lastFocus  time.Time
 	focusAsked bool
+	resume     int  // stream mode: the stage the next code-like frame starts at
+	resumeLike bool // stream mode: the frames before resume saw a code
 }
 
 type buffers struct {
-	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level []byte
-	tmp                                                                   []uint16
-	smoothed                                                              bool // smooth holds box3(target) for this frame
+	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level, deblur []byte
+	tmp                                                                           []uint16
+	smoothed                                                                      bool // smooth holds box3(target) for this frame
 }
 
 // New returns a Decoder.
@@ -158,6 +176,9 @@ func New(o Options) *Decoder {
 	}
 	if o.RefocusEvery <= 0 {
 		o.RefocusEvery = 2 * time.Second
+	}
+	if o.Slice <= 0 {
+		o.Slice = 5 * time.Millisecond
 	}
 	if o.SkipBelow <= 0 {
 		o.SkipBelow = 0.5
@@ -195,6 +216,7 @@ func (d *Decoder) Close() error {
 func (d *Decoder) Reset() {
 	d.roi = image.Rectangle{}
 	d.best, d.seen, d.skips, d.fails = 0, 0, 0, 0
+	d.resume = 0
 }
 
 // Stats returns a copy of the decoder's counters.
@@ -234,7 +256,8 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 		return Result{}, fmt.Errorf("decode: frame %dx%d: %w", w, h, ErrNoCode)
 	}
 	start := d.o.Clock.Now()
-	deadline := time.Now().Add(d.o.Budget)
+	t0 := time.Now()
+	deadline := t0.Add(d.o.Budget)
 	pix := d.contiguous(img)
 	d.bufs.smoothed = false
 
@@ -245,7 +268,7 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 		d.stats.Skipped++
 		return Result{}, fmt.Errorf("decode: %w", errors.Join(ErrSkipped, ErrNoCode))
 	}
-	f := &frameCtx{d: d, pix: pix, w: w, h: h, deadline: deadline}
+	f := &frameCtx{d: d, pix: pix, w: w, h: h, start: t0, deadline: deadline}
 	roiLive := d.roiSize == image.Pt(w, h) && !d.roi.Empty() && start.Sub(d.roiAt) < roiTTL
 	r, stage, ok := f.cascade(roiLive)
 	if ok {
@@ -259,7 +282,7 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	if f.overBudget {
 		d.stats.OverBudget++
 	}
-	if f.codeLike || f.triple || roiLive {
+	if f.codeLike || f.triple || roiLive || f.passed && len(f.cands) > 0 {
 		d.fails++
 		d.maybeRefocus(start)
 	}

@@ -35,14 +35,17 @@ func render(t testing.TB, text string, o screen.Options) *image.Gray {
 // cannot read, trying stronger blurs until one fails.
 func blurredToken(t *testing.T) *image.Gray {
 	t.Helper()
-	for sigma := 2.0; sigma <= 6; sigma += 0.5 {
+	// the least blur that the decoder cannot read but still sees as a code
+	// (it asks for refocus after one such frame)
+	for sigma := 2.0; sigma <= 6; sigma += 0.25 {
 		img := render(t, tokenLike, screen.Options{Scale: 0.5, Blur: sigma, Seed: 5})
-		if _, err := decode.New(decode.Options{Budget: testBudget}).Decode(img); err != nil {
-			t.Logf("defocus sigma %.1f px defeats the decoder", sigma)
+		foc := &fakeFocuser{}
+		if _, err := decode.New(decode.Options{Budget: testBudget, Focuser: foc, RefocusAfter: 1}).Decode(img); err != nil && foc.calls == 1 {
+			t.Logf("defocus sigma %.2f px defeats the decoder", sigma)
 			return img
 		}
 	}
-	t.Fatal("no blur made the frame unreadable")
+	t.Fatal("no blur made the frame unreadable but code-like")
 	return nil
 }
 
@@ -211,3 +214,23 @@ func TestROITracking(t *testing.T) {
 }
 
 func decodeOpts(w, h int) screen.Options { return screen.Options{Width: w, Height: h} }
+
+// A scene without a phone never asks the camera to refocus, sharp or
+// blurred, however many frames come.
+func TestNoCodeNeverRefocuses(t *testing.T) {
+	foc := &fakeFocuser{}
+	clk := clock.NewFake(time.Unix(0, 0))
+	d := decode.New(decode.Options{Budget: testBudget, Focuser: foc, Clock: clk, RefocusAfter: 1})
+	for i := 0; i < 6; i++ {
+		o := screen.Options{Seed: int64(i), Blur: float64(i) * 0.5}
+		for _, img := range []*image.Gray{screen.Blank(o)} {
+			if _, err := d.Decode(img); !errors.Is(err, decode.ErrNoCode) {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+			clk.Advance(3 * time.Second)
+		}
+	}
+	if foc.calls != 0 {
+		t.Errorf("%d refocus requests on scenes without a code, want 0", foc.calls)
+	}
+}

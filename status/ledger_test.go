@@ -209,7 +209,7 @@ func TestLedgerAPINeedsThePIN(t *testing.T) {
 // visits and a sheet due today in headless Chromium: today's QR bars, the
 // paper bars (today by hour and 14 days), and the warning band.
 //
-//	KIPASS_BROWSER_REQUIRED=1 KIPASS_SCREENSHOT_DIR=/tmp/shots go test ./status -run TestBrowserPaperSeries -v
+//	KIPASS_BROWSER_REQUIRED=1 KIPASS_SCREENSHOT_DIR=/tmp/shots go test ./status -run TestBrowserPaperSeries -count=1 -v
 //
 // leaves /tmp/shots/status-ledger.png.
 func TestBrowserPaperSeries(t *testing.T) {
@@ -237,6 +237,9 @@ func TestBrowserPaperSeries(t *testing.T) {
 	srv, err := New(Options{Source: ledgerSource{clk, l}, Counter: testCounter(), Paper: l, Ledger: l, PIN: "246813", Clock: clk})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if keep := os.Getenv("KIPASS_SCREENSHOT_DIR"); keep != "" {
+		os.MkdirAll(keep, 0o755)
 	}
 	path := screenshot(t, serve(t, srv)+"/", 1200, 2600)
 	data, err := os.ReadFile(path)

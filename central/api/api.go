@@ -141,9 +141,9 @@ type Counts struct {
 	Total int `json:"total"`
 	// Paper[h] is the number of paper-ledger visits from h:00 to h:59 KST,
 	// a series of its own beside Hours.
-	Paper [24]int `json:"paper"`
+	Paper [24]int `json:"paper,omitzero"`
 	// PaperTotal is the sum of Paper.
-	PaperTotal int `json:"paper_total"`
+	PaperTotal int `json:"paper_total,omitzero"`
 }
 
 // Time is the answer to GET /v1/time.
@@ -396,7 +396,7 @@ type DayCount struct {
 	Date  string `json:"date"`
 	Total int    `json:"total"`
 	// Paper is the day's paper-ledger visits, not among Total.
-	Paper int `json:"paper"`
+	Paper int `json:"paper,omitzero"`
 }
 
 // CountSeries is the last two weeks by day and today by hour.

@@ -1,0 +1,366 @@
+// Command benchdoor simulates visitors at the door and measures the time
+// from a phone entering the camera's view to the verdict.
+//
+// A visit: the visitor brings a phone showing a token from 60 cm to about
+// 25 cm over about one second (easing out), the hand trembles (a random
+// walk of position and roll, and the motion blur of that speed at an
+// 8 ms exposure set for a glowing screen), and the camera's autofocus
+// hunts: when the phone appears the lens sweeps from far to near over
+// 300-800 ms, so defocus follows the gap in dioptres between the lens and
+// the phone, then locks at the phone's distance of that moment (stale
+// while the phone keeps approaching). A refocus request starts the sweep
+// again, after a settling time. Frames come at 30 fps, 640x480.
+//
+// Each row runs the same seeded visits in simulated real time: a decoder
+// busy with one frame misses the frames that arrive meanwhile, and the
+// verdict comes when the frame that reads has been processed. A frame's
+// cost is the decoder's thread CPU time (zxing-cpp's worker reports its
+// own), so load on the machine does not favour one row. Rows:
+//
+//	ours+refocus  the daemon's decoder: stream mode (costly stages spread
+//	              over frames, a frame interval's budget), blur skipping,
+//	              refocus requests
+//	ours plain    the same decoder as for stills: no stream mode, blur
+//	              skipping or refocus, default budget
+//	gozxing       plain gozxing (HybridBinarizer, TRY_HARDER) on each frame
+//	zxing-cpp     zxing-cpp's read_barcodes on each frame (in-process
+//	              Python worker, only the read call timed)
+//
+// Usage: go run ./decode/cmd/benchdoor [-visits 200] [-seed 1]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"math"
+	"math/rand"
+	"os"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/decode/corpus"
+	"github.com/kipass/kipass/decode/threadcpu"
+	"github.com/kipass/kipass/decode/zxingcpp"
+	"github.com/kipass/kipass/screen"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+const (
+	fps      = 30
+	giveUp   = 5 * time.Second
+	width    = 640
+	height   = 480
+	exposure = 0.008 // seconds
+
+	blurPerDioptre = 0.9 // Gaussian sigma in pixels per dioptre of focus error
+)
+
+// visit is one visitor's seeded parameters.
+type visit struct {
+	text               string
+	dEnd, approach     float64 // final distance cm, approach time s
+	hunt, settle       float64 // autofocus sweep and settling, s
+	x0, y0, dx, dy     float64 // start and end offsets, fraction of frame
+	roll, tiltX, tiltY float64
+	seed               int64
+	tremor             []tremorStep
+}
+
+type tremorStep struct{ x, y, roll float64 }
+
+func newVisit(seed int64) visit {
+	r := rand.New(rand.NewSource(seed))
+	uni := func(a, b float64) float64 { return a + (b-a)*r.Float64() }
+	v := visit{
+		text: corpus.TokenLike(r), dEnd: uni(22, 28), approach: uni(0.8, 1.2),
+		hunt: uni(0.3, 0.8), settle: uni(0.08, 0.15),
+		x0: uni(-0.3, 0.3), y0: uni(0.15, 0.35), dx: uni(-0.1, 0.1), dy: uni(-0.08, 0.08),
+		roll: uni(-15, 15), tiltX: uni(-15, 15), tiltY: uni(-15, 15), seed: seed,
+	}
+	x, y, roll := 0.0, 0.0, 0.0
+	for k := 0; k < int(giveUp.Seconds()*fps)+1; k++ {
+		x += r.NormFloat64() * 1.2
+		y += r.NormFloat64() * 1.2
+		roll += r.NormFloat64() * 0.25
+		x, y = 0.9*x, 0.9*y // the hand comes back
+		v.tremor = append(v.tremor, tremorStep{x, y, roll})
+	}
+	return v
+}
+
+// distance is the phone's distance at t seconds.
+func (v visit) distance(t float64) float64 {
+	s := math.Min(t/v.approach, 1)
+	s = 1 - (1-s)*(1-s) // ease out
+	return 60 + (v.dEnd-60)*s
+}
+
+// offset is the phone's centre in pixels from the frame centre at frame k.
+func (v visit) offset(t float64, k int) (float64, float64) {
+	s := math.Min(t/v.approach, 1)
+	s = 1 - (1-s)*(1-s)
+	x := (v.x0 + (v.dx-v.x0)*s) * width
+	y := (v.y0 + (v.dy-v.y0)*s) * height
+	return x + v.tremor[k].x, y + v.tremor[k].y
+}
+
+// lens is the autofocus: a sweep from far to near that locks at the
+// phone's distance when it ends; Refocus starts another after settling.
+type lens struct {
+	v          *visit
+	sweepStart float64 // s
+	locked     float64 // dioptres (1/m) once locked, 0 while sweeping
+	refocus    int
+	now        float64
+	cache      map[int]*image.Gray // frames before any refocus, shared by the rows
+}
+
+func (l *lens) Refocus() error {
+	if l.locked == 0 {
+		return nil // already sweeping
+	}
+	l.refocus++
+	l.sweepStart = l.now + l.v.settle
+	l.locked = 0
+	return nil
+}
+
+// dioptres is the lens focus at t, in 1/m.
+func (l *lens) dioptres(t float64) float64 {
+	if t < l.sweepStart {
+		if l.locked != 0 {
+			return l.locked
+		}
+		return 1 // far (1 m) before the first sweep or while settling
+	}
+	p := (t - l.sweepStart) / l.v.hunt
+	if p >= 1 {
+		if l.locked == 0 {
+			l.locked = 100 / l.v.distance(l.sweepStart+l.v.hunt)
+		}
+		return l.locked
+	}
+	// far (1 m) to near (20 cm), then back to the phone: a hunting curve
+	return 1 + 4*math.Sin(math.Pi*p)
+}
+
+// frame renders the frame at index k. Frames of the first sweep are the
+// same for every row and come from the visit's cache.
+func (l *lens) frame(k int) (*image.Gray, error) {
+	t := float64(k) / fps
+	l.now = t
+	if l.refocus == 0 {
+		if img, ok := l.cache[k]; ok {
+			l.dioptres(t) // lock the lens as rendering would
+			return img, nil
+		}
+		img, err := l.render(k, t)
+		if err == nil {
+			l.cache[k] = img
+		}
+		return img, err
+	}
+	return l.render(k, t)
+}
+
+func (l *lens) render(k int, t float64) (*image.Gray, error) {
+	v := l.v
+	d := v.distance(t)
+	phone := 100 / d
+	// blur: the gap in dioptres between lens and phone times the blur per
+	// dioptre of a small webcam lens at this resolution, in pixels
+	blur := 0.35 + blurPerDioptre*math.Abs(l.dioptres(t)-phone)
+	x, y := v.offset(t, k)
+	px, py := v.offset(t-1.0/fps, max(k-1, 0))
+	speed := math.Hypot(x-px, y-py) * fps         // px/s
+	approach := (v.distance(t-1.0/fps) - d) * fps // cm/s
+	o := screen.Options{
+		Width: width, Height: height, Seed: v.seed*1000 + int64(k),
+		Scale: 5 / (2 * d * math.Tan(22.5*math.Pi/180)), Distance: d / 5,
+		DX: int(x), DY: int(y),
+		Roll: v.roll + v.tremor[k].roll, TiltX: v.tiltX, TiltY: v.tiltY,
+		Blur:      math.Min(blur, 8),
+		MotionLen: speed*exposure + approach*exposure*2, MotionAngle: math.Atan2(y-py, x-px) * 180 / math.Pi,
+		Noise: 2.5, Dim: 0.25,
+	}
+	return screen.Render(v.text, o)
+}
+
+// reader is one row's decoder: it returns whether the frame read the
+// visit's text and the time it took.
+type reader interface {
+	start(v *visit, l *lens)
+	read(img *image.Gray, want string) (bool, time.Duration, error)
+}
+
+type ours struct {
+	d       *decode.Decoder
+	refocus bool
+}
+
+func (o *ours) start(v *visit, l *lens) {
+	if o.d != nil {
+		o.d.Close()
+	}
+	opt := decode.Options{NoOpenCV: true}
+	if o.refocus {
+		// as the daemon runs it: stream mode with a frame interval's
+		// budget, blur skipping, refocus requests
+		opt.Focuser, opt.SkipBlurry, opt.Stream = l, true, true
+		opt.Budget = time.Second / fps
+		opt.Clock = simClock{l}
+	}
+	o.d = decode.New(opt)
+}
+
+func (o *ours) read(img *image.Gray, want string) (bool, time.Duration, error) {
+	c0 := threadcpu.Now()
+	r, err := o.d.Decode(img)
+	return err == nil && r.Text == want, threadcpu.Now() - c0, nil
+}
+
+// simClock gives the decoder the simulated time, so refocus pacing and
+// the ROI's lifetime follow the simulated frames.
+type simClock struct{ l *lens }
+
+func (c simClock) Now() time.Time {
+	return time.Unix(1e9, 0).Add(time.Duration(c.l.now * float64(time.Second)))
+}
+
+func (c simClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+type plain struct{ r gozxing.Reader }
+
+func (p *plain) start(*visit, *lens) { p.r = qrcode.NewQRCodeReader() }
+
+func (p *plain) read(img *image.Gray, want string) (bool, time.Duration, error) {
+	c0 := threadcpu.Now()
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		return false, threadcpu.Now() - c0, nil
+	}
+	r, err := p.r.Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true})
+	return err == nil && r.GetText() == want, threadcpu.Now() - c0, nil
+}
+
+type cpp struct{ z *zxingcpp.Reader }
+
+func (c *cpp) start(*visit, *lens) {}
+
+func (c *cpp) read(img *image.Gray, want string) (bool, time.Duration, error) {
+	r, err := c.z.Read(img)
+	return r.Has(want), r.CPU, err
+}
+
+// run plays a visit in real time for one row and returns the time to the
+// verdict, or -1 when nothing read within giveUp.
+func run(v visit, rd reader, cache map[int]*image.Gray) (time.Duration, error) {
+	l := &lens{v: &v, cache: cache}
+	rd.start(&v, l)
+	busyUntil := 0.0
+	for k := 0; float64(k)/fps < giveUp.Seconds(); k++ {
+		t := float64(k) / fps
+		if t < busyUntil {
+			continue // the decoder is still on an earlier frame
+		}
+		img, err := l.frame(k)
+		if err != nil {
+			return 0, err
+		}
+		ok, el, err := rd.read(img, v.text)
+		if err != nil {
+			return 0, err
+		}
+		busyUntil = t + el.Seconds()
+		if ok {
+			return time.Duration(busyUntil * float64(time.Second)), nil
+		}
+	}
+	return -1, nil
+}
+
+func main() {
+	visits := flag.Int("visits", 200, "seeded visits per row")
+	seed := flag.Int64("seed", 1, "first visit's seed")
+	flag.Parse()
+	runtime.GOMAXPROCS(1)
+	runtime.LockOSThread()
+	if err := bench(*visits, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "benchdoor:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(n int, seed int64) error {
+	z, err := zxingcpp.Start()
+	if err != nil && !errors.Is(err, zxingcpp.ErrUnavailable) {
+		return err
+	}
+	rows := []struct {
+		name string
+		rd   reader
+	}{
+		{"ours+refocus", &ours{refocus: true}},
+		{"ours plain", &ours{}},
+		{"gozxing", &plain{}},
+	}
+	if z != nil {
+		defer z.Close()
+		rows = append(rows, struct {
+			name string
+			rd   reader
+		}{"zxing-cpp", &cpp{z}})
+	} else {
+		fmt.Fprintln(os.Stderr, "zxing-cpp row skipped:", err)
+	}
+	start := time.Now()
+	fmt.Printf("door: %d visits from seed %d, 640x480 at %d fps, one thread; time from the phone entering the view to the verdict\n\n", n, seed, fps)
+	fmt.Printf("%-13s %8s %8s %9s %9s %10s\n", "row", "median", "p95", "read ≤1s", "read ≤2s", "never ≤5s")
+	times := make([][]float64, len(rows))
+	never := make([]int, len(rows))
+	for i := 0; i < n; i++ {
+		v := newVisit(seed + int64(i))
+		cache := map[int]*image.Gray{}
+		for ri, row := range rows {
+			d, err := run(v, row.rd, cache)
+			if err != nil {
+				return err
+			}
+			if d < 0 {
+				never[ri]++
+				times[ri] = append(times[ri], math.Inf(1))
+				continue
+			}
+			times[ri] = append(times[ri], d.Seconds())
+		}
+	}
+	for ri, row := range rows {
+		ts := times[ri]
+		sort.Float64s(ts)
+		within := func(s float64) float64 {
+			c := 0
+			for _, t := range ts {
+				if t <= s {
+					c++
+				}
+			}
+			return 100 * float64(c) / float64(n)
+		}
+		q := func(p float64) string {
+			t := ts[int(p*float64(n-1)+0.5)]
+			if math.IsInf(t, 1) {
+				return ">5s"
+			}
+			return fmt.Sprintf("%.2fs", t)
+		}
+		fmt.Printf("%-13s %8s %8s %8.1f%% %8.1f%% %9.1f%%\n", row.name, q(0.5), q(0.95), within(1), within(2), 100*float64(never[ri])/float64(n))
+	}
+	fmt.Printf("\n(measured in %s; a frame's cost is its decoder's thread CPU time, so machine load does not slow a row)\n", time.Since(start).Round(time.Second))
+	return nil
+}
