@@ -8,7 +8,6 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"image"
 	"io"
@@ -19,12 +18,15 @@ import (
 
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/heartbeat"
 	"github.com/kipass/kipass/ledger"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/uplink"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -68,8 +70,9 @@ type Sender interface {
 	Run(ctx context.Context) error
 	// Kick wakes the sender after an enqueue.
 	Kick()
-	// Counts reports scans forwarded, acknowledged and rejected.
-	Counts() (forwarded, acknowledged, rejected int64)
+	// Status reports the link to central and the scans forwarded,
+	// acknowledged and rejected.
+	Status() uplink.Status
 }
 
 // Corrector gives the device time corrected to central's clock.
@@ -84,7 +87,8 @@ type Runner interface {
 	Run(ctx context.Context) error
 }
 
-// Parts are the stages the agent wires together.
+// Parts are the stages the agent wires together. New wires them once; none
+// is replaced afterwards.
 type Parts struct {
 	// Frames or Codes is the source: camera frames to decode, or texts a
 	// scan engine decoded. One of the two is set.
@@ -100,6 +104,21 @@ type Parts struct {
 	Ledger Ledger
 	// Background parts run beside the scan loop under the same errgroup.
 	Background []Runner
+	// Watch lists the health sources the status page reads; nil fields
+	// are derived from what the agent sees itself.
+	Watch Watch
+	// Trust reports the clock offset and the key set; Trust() is the zero
+	// TrustStatus when nil.
+	Trust TrustReporter
+	// Owned are released by Close, last first (the files and devices Open
+	// opened).
+	Owned []io.Closer
+}
+
+// TrustReporter reports the agent's trust state.
+type TrustReporter interface {
+	// TrustStatus returns the clock offset and key set in force.
+	TrustStatus() TrustStatus
 }
 
 // Scan describes one verdict given at the door. It never carries the token.
@@ -144,6 +163,11 @@ type Stats struct {
 type Options struct {
 	// Facility and Device are written into every record.
 	Facility, Device string
+	// Entrance is the entrance alias the status page shows.
+	Entrance string
+	// QueueMax is the queue's capacity, for the "almost full" alarm;
+	// 1,000,000 when zero.
+	QueueMax int
 	// DedupWindow suppresses the same code seen again within it.
 	DedupWindow time.Duration
 	// Clock is the device clock; clock.Real when nil.
@@ -160,38 +184,82 @@ type Options struct {
 	// OnCode, when set, is called when a frame held a code (a low-power
 	// camera returns to its full frame rate).
 	OnCode func()
+	// Status serves the local status page and /metrics when its Listen is
+	// set (and not "off").
+	Status StatusOptions
+	// Heartbeat, when its Central is set, reports the agent's health to
+	// central from the status snapshot; New fills in its State.
+	Heartbeat heartbeat.Options
+
+	// Set by Open: central's counts for the page, a scan engine's health,
+	// and central's refusal of this device as the registration check
+	// keeps it.
+	facility *facilityStats
+	scanner  *scanWatch
+	refusal  *atomic.Pointer[status.Refusal]
+}
+
+// StatusOptions configure the local status page.
+type StatusOptions struct {
+	// Listen is the page's address; "" or "off" turns the page off.
+	Listen string
+	// PIN unlocks the manager's settings; empty keeps them locked.
+	PIN string
+	// Language is the page's default language, "ko" or "en".
+	Language string
+	// Settings keeps the manager's settings; nil hides the settings page.
+	Settings status.SettingsStore
+	// Queue gives the page the queue's counts and the dead-letter resend;
+	// nil hides them.
+	Queue status.QueueAdmin
 }
 
 // Agent runs the scan path.
 type Agent struct {
-	p    Parts
-	o    Options
-	seen map[[32]byte]time.Time // code hash -> last seen, for suppression
+	p     Parts
+	o     Options
+	dedup *camera.Dedup // suppresses the same code seen again within the window
 
 	frames, decoded, verified, pending, enqueued, rejected, storeFailures atomic.Int64
 
 	closeOnce sync.Once
-	closers   []io.Closer
 
 	// refusal is central's refusal of this device, nil while not refused
-	// (registration.go).
-	refusal atomic.Pointer[status.Refusal]
+	// (registration.go); shared with the registration check.
+	refusal *atomic.Pointer[status.Refusal]
 
-	obs   *observer         // status page, metrics and health; set by Open (state.go)
-	led   ledgerState       // the paper ledger beside the scanner (ledger.go)
-	trust *trustParts       // clock offset, key set, verifier; set by Open (trust.go)
-	admin status.QueueAdmin // the queue's counts and dead-letter resend; set by Open
+	obs *observer   // status page, metrics and health (state.go)
+	led ledgerState // the paper ledger beside the scanner (ledger.go)
 }
 
-// New returns an Agent over the given parts.
-func New(p Parts, o Options) *Agent {
+// New returns an Agent over the given parts, with its status page and
+// heartbeat when o asks for them. A bad status page option is an error
+// wrapping ErrConfig.
+func New(p Parts, o Options) (*Agent, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Agent{p: p, o: o, seen: map[[32]byte]time.Time{}}
+	a := &Agent{p: p, o: o, dedup: camera.NewDedup(o.DedupWindow), refusal: o.refusal}
+	if pl, ok := p.Ledger.(paperLedger); ok {
+		a.led.codes, a.led.book, a.led.counts = pl.codes, pl.book, pl.counts
+	}
+	a.obs = newObserver(o, p.Watch)
+	a.obs.metrics = status.NewMetrics(a)
+	if p.Decoder != nil {
+		a.p.Decoder = timedDecoder{p.Decoder, a.obs}
+	}
+	if err := a.openStatus(); err != nil {
+		return nil, err
+	}
+	if o.Heartbeat.Central != nil {
+		hb := o.Heartbeat
+		hb.State = func() heartbeat.State { return heartbeatState(a.Snapshot()) }
+		a.p.Background = append(a.p.Background[:len(a.p.Background):len(a.p.Background)], heartbeat.New(hb))
+	}
+	return a, nil
 }
 
 // Stats returns the counters.
@@ -201,7 +269,8 @@ func (a *Agent) Stats() Stats {
 		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
 	}
 	if a.p.Sender != nil {
-		s.Forwarded, s.Acknowledged, s.DeadLettered = a.p.Sender.Counts()
+		u := a.p.Sender.Status()
+		s.Forwarded, s.Acknowledged, s.DeadLettered = u.Forwarded, u.Acknowledged, u.Rejected
 	}
 	return s
 }
@@ -226,7 +295,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, r := range a.p.Background {
 		g.Go(func() error { return r.Run(ctx) })
 	}
-	if srv := a.StatusServer(); srv != nil {
+	if srv := a.obs.server; srv != nil {
 		g.Go(func() error { return srv.Run(ctx) })
 	}
 	err := g.Wait()
@@ -240,8 +309,8 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) Close() error {
 	var errs []error
 	a.closeOnce.Do(func() {
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			errs = append(errs, a.closers[i].Close())
+		for i := len(a.p.Owned) - 1; i >= 0; i-- {
+			errs = append(errs, a.p.Owned[i].Close())
 		}
 	})
 	return errors.Join(errs...)
@@ -249,15 +318,19 @@ func (a *Agent) Close() error {
 
 // scanLoop decodes and judges frames until ctx ends.
 func (a *Agent) scanLoop(ctx context.Context) error {
-	return a.pump(ctx, "frame source", func(ctx context.Context) error {
-		f, err := a.p.Frames.Next(ctx)
-		if err != nil {
-			return err
-		}
-		a.frames.Add(1)
-		a.handleFrame(ctx, f)
-		return nil
-	})
+	return a.pump(ctx, "frame source", a.nextFrame)
+}
+
+// nextFrame reads one frame, counts it and judges it.
+func (a *Agent) nextFrame(ctx context.Context) error {
+	f, err := a.p.Frames.Next(ctx)
+	a.obs.noteFrame(ctx, err)
+	if err != nil {
+		return err
+	}
+	a.frames.Add(1)
+	a.handleFrame(ctx, f)
+	return nil
 }
 
 // pump calls next until ctx ends. A failing source is retried after a
@@ -311,20 +384,18 @@ func (a *Agent) handleFrame(ctx context.Context, f camera.Frame) {
 
 // HandleText judges one decoded (or scan-engine) text captured at the given
 // time: verdict, durable enqueue when the verdict is recorded, then voice.
-// Repeats of the same text within the dedup window are ignored.
-func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time) {
+// It returns the verdict given; repeats of the same text within the dedup
+// window are ignored and a staff control code is no visitor (ok false). It is safe to call from several
+// goroutines at once (the scan loop and kipass-agent feed).
+func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time) (scan Scan, ok bool) {
 	now := a.o.Clock.Now()
-	h := sha256.Sum256([]byte(text))
-	if last, ok := a.seen[h]; ok && now.Sub(last) < a.o.DedupWindow {
-		a.seen[h] = now
-		return
+	if !a.dedup.Fresh(text, now) {
+		return Scan{}, false
 	}
-	a.seen[h] = now
-	a.forget(now)
 	a.decoded.Add(1)
 	if ledger.IsControl(text) {
 		a.handleControl(text) // staff's control code: never judged as a visitor token
-		return
+		return Scan{}, false
 	}
 
 	corrected := now
@@ -332,17 +403,17 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 		corrected = a.o.Time.Correct(now)
 	}
 	verdict, verr := a.p.Verifier.Check(ctx, text, corrected)
-	scan := Scan{At: now, Corrected: corrected, Verdict: verdict, Reason: token.Reason(verr)}
+	scan = Scan{At: now, Corrected: corrected, Verdict: verdict, Reason: token.Reason(verr)}
+	added := false
 	if verdict.Recorded() {
 		a.verified.Add(1)
 		if verdict == token.Pending {
 			a.pending.Add(1)
 		}
-		rec := queue.Record{
-			ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
-			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict),
-		}
-		added, err := a.p.Store.Enqueue(rec)
+		rec := queue.Record{Scan: api.Scan{ID: token.ScanID(a.o.Device, text), Facility: a.o.Facility, Device: a.o.Device,
+			DeviceTime: now, CorrectedTime: corrected, Token: text, Verdict: string(verdict)}}
+		var err error
+		added, err = a.p.Store.Enqueue(rec)
 		if err != nil {
 			a.storeFailures.Add(1)
 			a.o.Log.Error("scan could not be recorded; told the visitor", "err", err)
@@ -373,21 +444,11 @@ func (a *Agent) HandleText(ctx context.Context, text string, captured time.Time)
 	scan.Latency = a.o.Clock.Now().Sub(captured)
 	a.o.Log.Info("scan", "verdict", string(verdict), "reason", scan.Reason, "recorded", scan.Recorded,
 		"latency_ms", float64(scan.Latency.Microseconds())/1000)
+	a.obs.noteScan(scan, added)
 	if a.o.OnScan != nil {
 		a.o.OnScan(scan)
 	}
-}
-
-// forget drops suppression entries older than the window.
-func (a *Agent) forget(now time.Time) {
-	if len(a.seen) < 64 {
-		return
-	}
-	for k, t := range a.seen {
-		if now.Sub(t) >= a.o.DedupWindow {
-			delete(a.seen, k)
-		}
-	}
+	return scan, true
 }
 
 // PromptFor maps a verdict to the prompt played at the door. A verdict that

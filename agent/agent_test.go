@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"image"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
+	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
 )
 
@@ -50,6 +52,12 @@ type rig struct {
 
 func newRig(t *testing.T, maxRecords int) *rig {
 	t.Helper()
+	return newRigWith(t, maxRecords, nil)
+}
+
+// newRigWith is newRig with parts and options adjusted by opt (when not nil).
+func newRigWith(t *testing.T, maxRecords int, opt func(*Parts, *Options)) *rig {
+	t.Helper()
 	r := &rig{logBuf: &bytes.Buffer{}}
 	q, err := queue.Open(filepath.Join(t.TempDir(), "queue.db"), queue.Options{MaxRecords: maxRecords})
 	if err != nil {
@@ -61,16 +69,24 @@ func newRig(t *testing.T, maxRecords int) *rig {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: r.logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	spk, err := audio.Open(audio.Config{Device: "none"}, log)
+	spk, err := audio.Open(audio.Options{Device: "none"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.a = New(Parts{
+	o := Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log,
+		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }}
+	p := Parts{
 		// A one-minute budget: machine load must not make a test fail.
 		Decoder: decode.New(decode.Options{Budget: time.Minute}), Verifier: token.Verifier{Keys: token.NewKeySet(r.key.Public()), Skew: time.Second},
 		Store: q, Speaker: spk,
-	}, Options{Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Log: log,
-		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }})
+	}
+	if opt != nil {
+		opt(&p, &o)
+	}
+	r.a, err = New(p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -83,6 +99,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// renderFrame draws text as a QR on a phone screen seen by the camera.
+func renderFrame(text string) (*image.Gray, error) {
+	return screen.Render(text, screen.Options{Width: 640, Height: 480})
 }
 
 func (r *rig) frame(t *testing.T, text string) camera.Frame {
@@ -149,5 +170,64 @@ func TestFullQueueNeverSaysVerified(t *testing.T) {
 	}
 	if got := r.a.Stats().StoreFailures; got != 1 {
 		t.Fatalf("store failures = %d", got)
+	}
+}
+
+// TestHandleTextConcurrent judges texts from many goroutines at once, as
+// the scan loop and kipass-agent feed do, over a real bbolt queue: every
+// distinct token is recorded exactly once, repeats are suppressed, and the
+// counters add up. Run under -race it proves HandleText safe.
+func TestHandleTextConcurrent(t *testing.T) {
+	r := newRig(t, 0)
+	const distinct, workers = 40, 16
+	toks := make([]string, distinct)
+	for i := range toks {
+		var err error
+		if toks[i], err = (token.Signer{Key: r.key}).Issue(time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	judged := 0
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < distinct; i++ {
+				// Each worker sends every token, starting at its own place.
+				if _, ok := r.a.HandleText(context.Background(), toks[(i+w*3)%distinct], time.Now()); ok {
+					mu.Lock()
+					judged++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if judged != distinct {
+		t.Fatalf("%d verdicts for %d distinct tokens sent %d times each", judged, distinct, workers)
+	}
+	st := r.a.Stats()
+	if st.Decoded != distinct || st.Verified != distinct || st.Enqueued != distinct || st.StoreFailures != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+	qs, err := r.q.Stats()
+	if err != nil || qs.Depth != distinct {
+		t.Fatalf("queue depth %d (%v), want %d", qs.Depth, err, distinct)
+	}
+	recs, err := r.q.Oldest(2 * distinct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, rec := range recs {
+		if seen[rec.ID] || rec.Device != "D1" || rec.Verdict != string(token.Verified) {
+			t.Fatalf("record %+v (repeat: %v)", rec.Scan.ID, seen[rec.ID])
+		}
+		seen[rec.ID] = true
+	}
+	if s := r.a.Snapshot(); s.Scans["verified"] != distinct {
+		t.Fatalf("status page counts %d verified", s.Scans["verified"])
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kipass/kipass/camera"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/trust"
 )
 
@@ -59,6 +60,10 @@ type Config struct {
 	CentralURL string `json:"central_url"`
 	// CentralCAFile pins central's CA (PEM); the system roots when empty.
 	CentralCAFile string `json:"central_ca_file,omitempty"`
+	// InsecureHTTP allows a plain http:// central_url to a host other than
+	// loopback: scans and the credential then travel unencrypted. Without
+	// it such a URL is a config error.
+	InsecureHTTP bool `json:"insecure_http,omitempty"`
 	// CredentialFile holds the device credential (0600), if central requires one.
 	CredentialFile string `json:"credential_file,omitempty"`
 	// KeysFile is the issuer key set, JSON (required).
@@ -212,7 +217,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 	if err := c.check(); err != nil {
 		return Config{}, withPosition(err, seen)
 	}
-	c.setDefaults()
+	c.SetDefaults()
 	return c, nil
 }
 
@@ -234,8 +239,8 @@ func (c *Config) check() error {
 		// All at once: a new config is not fixed one failed start at a time.
 		return fmt.Errorf("missing required keys %s", strings.Join(missing, ", "))
 	}
-	if !strings.HasPrefix(c.CentralURL, "http://") && !strings.HasPrefix(c.CentralURL, "https://") {
-		return fmt.Errorf("key \"central_url\": %q is not an http(s) URL", c.CentralURL)
+	if err := client.CheckURL(c.CentralURL, c.InsecureHTTP); err != nil {
+		return err
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
@@ -270,7 +275,9 @@ func (c *Config) check() error {
 	return nil
 }
 
-func (c *Config) setDefaults() {
+// SetDefaults fills in the default of every key left empty. ParseConfig
+// calls it; a Config built in code calls it before Open.
+func (c *Config) SetDefaults() {
 	if c.ClockSkew == 0 {
 		c.ClockSkew = Duration(2 * time.Second)
 	}

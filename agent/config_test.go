@@ -21,15 +21,15 @@ func TestExampleConfigParses(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheKey(t *testing.T) {
-	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://x","keys_file":"k"`
+	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://x","keys_file":"k"`
 	cases := []struct{ body, want string }{
 		{`{` + base + `,"camra":{}}`, `unknown key "camra"`},
-		{`{` + base + `,"audio":{"volum":1}}`, `unknown key "audio.volum" (line 1, column 108): did you mean "volume"?`},
-		{`{"device":"D","source":"0","data_dir":"d","central_url":"http://x","keys_file":"k"}`, `missing required key "facility"`},
-		{`{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://x"}`, `missing required key "keys_file"`},
-		{`{` + base + `,"clock_skew":"2 parsecs"}`, `key "clock_skew" (line 1, column 112): "2 parsecs" is not a duration`},
+		{`{` + base + `,"audio":{"volum":1}}`, `unknown key "audio.volum" (line 1, column 109): did you mean "volume"?`},
+		{`{"device":"D","source":"0","data_dir":"d","central_url":"https://x","keys_file":"k"}`, `missing required key "facility"`},
+		{`{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://x"}`, `missing required key "keys_file"`},
+		{`{` + base + `,"clock_skew":"2 parsecs"}`, `key "clock_skew" (line 1, column 113): "2 parsecs" is not a duration`},
 		{`{` + base + `,"queue_max":"many"}`, `key "queue_max"`},
-		{`{` + strings.Replace(base, "http://x", "ftp://x", 1) + `}`, `key "central_url"`},
+		{`{` + strings.Replace(base, "https://x", "ftp://x", 1) + `}`, `key "central_url"`},
 		{`{` + base + `,"log_level":"loud"}`, `key "log_level"`},
 	}
 	dir := t.TempDir()
@@ -52,11 +52,37 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// A plain http:// central_url is refused for any host but loopback, by a
+// config error naming the key, unless insecure_http says so.
+func TestPlainHTTPCentralRefused(t *testing.T) {
+	dir := t.TempDir()
+	load := func(url, extra string) error {
+		p := filepath.Join(dir, "agent.json")
+		os.WriteFile(p, []byte(`{"facility":"F","device":"D","source":"0","data_dir":"d","keys_file":"k","central_url":"`+url+`"`+extra+`}`), 0o600)
+		_, err := LoadConfig(p)
+		return err
+	}
+	for _, u := range []string{"http://central.example.kr", "http://192.168.0.10:8700"} {
+		err := load(u, "")
+		if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), `key "central_url"`) || !strings.Contains(err.Error(), `"insecure_http": true`) {
+			t.Errorf("%s: err = %v, want a config error naming central_url and insecure_http", u, err)
+		}
+		if err := load(u, `,"insecure_http":true`); err != nil {
+			t.Errorf("%s with insecure_http: %v", u, err)
+		}
+	}
+	for _, u := range []string{"http://127.0.0.1:8700", "http://localhost:8700", "https://central.example.kr"} {
+		if err := load(u, ""); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
 // TestConfigErrorsSayWhere: broken JSON, unknown nested keys, bad
 // durations and bad values name the full key path and the line and column.
 func TestConfigErrorsSayWhere(t *testing.T) {
 	good := "{\n  \"facility\": \"F\",\n  \"device\": \"D\",\n  \"source\": \"stdin\",\n  \"data_dir\": \"d\",\n" +
-		"  \"central_url\": \"http://x\",\n  \"keys_file\": \"k\",\n  \"audio\": {\n    \"volume\": 1\n  },\n" +
+		"  \"central_url\": \"https://x\",\n  \"keys_file\": \"k\",\n  \"audio\": {\n    \"volume\": 1\n  },\n" +
 		"  \"camera\": {\"idle_after\": \"30s\"}\n}\n"
 	if _, err := ParseConfig(strings.NewReader(good)); err != nil {
 		t.Fatal(err)

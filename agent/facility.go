@@ -2,15 +2,14 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/status"
 )
@@ -23,9 +22,9 @@ const FacilityStatsEvery = 30 * time.Second
 // central (GET /v1/facilities/{id}/stats, which a device credential may
 // read), for the status page and `kipass-agent stats`.
 type facilityStats struct {
-	url, credential, facility string
-	client                    *http.Client
-	clk                       clock.Clock
+	facility string
+	central  *client.Client
+	clk      clock.Clock
 
 	mu      sync.Mutex
 	at      time.Time
@@ -50,25 +49,8 @@ func (f *facilityStats) FacilityCounts() (status.Counts, error) {
 }
 
 func (f *facilityStats) fetch(ctx context.Context) (status.Counts, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url+api.FacilityPath(f.facility, "stats"), nil)
-	if err != nil {
-		return status.Counts{}, err
-	}
-	req.Header.Set("Authorization", "Bearer "+f.credential)
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return status.Counts{}, fmt.Errorf("facility stats: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return status.Counts{}, fmt.Errorf("facility stats: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return status.Counts{}, fmt.Errorf("facility stats: central answered %s", resp.Status)
-	}
 	var st api.Stats
-	if err := json.Unmarshal(body, &st); err != nil {
+	if err := f.central.Do(ctx, http.MethodGet, api.FacilityPath(f.facility, "stats"), nil, &st); err != nil {
 		return status.Counts{}, fmt.Errorf("facility stats: %w", err)
 	}
 	return countsFromStats(st)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
@@ -35,7 +36,7 @@ func TestPageShowsFacilityByEntrance(t *testing.T) {
 	a := openAs(t, srv.URL, back.Credential, keys, back.Facility, back.Device, "후문")
 	fc := clock.NewFake(time.Now())
 	a.obs.facilityStats.clk = fc
-	page, err := status.New(status.Options{Source: a, Counter: countsFunc(a.obs.counts), Facility: a.obs.facilityCounter()})
+	page, err := status.New(status.Options{Source: a, Counter: a.obs.counts(), Facility: a.obs.facilityCounter()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,7 @@ func TestPageShowsFacilityByEntrance(t *testing.T) {
 	srv.Close() // central is gone
 	fc.Advance(FacilityStatsEvery + time.Second)
 	now := time.Now()
-	if _, err := a.p.Store.Enqueue(queue.Record{ID: "s1", Facility: back.Facility, Device: back.Device, DeviceTime: now,
-		CorrectedTime: now, Token: "KP1:T", Verdict: "verified"}); err != nil {
+	if _, err := a.p.Store.Enqueue(queue.Record{Scan: api.Scan{ID: "s1", Facility: back.Facility, Device: back.Device, DeviceTime: now, CorrectedTime: now, Token: "KP1:T", Verdict: "verified"}}); err != nil {
 		t.Fatal(err)
 	}
 	body = get()

@@ -44,7 +44,7 @@ var ErrPaperCount = errors.New("paper visits to add must be 1 to 50")
 
 // ledgerState is the agent's side of the paper ledger.
 type ledgerState struct {
-	codes  *ledger.Codes // nil unless opened by Open
+	codes  *ledger.Codes // nil without a paperLedger in Parts
 	book   *ledger.Book
 	counts paperCounts // paper series of the durable queue
 
@@ -53,10 +53,12 @@ type ledgerState struct {
 	paper      int64 // paper visits recorded since start
 }
 
-// paperLedger joins the codes and the sheets into a Ledger.
+// paperLedger joins the codes and the sheets into a Ledger; New gives
+// the status page its sheets, control codes and paper series.
 type paperLedger struct {
-	codes *ledger.Codes
-	book  *ledger.Book
+	codes  *ledger.Codes
+	book   *ledger.Book
+	counts paperCounts
 }
 
 // Check implements Ledger.
@@ -65,36 +67,19 @@ func (l paperLedger) Check(text string) (ledger.Action, error) { return l.codes.
 // Entry implements Ledger.
 func (l paperLedger) Entry(n int) error { return l.book.Entry(n) }
 
-// trustedClock is the device clock corrected to central's: it ages the
-// ledger's sheets.
-type trustedClock struct {
-	clock.Clock
-	corr Corrector
-}
-
-// Now returns the corrected time.
-func (c trustedClock) Now() time.Time {
-	if c.corr == nil {
-		return c.Clock.Now()
-	}
-	return c.corr.Correct(c.Clock.Now())
-}
-
 // openLedger opens the ledger key (DATA_DIR/ledger.key) and sheets
-// (DATA_DIR/ledger.json) for Open.
-func (a *Agent) openLedger(cfg Config, q *queue.Queue, corr Corrector) error {
+// (DATA_DIR/ledger.json) for Open; trusted ages the sheets (the trust
+// clock's corrected time).
+func openLedger(cfg Config, q *queue.Queue, trusted clock.Clock) (paperLedger, error) {
 	codes, err := ledger.OpenCodes(filepath.Join(cfg.DataDir, "ledger.key"), cfg.Facility, cfg.Device)
 	if err != nil {
-		return fmt.Errorf("open agent: %w", err)
+		return paperLedger{}, err
 	}
-	book, err := ledger.OpenBook(filepath.Join(cfg.DataDir, "ledger.json"), trustedClock{a.o.Clock, corr})
+	book, err := ledger.OpenBook(filepath.Join(cfg.DataDir, "ledger.json"), trusted)
 	if err != nil {
-		return fmt.Errorf("open agent: %w", err)
+		return paperLedger{}, err
 	}
-	a.p.Ledger = paperLedger{codes, book}
-	a.led.codes, a.led.book = codes, book
-	a.led.counts = paperCounts{q: q, device: cfg.Device}
-	return nil
+	return paperLedger{codes: codes, book: book, counts: paperCounts{q: q, device: cfg.Device}}, nil
 }
 
 // handleControl acts on a staff control code (HandleText found the
@@ -142,8 +127,8 @@ func (a *Agent) RecordPaper(n int, via string) (int, error) {
 			err = rerr
 			break
 		}
-		_, err = a.p.Store.Enqueue(queue.Record{ID: id, Facility: a.o.Facility, Device: a.o.Device,
-			DeviceTime: now, CorrectedTime: corrected, Kind: queue.KindPaper})
+		_, err = a.p.Store.Enqueue(queue.Record{Scan: api.Scan{ID: id, Facility: a.o.Facility, Device: a.o.Device,
+			DeviceTime: now, CorrectedTime: corrected, Kind: queue.KindPaper}})
 		if err != nil {
 			break
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/ledger"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
@@ -38,7 +39,12 @@ func (r *rig) withLedger(t *testing.T) (*ledger.Codes, *ledger.Book) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.a.p.Ledger = paperLedger{codes, book}
+	// The agent is built again with the ledger among its parts.
+	p := r.a.p
+	p.Ledger = paperLedger{codes: codes, book: book}
+	if r.a, err = New(p, r.a.o); err != nil {
+		t.Fatal(err)
+	}
 	return codes, book
 }
 
@@ -225,7 +231,7 @@ func (l *lossyCentral) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // once at central, although the first answer to it is lost.
 func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 	dir := t.TempDir()
-	clk := newSlowClock(10)
+	clk := clock.NewSlowed(10)
 	st, err := central.OpenBolt(filepath.Join(dir, "central.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -256,14 +262,14 @@ func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 	}
 	cfg := Config{Facility: "FAC-P", Device: "gate-p", Source: "folder:" + filepath.Join(dir, "frames"),
 		DataDir: dataDir, CentralURL: front.URL, Audio: AudioConfig{Device: "none"}}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	cfg.Status = StatusConfig{Listen: StatusOff}
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ended := make(chan struct{})
 	var once sync.Once
-	a, err := Open(ctx, cfg, NewLogger(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
+	a, err := Open(ctx, cfg, logging.New(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,17 +324,17 @@ func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 // sends visitors to the paper ledger, at most once a minute; before 30 s
 // it just counts.
 func TestCameraDownSendsVisitorsToTheLedger(t *testing.T) {
-	r := newRig(t, 0)
 	clk := clock.NewFake(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
-	r.a.o.Clock = clk
 	dir := t.TempDir()
 	src, err := camera.Open(context.Background(), "folder:"+dir, camera.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	r.a.p.Frames = src // a camera device whose camera delivers nothing
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1"}, clk)
+	r := newRigWith(t, 0, func(p *Parts, o *Options) {
+		o.Clock = clk
+		p.Frames = src // a camera device whose camera delivers nothing
+	})
 	var got []string
 	for _, at := range []time.Duration{20 * time.Second, 31 * time.Second, 50 * time.Second, 92 * time.Second} {
 		clk.Set(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).Add(at))

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kipass/kipass/logging"
 )
 
 // TestLogFormatAndZone: log_format json writes JSON lines, text writes
 // key=value lines, both with times in KST (+09:00); a bad format is named.
 func TestLogFormatAndZone(t *testing.T) {
-	base := `{"facility":"F","device":"D","source":"stdin","data_dir":"d","central_url":"http://c","keys_file":"k"`
+	base := `{"facility":"F","device":"D","source":"stdin","data_dir":"d","central_url":"http://127.0.0.1:8700","keys_file":"k"`
 	c, err := ParseConfig(strings.NewReader(base + `,"log_format":"json"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +31,7 @@ func TestLogFormatAndZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Reset()
-	NewLogger(&b, "info").Info("hello")
+	logging.New(&b, "info").Info("hello")
 	if !strings.Contains(b.String(), "+09:00 level=INFO msg=hello") {
 		t.Fatalf("text log line %q", b.String())
 	}

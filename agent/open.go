@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/audio"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/uplink"
@@ -32,130 +35,145 @@ type Hooks struct {
 
 // Open builds an Agent from a config: it opens the frame source, the queue
 // file in DataDir, the speaker (silent, with one warning, when there is no
-// sound device), the key set and the uplink. Close releases them.
+// sound device), the trust state, the one client for central, the uplink
+// and the heartbeat, then wires them with New. One device clock flows to
+// every part; the queue stamps records with the trust clock's corrected
+// time; the paper ledger's sheets age on it too. Close releases what Open
+// opened.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var closers []io.Closer
+	var owned []io.Closer
 	fail := func(err error) (*Agent, error) {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i].Close()
+		for i := len(owned) - 1; i >= 0; i-- {
+			owned[i].Close()
 		}
-		return nil, err
+		return nil, fmt.Errorf("open agent: %w", err)
+	}
+	dev := h.Clock
+	if dev == nil {
+		dev = clock.Real{}
 	}
 	var credential string
 	if cfg.CredentialFile != "" {
 		b, err := os.ReadFile(cfg.CredentialFile)
 		if err != nil {
-			return nil, fmt.Errorf("open agent: credential: %w", err)
+			return fail(fmt.Errorf("credential: %w", err))
 		}
 		credential = strings.TrimSpace(string(b))
 	}
+	var pin string
+	if cfg.Status.PINFile != "" && cfg.Status.Listen != StatusOff && cfg.Status.Listen != "" {
+		p, err := status.LoadPIN(cfg.Status.PINFile)
+		if err != nil {
+			return fail(fmt.Errorf("%w: status.pin_file: %w", ErrConfig, err))
+		}
+		pin = p
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("open agent: data dir: %w", err)
+		return fail(fmt.Errorf("data dir: %w", err))
 	}
-	src, err := openSource(ctx, cfg, log.With("room", "camera"))
-	if err != nil {
-		return fail(fmt.Errorf("open agent: source: %w", err))
-	}
-	closers = append(closers, src)
-
-	obs := newObserver(cfg, h.Clock)
-	applySettings(&cfg, log)
-	spk, err := audio.Open(audio.Config{
-		Language: cfg.Audio.Language, Volume: cfg.Audio.Volume, Device: cfg.Audio.Device,
-		QuietHours: cfg.Audio.QuietHours, Tones: cfg.Audio.Tones, Clips: cfg.Audio.Clips, Command: cfg.Audio.Command,
-	}, log.With("room", "audio"))
-	if err != nil {
-		return fail(fmt.Errorf("open agent: audio: %w", err))
-	}
-	closers = append(closers, spk)
-
+	trustLog := logging.For(log, "trust")
+	clk := openClock(cfg, dev, trustLog)
 	// One client for everything sent to central (keys, time, online
-	// checks, batches, heartbeats): system roots, or the pinned CA.
-	central, err := uplink.NewClient(cfg.CentralCAFile, 10*time.Second)
+	// checks, batches, heartbeats): system roots or the pinned CA, and
+	// every answer carrying central's clock teaches clk.
+	central, err := client.New(client.Options{
+		URL: cfg.CentralURL, Credential: credential, CAFile: cfg.CentralCAFile, InsecureHTTP: cfg.InsecureHTTP,
+		Clock: dev, OnServerTime: func(sent, received, server time.Time) { clk.Learn(sent, received, server) },
+	})
 	if err != nil {
-		return fail(fmt.Errorf("open agent: %w", err))
+		return fail(fmt.Errorf("%w: %w", ErrConfig, err))
 	}
-	centralURL := strings.TrimRight(cfg.CentralURL, "/")
-	tr, err := openTrust(ctx, cfg, credential, central, h.Clock, log.With("room", "trust"))
-	if err != nil {
-		return fail(fmt.Errorf("open agent: %w", err))
-	}
+
 	// The queue stamps and ages records on trust's corrected clock.
 	q, err := queue.Open(filepath.Join(cfg.DataDir, "queue.db"), queue.Options{
-		MaxRecords: cfg.QueueMax, Clock: h.Clock, KeyFile: queueKeyFile(cfg), Time: queueTime{clk: tr.clock, ClockTime: queue.ClockTime{Clock: h.Clock}},
-		IssuedAt: tokenIssuedAt, Log: log.With("room", "queue"),
+		MaxRecords: cfg.QueueMax, Clock: dev, KeyFile: queueKeyFile(cfg), Time: queueTime{clk: clk, ClockTime: queue.ClockTime{Clock: dev}},
+		IssuedAt: tokenIssuedAt, Log: logging.For(log, "queue"),
 	})
 	if err != nil {
-		return fail(fmt.Errorf("open agent: %w", err))
+		return fail(err)
 	}
-	closers = append(closers, q)
-	watched := *central // the uplink's batches also feed the status page
-	watched.Transport = uplinkWatch{central.Transport, obs}
-	snd := uplink.New(q, uplink.Config{
-		URL: centralURL, Credential: credential,
-		Client:       &watched,
-		Log:          log.With("room", "uplink"),
-		OnServerTime: tr.learnReal,
-	})
+	owned = append(owned, q)
+
+	src, err := openSource(ctx, cfg, logging.For(log, "camera"))
+	if err != nil {
+		return fail(fmt.Errorf("source: %w", err))
+	}
+	owned = append(owned, src)
+
+	applySettings(&cfg, log)
+	spk, err := audio.Open(audio.Options{
+		Language: cfg.Audio.Language, Volume: cfg.Audio.Volume, Device: cfg.Audio.Device,
+		QuietHours: cfg.Audio.QuietHours, Tones: cfg.Audio.Tones, Clips: cfg.Audio.Clips, Command: cfg.Audio.Command,
+	}, logging.For(log, "audio"))
+	if err != nil {
+		return fail(fmt.Errorf("audio: %w", err))
+	}
+	owned = append(owned, spk)
+
+	tr, err := openTrust(ctx, cfg, clk, central, dev, trustLog)
+	if err != nil {
+		return fail(err)
+	}
+	snd := uplink.New(q, uplink.Options{Central: central, Clock: dev, Log: logging.For(log, "uplink")})
 	// The decoder asks a live camera to refocus when codes are seen but
 	// not read; it skips frames clearly blurrier than recent ones.
 	decOpts := decode.Options{Budget: time.Duration(cfg.DecodeBudget), SkipBlurry: src.live != nil,
-		Clock: h.Clock, Logger: log.With("room", "decode")}
+		Clock: dev, Log: logging.For(log, "decode")}
 	if src.live != nil {
 		decOpts.Focuser = src.live
 	}
 	dec := decode.New(decOpts)
-	closers = append(closers, dec)
-	var a *Agent // the heartbeat reads a.Snapshot() once Run starts
-	hb := heartbeat.New(heartbeat.Config{
-		URL: centralURL, Credential: credential, Facility: cfg.Facility, Device: cfg.Device,
-		Client: central, Clock: h.Clock, Log: log.With("room", "heartbeat"),
-		State: func() heartbeat.State { return heartbeatState(a.Snapshot()) },
-	})
-	a = New(Parts{
-		Codes:      src.codes,
-		Decoder:    timedDecoder{dec, obs},
+	owned = append(owned, dec)
+	led, err := openLedger(cfg, q, clk.Corrected())
+	if err != nil {
+		return fail(err)
+	}
+
+	// Central's answer to this device's credential, checked once now so
+	// that a refused device knows before its first scan, then again in
+	// the background.
+	refusal := new(atomic.Pointer[status.Refusal])
+	reg := &registration{facility: cfg.Facility, central: central, clk: dev,
+		log: logging.For(log, "registration"), refusal: refusal}
+	reg.start(ctx)
+	var facility *facilityStats
+	if credential != "" {
+		facility = &facilityStats{facility: cfg.Facility, central: central, clk: dev}
+	}
+	codes, scanner := src.codes, (*scanWatch)(nil)
+	if src.codes != nil {
+		scanner = newScanWatch(cfg.Source, src, dev)
+		codes = watchedCodes{src.codes, scanner}
+	}
+
+	a, err := New(Parts{
+		Frames:     src.frames,
+		Codes:      codes,
+		Decoder:    dec,
 		Verifier:   tr.verifier,
 		Store:      q,
 		Speaker:    spk,
 		Sender:     snd,
-		Background: append(tr.runners, hb, q), // q: the queue's 28-day purge
+		Ledger:     led,
+		Background: append(tr.runners, q, reg), // q: the queue's 28-day purge
+		Watch:      Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}},
+		Trust:      tr,
+		Owned:      owned,
 	}, Options{
-		Facility: cfg.Facility, Device: cfg.Device, DedupWindow: time.Duration(cfg.DedupWindow),
-		Clock: h.Clock, Time: tr.clock, Log: log, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
+		Facility: cfg.Facility, Device: cfg.Device, Entrance: cfg.Entrance, QueueMax: cfg.QueueMax,
+		DedupWindow: time.Duration(cfg.DedupWindow), Clock: dev, Time: tr.clock, Log: log,
+		OnScan: h.OnScan, OnSourceEnd: h.OnSourceEnd, OnCode: src.noteCode,
+		Status: StatusOptions{Listen: cfg.Status.Listen, PIN: pin, Language: cfg.Status.Language, Settings: SettingsStore(cfg),
+			Queue: queueAdmin{q}},
+		facility: facility, scanner: scanner, refusal: refusal,
+		Heartbeat: heartbeat.Options{Central: central, Facility: cfg.Facility, Device: cfg.Device,
+			Clock: dev, Log: logging.For(log, "heartbeat")},
 	})
-	if err := a.openLedger(cfg, q, tr.clock); err != nil {
+	if err != nil {
 		return fail(err)
 	}
-	a.o.OnScan = obs.onScan(a, h.OnScan)
-	a.admin = queueAdmin{q}
-	a.obs, obs.metrics = obs, status.NewMetrics(a)
-	if credential != "" {
-		obs.facilityStats = &facilityStats{url: centralURL, credential: credential, facility: cfg.Facility, client: central, clk: obs.clk}
-	}
-	if err := a.openStatus(cfg, log); err != nil {
-		return fail(err)
-	}
-	a.closers = closers
-	a.trust = tr
-	if src.frames != nil {
-		a.p.Frames = watchedFrames{src.frames, obs}
-	}
-	a.SetWatch(Watch{Clock: tr, Camera: src, Storage: q, Counts: queueCounts{q, cfg.Device}})
-	if src.codes != nil {
-		obs.scanner = newScanWatch(cfg.Source, src, obs.clk)
-		a.p.Codes = watchedCodes{src.codes, obs.scanner}
-	}
-	reg := &registration{url: centralURL, credential: credential, facility: cfg.Facility, client: central,
-		clk: obs.clk, log: log.With("room", "registration"), a: a}
-	reg.start(ctx)
-	a.p.Background = append(a.p.Background, reg)
 	return a, nil
 }
-
-// NewLogger returns the slog logger the binaries use: text to w at the
-// given level ("debug", "info", "warn", "error"), times in KST.
-func NewLogger(w io.Writer, level string) *slog.Logger { return NewFormatLogger(w, level, "text") }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/trust"
 )
@@ -36,13 +37,13 @@ func TestOpenFetchesKeysAndLearnsClock(t *testing.T) {
 	os.Mkdir(frames, 0o755)
 	cfg := Config{Facility: "F1", Device: "D1", Source: "folder:" + frames, DataDir: filepath.Join(dir, "data"),
 		CentralURL: srv.URL, KeysFile: filepath.Join(dir, "keys.json"), Audio: AudioConfig{Device: "none"}}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	var logs bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	scans := make(chan Scan, 1)
 	ended := make(chan struct{})
-	a, err := Open(ctx, cfg, NewLogger(&lockedWriter{w: &logs}, "debug"), Hooks{
+	a, err := Open(ctx, cfg, logging.New(&lockedWriter{w: &logs}, "debug"), Hooks{
 		OnScan: func(s Scan) { scans <- s }, OnSourceEnd: func() { close(ended) }})
 	if err != nil {
 		t.Fatal(err)
@@ -106,10 +107,10 @@ func TestPinnedCAServesEveryCentralCall(t *testing.T) {
 	os.Mkdir(frames, 0o755)
 	cfg := Config{Facility: "F1", Device: "D1", Source: "folder:" + frames, DataDir: filepath.Join(dir, "data"),
 		CentralURL: srv.URL, CentralCAFile: ca, KeysFile: filepath.Join(dir, "keys.json"), Audio: AudioConfig{Device: "none"}}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := Open(ctx, cfg, NewLogger(&bytes.Buffer{}, "error"), Hooks{})
+	a, err := Open(ctx, cfg, logging.New(&bytes.Buffer{}, "error"), Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,10 @@ func (failingCamera) CameraHealth() (string, string) {
 // A camera URL's password never shows: not in /api/status, not on the
 // page, not in the heartbeat; the user name and host still do.
 func TestCameraPasswordRedactedInStatusPageAndHeartbeat(t *testing.T) {
-	r := newRig(t, 10)
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1", QueueMax: 10}, clock.NewFake(time.Now()))
-	r.a.SetWatch(Watch{Camera: failingCamera{}})
+	r := newRigWith(t, 10, func(p *Parts, o *Options) {
+		o.Clock = clock.NewFake(time.Now())
+		p.Watch = Watch{Camera: failingCamera{}}
+	})
 	srv, err := status.New(status.Options{Source: r.a, Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)

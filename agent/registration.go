@@ -2,16 +2,16 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/status"
 )
@@ -38,16 +38,21 @@ const (
 
 // Refused returns central's refusal of this device, nil while central has
 // not refused it (accepted, unreachable or not asked yet).
-func (a *Agent) Refused() *status.Refusal { return a.refusal.Load() }
+func (a *Agent) Refused() *status.Refusal {
+	if a.refusal == nil {
+		return nil
+	}
+	return a.refusal.Load()
+}
 
 // registration asks central whether it accepts this device's credential.
 type registration struct {
-	url, credential, facility string
-	client                    *http.Client
-	clk                       clock.Clock
-	log                       *slog.Logger
-	a                         *Agent
-	answered                  bool // central has answered a check since start
+	facility string
+	central  *client.Client
+	clk      clock.Clock
+	log      *slog.Logger
+	refusal  *atomic.Pointer[status.Refusal] // the agent's (Agent.Refused)
+	answered bool                            // central has answered a check since start
 }
 
 // errUnanswered means central gave no usable answer (unreachable, 5xx).
@@ -56,32 +61,19 @@ var errUnanswered = errors.New("central did not answer the registration check")
 // check asks central once: a refusal (401 or 403), nil when central
 // accepts the device, or errUnanswered.
 func (r *registration) check(ctx context.Context) (*status.Refusal, error) {
-	u := r.url + api.PathCounts + "?facility=" + url.QueryEscape(r.facility)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	if r.credential != "" {
-		req.Header.Set("Authorization", "Bearer "+r.credential)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errUnanswered, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	err := r.central.Do(ctx, http.MethodGet, api.PathCounts+"?facility="+url.QueryEscape(r.facility), nil, nil)
+	var ce *client.Error
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		var ae api.Error
-		_ = json.Unmarshal(body, &ae)
-		if ae.Reason == "" {
-			ae.Reason = http.StatusText(resp.StatusCode)
-		}
-		return &status.Refusal{Status: resp.StatusCode, Reason: ae.Reason, Since: r.clk.Now()}, nil
-	case resp.StatusCode/100 == 2:
+	case err == nil:
 		return nil, nil
+	case errors.As(err, &ce) && (ce.Status == http.StatusUnauthorized || ce.Status == http.StatusForbidden):
+		reason := ce.Reason
+		if reason == "" {
+			reason = http.StatusText(ce.Status)
+		}
+		return &status.Refusal{Status: ce.Status, Reason: reason, Since: r.clk.Now()}, nil
 	}
-	return nil, fmt.Errorf("%w: %s", errUnanswered, resp.Status)
+	return nil, fmt.Errorf("%w: %w", errUnanswered, err)
 }
 
 // apply records the outcome of a check on the agent, logging changes.
@@ -91,18 +83,18 @@ func (r *registration) apply(ref *status.Refusal, err error) {
 		return
 	}
 	r.answered = true
-	prev := r.a.refusal.Load()
+	prev := r.refusal.Load()
 	switch {
 	case ref != nil && prev == nil:
 		r.log.Error("central refuses this device: scans are kept here but cannot be sent, and visits are not confirmed; enroll it (kipass-agent enroll)",
 			"status", ref.Status, "reason", ref.Reason)
-		r.a.refusal.Store(ref)
+		r.refusal.Store(ref)
 	case ref != nil:
 		ref.Since = prev.Since
-		r.a.refusal.Store(ref)
+		r.refusal.Store(ref)
 	case prev != nil:
 		r.log.Info("central accepts this device again")
-		r.a.refusal.Store(nil)
+		r.refusal.Store(nil)
 	}
 }
 
@@ -118,7 +110,7 @@ func (r *registration) start(ctx context.Context) {
 func (r *registration) Run(ctx context.Context) error {
 	for {
 		wait := RegistrationRecheck
-		if !r.answered || r.a.refusal.Load() != nil {
+		if !r.answered || r.refusal.Load() != nil {
 			wait = RegistrationRetry
 		}
 		select {

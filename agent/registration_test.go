@@ -15,6 +15,8 @@ import (
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
 )
@@ -42,8 +44,8 @@ func openAs(t *testing.T, url, credential string, keys *token.KeySet, facility, 
 			t.Fatal(err)
 		}
 	}
-	cfg.setDefaults()
-	a, err := Open(context.Background(), cfg, NewLogger(&syncBuffer{}, "debug"), Hooks{})
+	cfg.SetDefaults()
+	a, err := Open(context.Background(), cfg, logging.New(&syncBuffer{}, "debug"), Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +146,11 @@ func TestEnrolledDeviceIsAccepted(t *testing.T) {
 	en := enrollEntrance(t, srv.URL, reg, "정문")
 
 	a := openAgainst(t, srv.URL, en.Credential, keys)
-	r := &registration{url: srv.URL, credential: en.Credential, facility: en.Facility, client: http.DefaultClient,
-		clk: a.obs.clk, log: a.o.Log, a: a}
+	cl, err := client.New(client.Options{URL: srv.URL, Credential: en.Credential})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &registration{facility: en.Facility, central: cl, clk: a.obs.clk, log: a.o.Log, refusal: a.refusal}
 	r.start(context.Background())
 	if ref := a.Refused(); ref != nil || !r.answered {
 		t.Fatalf("enrolled device: refusal %+v, answered %v", ref, r.answered)
@@ -200,4 +205,13 @@ func postJSON(t *testing.T, url, cred string, body, out any) int {
 		json.NewDecoder(resp.Body).Decode(out)
 	}
 	return resp.StatusCode
+}
+
+// writeJSONFile writes v as JSON to path.
+func writeJSONFile(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

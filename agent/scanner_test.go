@@ -79,11 +79,9 @@ func TestScanEngineDeviceHasNoCamera(t *testing.T) {
 // the state line then shows central's problems: scans waiting longer than
 // status.Offline read "offline, still recording".
 func TestScanEngineStateShowsCentral(t *testing.T) {
-	r := newRig(t, 0)
 	fc := clock.NewFake(time.Now())
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1"}, fc)
-	r.a.o.OnScan = r.a.obs.onScan(r.a, r.a.o.OnScan)
-	r.a.obs.scanner = newScanWatch("stdin", nil, fc)
+	sw := newScanWatch("stdin", nil, fc)
+	r := newRigWith(t, 0, func(_ *Parts, o *Options) { o.Clock, o.scanner = fc, sw })
 	pr, pw := io.Pipe()
 	codes := watchedCodes{engine.NewReader(pr, "stdin", engine.Options{}), r.a.obs.scanner}
 	tok, _ := token.Signer{Key: r.key}.Issue(time.Now())

@@ -73,7 +73,7 @@ func (s *source) noteCode() {
 func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, error) {
 	if isEngineSpec(cfg.Source) {
 		codes, err := engine.Open(ctx, cfg.Source, engine.Options{
-			DedupWindow: time.Duration(cfg.DedupWindow), Logger: log,
+			DedupWindow: time.Duration(cfg.DedupWindow), Log: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scan engine %q: %w", camera.Redact(cfg.Source), err)
@@ -96,7 +96,7 @@ func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, err
 		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
 		Focus: focus, FocusDistance: cfg.Camera.FocusDistance, Exposure: exposure,
 		IdleAfter: time.Duration(cfg.Camera.IdleAfter), DebugSnapshotDir: cfg.Camera.DebugSnapshotDir,
-		Logger: log,
+		Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: %w", camera.Redact(cfg.Source), err)

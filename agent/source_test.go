@@ -57,7 +57,7 @@ func TestEngineSpecsAndCameraKeys(t *testing.T) {
 	}
 	for spec, want := range map[string]time.Duration{"stdin": 2500 * time.Millisecond, "0": 5 * time.Second} {
 		c := Config{Source: spec}
-		c.setDefaults()
+		c.SetDefaults()
 		if time.Duration(c.DedupWindow) != want {
 			t.Errorf("default dedup window for %q = %v, want %v", spec, time.Duration(c.DedupWindow), want)
 		}

@@ -7,43 +7,40 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/kipass/kipass/camera"
-	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/decode"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
+	"github.com/kipass/kipass/uplink"
 )
 
-// The health sources below are what the status page reads from rooms that
-// are being built beside this one. Until a room provides its source, the
-// agent derives the same facts from what it sees itself (the frames it
-// reads, the answers of central, the queue's Stats); a source set with
-// SetWatch replaces the derived facts.
+// The health sources below are what the status page reads from the parts
+// that know best: the camera, the trust clock and the queue. Facts the agent
+// sees itself (the frames it reads, the queue's Stats) fill in the rest.
 
-// CameraHealth reports the camera's own view of its health (camera room).
+// CameraHealth reports the camera's own view of its health.
 type CameraHealth interface {
 	// CameraHealth returns a short state word ("ok", "blurred", "dark", …)
 	// and a problem description, empty when the camera is fine.
 	CameraHealth() (state, problem string)
 }
 
-// ClockHealth reports the device clock against central (token trust room).
+// ClockHealth reports the device clock against central.
 type ClockHealth interface {
 	// ClockHealth returns central's time minus the device's, whether that
 	// offset is known yet, and a problem description, empty when fine.
 	ClockHealth() (offset time.Duration, known bool, problem string)
 }
 
-// StorageHealth reports a recording risk the queue sees (queue room: disk
-// almost full, fsync errors).
+// StorageHealth reports a recording risk the queue sees (disk almost full,
+// fsync errors).
 type StorageHealth interface {
 	// StorageHealth returns a problem description, empty when fine.
 	StorageHealth() (problem string)
@@ -73,13 +70,14 @@ const (
 	QueueAlmostFull = 0.95
 )
 
-// observer gathers what the status page, the metrics and the CLI show.
-// It sees the stages through thin wrappers installed by Open.
+// observer gathers what the status page, the metrics and the CLI show:
+// the agent tells it of every frame and verdict.
 type observer struct {
 	clk                        clock.Clock
 	started                    time.Time
 	facility, device, entrance string
 	queueMax                   int
+	watch                      Watch
 	counter                    *hourlyCounter
 	metrics                    *status.Metrics
 	server                     *status.Server
@@ -91,41 +89,21 @@ type observer struct {
 	facilityStats *facilityStats
 
 	mu           sync.Mutex
-	watch        Watch
 	verdicts     map[token.Verdict]int64
-	enqueuedSeen int64
 	lastStoreErr time.Time
-	frames       int64
 	lastFrame    time.Time
 	frameErrs    int
 	ended        bool
-	lastUpload   time.Time
-	lastAttempt  time.Time
-	failing      bool
-	uplinkErrs   int64
 }
 
-func newObserver(cfg Config, clk clock.Clock) *observer {
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	max := cfg.QueueMax
+func newObserver(o Options, w Watch) *observer {
+	max := o.QueueMax
 	if max <= 0 {
 		max = 1_000_000
 	}
-	return &observer{clk: clk, started: clk.Now(), facility: cfg.Facility, device: cfg.Device, entrance: cfg.Entrance,
-		queueMax: max, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{}}
-}
-
-// SetWatch installs health sources from other rooms. It is safe to call
-// while the agent runs.
-func (a *Agent) SetWatch(w Watch) {
-	if a.obs == nil {
-		return
-	}
-	a.obs.mu.Lock()
-	defer a.obs.mu.Unlock()
-	a.obs.watch = w
+	return &observer{clk: o.Clock, started: o.Clock.Now(), facility: o.Facility, device: o.Device, entrance: o.Entrance,
+		queueMax: max, watch: w, counter: newHourlyCounter(), verdicts: map[token.Verdict]int64{},
+		scanner: o.scanner, facilityStats: o.facility}
 }
 
 // Flusher is an uplink that can send at once even while it waits out a
@@ -147,32 +125,27 @@ func (a *Agent) Flush() {
 	}
 }
 
-// StatusServer is the status page built by Open; nil when it is off.
-func (a *Agent) StatusServer() *status.Server {
-	if a.obs == nil {
-		return nil
-	}
-	return a.obs.server
-}
+// StatusServer is the status page; nil when it is off.
+func (a *Agent) StatusServer() *status.Server { return a.obs.server }
 
 // Snapshot gathers the agent's state for the status page, the metrics and
 // the CLI. It holds no token and no scan id.
 func (a *Agent) Snapshot() status.Snapshot {
 	o := a.obs
-	if o == nil {
-		o = newObserver(Config{Facility: a.o.Facility, Device: a.o.Device}, a.o.Clock)
-	}
 	st := a.Stats()
 	now := o.clk.Now()
 	s := status.Snapshot{At: now, Facility: o.facility, Device: o.device, Entrance: o.entrance, Started: o.started,
 		Scans: map[string]int64{}}
 	q, qerr := a.p.Store.Stats()
+	if a.o.Time != nil && !q.OldestEnqueued.IsZero() {
+		// The queue stamps records with the corrected time; the page
+		// reads ages against the device clock.
+		q.OldestEnqueued = q.OldestEnqueued.Add(now.Sub(a.o.Time.Correct(now)))
+	}
 	s.Queue = status.Queue{Depth: q.Depth, OldestEnqueued: q.OldestEnqueued, Dead: q.Dead, Max: o.queueMax}
 
-	o.mu.Lock()
 	w := o.watch
-	o.mu.Unlock()
-	// The other rooms' health sources are asked without holding the lock.
+	// The health sources are asked without holding the lock.
 	var camState, camProblem, storeProblem string
 	var clk status.Clock
 	if w.Camera != nil {
@@ -192,8 +165,11 @@ func (a *Agent) Snapshot() status.Snapshot {
 	for v, n := range o.verdicts {
 		s.Scans[string(v)] = n
 	}
-	s.Uplink = status.Uplink{LastUpload: o.lastUpload, LastAttempt: o.lastAttempt, Failing: o.failing,
-		Errors: o.uplinkErrs, Acknowledged: st.Acknowledged}
+	if a.p.Sender != nil {
+		u := a.p.Sender.Status()
+		s.Uplink = status.Uplink{LastUpload: u.LastSuccess, LastAttempt: u.LastAttempt,
+			Failing: u.State == uplink.Offline || u.State == uplink.Degraded, Errors: u.Failures, Acknowledged: u.Acknowledged}
+	}
 	s.Storage.Failures = st.StoreFailures
 	switch {
 	case qerr != nil:
@@ -211,7 +187,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 		s.Scanner = o.scanner.snapshot()
 		return s
 	}
-	s.Camera = o.cameraLocked(now)
+	s.Camera = o.cameraLocked(now, st.Frames)
 	if w.Camera != nil && camState != "ok" {
 		// The camera's own view (reopening, absent) wins over what the
 		// frame stream shows; while it is ok, the stream says more
@@ -223,8 +199,8 @@ func (a *Agent) Snapshot() status.Snapshot {
 }
 
 // cameraLocked derives the camera's state from the frames read.
-func (o *observer) cameraLocked(now time.Time) status.Camera {
-	c := status.Camera{LastFrame: o.lastFrame, Frames: o.frames}
+func (o *observer) cameraLocked(now time.Time, frames int64) status.Camera {
+	c := status.Camera{LastFrame: o.lastFrame, Frames: frames}
 	switch {
 	case o.ended:
 		c.State = "ended"
@@ -247,68 +223,43 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// counts is the visitor counter the page reads.
+// counts is the visitor counter the page reads: the durable one of the
+// watch, else the in-memory one.
 func (o *observer) counts() status.Counter {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.watch.Counts != nil {
 		return o.watch.Counts
 	}
 	return o.counter
 }
 
-// countsFunc lets the status server read the counter chosen at each request.
-type countsFunc func() status.Counter
-
-// HourlyCounts asks the counter in use now.
-func (f countsFunc) HourlyCounts(from, to time.Time) ([]status.HourCount, error) {
-	return f().HourlyCounts(from, to)
-}
-
-// onScan tallies a verdict and counts a visitor once per newly recorded
-// scan, then calls next.
-func (o *observer) onScan(a *Agent, next func(Scan)) func(Scan) {
-	return func(s Scan) {
-		enq := a.enqueued.Load()
-		o.mu.Lock()
-		o.verdicts[s.Verdict]++
-		if s.Verdict.Recorded() && !s.Recorded {
-			o.lastStoreErr = o.clk.Now()
-		}
-		added := enq - o.enqueuedSeen
-		o.enqueuedSeen = enq
-		o.mu.Unlock()
-		if added > 0 {
-			o.counter.add(s.At, o.device, int(added))
-		}
-		if next != nil {
-			next(s)
-		}
+// noteScan tallies a verdict, and a visitor when the scan was newly
+// recorded (added).
+func (o *observer) noteScan(s Scan, added bool) {
+	o.mu.Lock()
+	o.verdicts[s.Verdict]++
+	if s.Verdict.Recorded() && !s.Recorded {
+		o.lastStoreErr = o.clk.Now()
+	}
+	o.mu.Unlock()
+	if added {
+		o.counter.add(s.At, o.device, 1)
 	}
 }
 
-// watchedFrames records when frames arrive and when the source fails.
-type watchedFrames struct {
-	Frames
-	o *observer
-}
-
-// Next reads a frame and notes its arrival or the failure.
-func (w watchedFrames) Next(ctx context.Context) (camera.Frame, error) {
-	f, err := w.Frames.Next(ctx)
-	w.o.mu.Lock()
-	defer w.o.mu.Unlock()
+// noteFrame notes a frame's arrival (err nil), the end of a finite source
+// or a failure of the source.
+func (o *observer) noteFrame(ctx context.Context, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch {
 	case err == nil:
-		w.o.frames++
-		w.o.lastFrame = w.o.clk.Now()
-		w.o.frameErrs = 0
+		o.lastFrame = o.clk.Now()
+		o.frameErrs = 0
 	case errors.Is(err, io.EOF):
-		w.o.ended = true
+		o.ended = true
 	case ctx.Err() == nil:
-		w.o.frameErrs++
+		o.frameErrs++
 	}
-	return f, err
 }
 
 // timedDecoder feeds the decode latency histogram. It measures with the
@@ -328,60 +279,24 @@ func (d timedDecoder) Decode(img *image.Gray) (decode.Result, error) {
 	return r, err
 }
 
-// uplinkWatch sees the uplink's batches go to central: the last upload,
-// errors and whether central is reachable now.
-type uplinkWatch struct {
-	base http.RoundTripper
-	o    *observer
-}
-
-// RoundTrip sends the request and notes central's answer to a scan batch.
-func (u uplinkWatch) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := u.base.RoundTrip(r)
-	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, api.PathScans) {
-		return resp, err
-	}
-	u.o.mu.Lock()
-	defer u.o.mu.Unlock()
-	now := u.o.clk.Now()
-	u.o.lastAttempt = now
-	if err != nil || resp.StatusCode != http.StatusOK {
-		u.o.failing = true
-		u.o.uplinkErrs++
-	} else {
-		u.o.failing = false
-		u.o.lastUpload = now
-	}
-	return resp, err
-}
-
-// openStatus builds the status page for Open, unless cfg turns it off.
-func (a *Agent) openStatus(cfg Config, log *slog.Logger) error {
-	o := a.obs
-	// A config read from a file has the default address; one built in code
-	// (the demo, tests) has the page only when it asks for it.
-	if cfg.Status.Listen == StatusOff || cfg.Status.Listen == "" {
+// openStatus builds the status page for New, unless the options turn it
+// off.
+func (a *Agent) openStatus() error {
+	so := a.o.Status
+	if so.Listen == StatusOff || so.Listen == "" {
 		return nil
 	}
-	var pin string
-	if cfg.Status.PINFile != "" {
-		p, err := status.LoadPIN(cfg.Status.PINFile)
-		if err != nil {
-			return fmt.Errorf("%w: status.pin_file: %w", ErrConfig, err)
-		}
-		pin = p
-	}
 	srv, err := status.New(status.Options{
-		Addr: cfg.Status.Listen, Source: a, Counter: countsFunc(o.counts), Drainer: a, Queue: a.admin,
-		Facility: o.facilityCounter(),
-		Settings: SettingsStore(cfg), PIN: pin, Language: cfg.Status.Language, Metrics: o.metrics,
-		Clock: o.clk, Log: log.With("room", "status"),
+		Addr: so.Listen, Source: a, Counter: a.obs.counts(), Drainer: a, Queue: so.Queue,
+		Facility: a.obs.facilityCounter(),
+		Settings: so.Settings, PIN: so.PIN, Language: so.Language, Metrics: a.obs.metrics,
+		Clock: a.obs.clk, Log: logging.For(a.o.Log, "status"),
 		Ledger: a.ledgerControl(), Paper: a.paperCounter(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: status: %w", ErrConfig, err)
 	}
-	o.server = srv
+	a.obs.server = srv
 	return nil
 }
 

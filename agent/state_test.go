@@ -18,7 +18,9 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/status"
@@ -53,14 +55,16 @@ func (s *syncBuffer) String() string {
 func TestStatusOfRunningAgent(t *testing.T) {
 	const visitors = 4
 	dir := t.TempDir()
-	clk := newSlowClock(10) // see TestDemoEndToEnd
+	clk := clock.NewSlowed(10) // see demo.TestRunEndToEnd
 	key, err := token.GenerateKey("dev")
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := token.NewKeySet(key.Public())
 	keysFile := filepath.Join(dir, "keys.json")
-	if err := writeJSONFile(keysFile, keys); err != nil {
+	if b, err := json.Marshal(keys); err != nil {
+		t.Fatal(err)
+	} else if err := os.WriteFile(keysFile, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Central runs on the agent's slowed clock, as in the demo, so the
@@ -102,14 +106,14 @@ func TestStatusOfRunningAgent(t *testing.T) {
 
 	cfg := Config{Facility: "FAC-T", Device: "gate-t", Entrance: "정문", Source: "folder:" + filepath.Join(dir, "frames"),
 		DataDir: filepath.Join(dir, "agent"), CentralURL: hs.URL, KeysFile: keysFile, Audio: AudioConfig{Device: "none"}}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	cfg.Status = StatusConfig{Listen: "127.0.0.1:0", PINFile: pinFile, Language: "ko"}
 	logs := &syncBuffer{}
 	ended := make(chan struct{})
 	var once sync.Once
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, err := Open(ctx, cfg, NewLogger(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
+	a, err := Open(ctx, cfg, logging.New(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +215,7 @@ func TestStatusOfRunningAgent(t *testing.T) {
 
 // TestConfigStatusKeys reads the status keys and their defaults.
 func TestConfigStatusKeys(t *testing.T) {
-	base := `{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://c","keys_file":"k"`
+	base := `{"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://c","keys_file":"k"`
 	c, err := ParseConfig(strings.NewReader(base + `}`))
 	if err != nil {
 		t.Fatal(err)
@@ -231,20 +235,46 @@ func TestConfigStatusKeys(t *testing.T) {
 	}
 }
 
-// clockAlarm stands in for the token-trust room's clock report: a fault.
-type clockAlarm struct{ off time.Duration }
+// clockAlarm stands in for the trust clock's report: a fault, raised by set.
+type clockAlarm struct {
+	mu  sync.Mutex
+	off time.Duration
+	on  bool
+}
 
-func (c clockAlarm) ClockHealth() (time.Duration, bool, string) {
+func (c *clockAlarm) set(off time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off, c.on = off, true
+}
+
+func (c *clockAlarm) ClockHealth() (time.Duration, bool, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.on {
+		return 0, false, ""
+	}
 	return c.off, true, "device clock is 12 min behind central"
 }
+
+// framesFunc is a frame source read through a function.
+type framesFunc func(ctx context.Context) (camera.Frame, error)
+
+func (f framesFunc) Next(ctx context.Context) (camera.Frame, error) { return f(ctx) }
+func (f framesFunc) Close() error                                   { return nil }
 
 // TestSnapshotDerivedHealth drives the derived camera and storage states
 // with a fake clock, a real folder source and a real, tiny queue.
 func TestSnapshotDerivedHealth(t *testing.T) {
-	r := newRig(t, 1)
 	fc := clock.NewFake(time.Now())
-	r.a.obs = newObserver(Config{Facility: "F1", Device: "D1", QueueMax: 1}, fc)
-	r.a.o.OnScan = r.a.obs.onScan(r.a, r.a.o.OnScan)
+	alarm := &clockAlarm{}
+	dir := t.TempDir()
+	var src camera.Source
+	r := newRigWith(t, 1, func(p *Parts, o *Options) {
+		o.Clock, o.QueueMax = fc, 1
+		p.Watch = Watch{Clock: alarm}
+		p.Frames = framesFunc(func(ctx context.Context) (camera.Frame, error) { return src.Next(ctx) })
+	})
 
 	if s := r.a.Snapshot(); s.Camera.State != "starting" || s.State() != status.Scanning {
 		t.Fatalf("at start: camera %q, state %s", s.Camera.State, s.State())
@@ -254,7 +284,6 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 		t.Fatalf("no frames: camera %+v, state %s", s.Camera, s.State())
 	}
 
-	dir := t.TempDir()
 	tok1, _ := token.Signer{Key: r.key}.Issue(time.Now())
 	tok2, _ := token.Signer{Key: r.key}.Issue(time.Now().Add(time.Second))
 	var imgs []*image.Gray
@@ -268,17 +297,16 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	if err := camera.WriteFolder(dir, imgs); err != nil {
 		t.Fatal(err)
 	}
-	src, err := camera.Open(context.Background(), "folder:"+dir, camera.Options{})
-	if err != nil {
+	var err error
+	if src, err = camera.Open(context.Background(), "folder:"+dir, camera.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	frames := watchedFrames{src, r.a.obs}
-	f, err := frames.Next(context.Background())
-	if err != nil {
+	// Frames are read one at a time, as the scan loop reads them.
+	ctx := context.Background()
+	if err := r.a.nextFrame(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.a.handleFrame(context.Background(), f)
 	s := r.a.Snapshot()
 	if s.Camera.State != "ok" || s.Camera.Frames != 1 || s.Scans["verified"] != 1 || s.Queue.Depth != 1 {
 		t.Fatalf("after one scan: %+v", s)
@@ -287,13 +315,12 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 	if s.State() != status.StorageProblem || !strings.Contains(s.Storage.Problem, "almost full") {
 		t.Fatalf("full queue: state %s, %q", s.State(), s.Storage.Problem)
 	}
-	f, _ = frames.Next(context.Background())
-	r.a.handleFrame(context.Background(), f)
+	r.a.nextFrame(ctx)
 	s = r.a.Snapshot()
 	if s.Storage.Failures != 1 || s.Storage.Problem != "a scan could not be recorded" {
 		t.Fatalf("after a failed recording: %+v", s.Storage)
 	}
-	if _, err := frames.Next(context.Background()); err != io.EOF {
+	if err := r.a.nextFrame(ctx); err != io.EOF {
 		t.Fatalf("end of folder: %v", err)
 	}
 	if s := r.a.Snapshot(); s.Camera.State != "ended" {
@@ -304,10 +331,10 @@ func TestSnapshotDerivedHealth(t *testing.T) {
 		t.Fatalf("hourly counts = %+v, want the one recorded scan", hc)
 	}
 
-	// A clock alarm from the trust room shows, below a storage problem.
+	// A clock alarm from the trust clock shows, below a storage problem.
 	r.q.Ack([]string{token.ScanID("D1", tok1)})
 	fc.Advance(StoreFailureShown)
-	r.a.SetWatch(Watch{Clock: clockAlarm{-12 * time.Minute}})
+	alarm.set(-12 * time.Minute)
 	s = r.a.Snapshot()
 	if s.State() != status.ClockProblem || !s.Clock.Known || s.Clock.Offset != -12*time.Minute {
 		t.Fatalf("clock alarm: state %s, %+v, storage %+v", s.State(), s.Clock, s.Storage)
@@ -324,8 +351,8 @@ func TestQueueCountsAreDurable(t *testing.T) {
 	}
 	now := time.Now()
 	for i := 0; i < 3; i++ {
-		r := queue.Record{ID: fmt.Sprintf("id-%d", i), Facility: "F", Device: "D1", DeviceTime: now, CorrectedTime: now,
-			Token: fmt.Sprintf("KP1:T%d", i), Verdict: "verified"}
+		r := queue.Record{Scan: api.Scan{ID: fmt.Sprintf("id-%d", i), Facility: "F", Device: "D1",
+			DeviceTime: now, CorrectedTime: now, Token: fmt.Sprintf("KP1:T%d", i), Verdict: "verified"}}
 		if _, err := q.Enqueue(r); err != nil {
 			t.Fatal(err)
 		}

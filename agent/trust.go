@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/trust"
 )
@@ -20,8 +19,6 @@ type trustParts struct {
 	keys     *trust.Keys
 	verifier *trust.Verifier
 	runners  []Runner
-	// learnReal takes samples stamped with the real clock (the uplink's).
-	learnReal func(sent, received, server time.Time)
 }
 
 // runFunc adapts a function to Runner.
@@ -29,23 +26,21 @@ type runFunc func(ctx context.Context) error
 
 func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
 
-// openTrust builds the trust state: the clock offset persisted in DataDir,
-// the key set cached in KeysFile (fetched once now when the cache is empty)
-// and the verifier. hc is the HTTP client for central (system roots or the
-// pinned CA); dev is the device clock (clock.Real when nil).
-func openTrust(ctx context.Context, cfg Config, credential string, hc *http.Client, dev clock.Clock, log *slog.Logger) (*trustParts, error) {
-	if dev == nil {
-		dev = clock.Real{}
-	}
-	clk := trust.OpenClock(trust.ClockOptions{
+// openClock opens the offset to central's clock, persisted in DataDir; dev
+// is the device clock.
+func openClock(cfg Config, dev clock.Clock, log *slog.Logger) *trust.Clock {
+	return trust.OpenClock(trust.ClockOptions{
 		Path: filepath.Join(cfg.DataDir, "clock.json"), Tolerance: time.Duration(cfg.ClockTolerance),
 		Device: dev, Log: log,
 	})
-	client := &trust.Client{
-		URL: strings.TrimRight(cfg.CentralURL, "/"), Credential: credential,
-		HTTP: hc, Device: dev,
-		OnServerTime: func(sent, received, server time.Time) { clk.Learn(sent, received, server) },
-	}
+}
+
+// openTrust builds the rest of the trust state on clk: the key set cached
+// in KeysFile (fetched once now when the cache is empty) and the verifier.
+// central is the one client for central; its answers teach clk; dev is the
+// device clock.
+func openTrust(ctx context.Context, cfg Config, clk *trust.Clock, central *client.Client, dev clock.Clock, log *slog.Logger) (*trustParts, error) {
+	client := &trust.Client{Central: central}
 	keys, err := trust.OpenKeys(trust.KeysOptions{
 		Path: cfg.KeysFile, Client: client, Refresh: time.Duration(cfg.KeysRefresh), Clock: dev, Log: log,
 	})
@@ -65,23 +60,10 @@ func openTrust(ctx context.Context, cfg Config, credential string, hc *http.Clie
 	if err != nil {
 		return nil, fmt.Errorf("trust: %w", err)
 	}
-	return &trustParts{clock: clk, keys: keys, verifier: v, learnReal: learnFunc(clk, dev), runners: []Runner{
+	return &trustParts{clock: clk, keys: keys, verifier: v, runners: []Runner{
 		keys,
 		runFunc(func(ctx context.Context) error { return clk.Run(ctx, client, 0) }),
 	}}, nil
-}
-
-// learnFunc returns the hook through which answers stamped with the real
-// clock (the uplink's) teach clk central's time: the readings are
-// translated to dev when dev is another clock (the demo's slowed clock).
-func learnFunc(clk *trust.Clock, dev clock.Clock) func(sent, received, server time.Time) {
-	if _, real := dev.(clock.Real); real {
-		return func(sent, received, server time.Time) { clk.Learn(sent, received, server) }
-	}
-	return func(sent, received, server time.Time) {
-		r := dev.Now()
-		clk.Learn(r.Add(-received.Sub(sent)), r, server)
-	}
 }
 
 // TrustStatus is the agent's trust state for the status page.
@@ -92,13 +74,18 @@ type TrustStatus struct {
 	Keys trust.KeysStatus `json:"keys"`
 }
 
-// Trust reports the clock and key set state of an agent built by Open
-// (the zero value for one built by New).
+// Trust reports the clock and key set state (the zero value for an agent
+// built without Parts.Trust).
 func (a *Agent) Trust() TrustStatus {
-	if a.trust == nil {
+	if a.p.Trust == nil {
 		return TrustStatus{}
 	}
-	return TrustStatus{Clock: a.trust.clock.Status(), Keys: a.trust.keys.Status()}
+	return a.p.Trust.TrustStatus()
+}
+
+// TrustStatus reports the clock offset and the key set in force.
+func (t *trustParts) TrustStatus() TrustStatus {
+	return TrustStatus{Clock: t.clock.Status(), Keys: t.keys.Status()}
 }
 
 // ClockHealth reports the learned offset to central's clock and the "check

@@ -9,12 +9,12 @@ import (
 )
 
 func TestTrustConfigKeys(t *testing.T) {
-	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"http://x","keys_file":"k"`
+	base := `"facility":"F","device":"D","source":"0","data_dir":"d","central_url":"https://x","keys_file":"k"`
 	dir := t.TempDir()
 	for _, c := range []struct{ body, want string }{
 		{`{` + base + `,"opaque":[{"issuer":"naver","pattern":"^NV(["}]}`, `key "opaque"`},
 		{`{` + base + `,"opaque":[{"issuer":"naver"}]}`, `key "opaque"`},
-		{`{` + base + `,"opaque":[{"issuer":"naver","regex":"x"}]}`, `unknown key "opaque[0].regex" (line 1, column 127)`},
+		{`{` + base + `,"opaque":[{"issuer":"naver","regex":"x"}]}`, `unknown key "opaque[0].regex" (line 1, column 128)`},
 		{`{` + base + `,"verify_timeout":"-1s"}`, `"verify_timeout"`},
 	} {
 		p := filepath.Join(dir, "agent.json")

@@ -11,7 +11,9 @@ import (
 
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/trust"
@@ -36,7 +38,7 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	if r.key, err = token.GenerateKey("dev"); err != nil {
 		t.Fatal(err)
 	}
-	log := NewLogger(&lockedWriter{w: new(bytes.Buffer)}, "debug")
+	log := logging.New(&lockedWriter{w: new(bytes.Buffer)}, "debug")
 	r.clk = trust.OpenClock(trust.ClockOptions{Device: r.dev, Log: log})
 	if learn != nil {
 		learn(r.clk, r.dev)
@@ -50,13 +52,16 @@ func newTrustRig(t *testing.T, device time.Time, learn func(*trust.Clock, *clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	spk, err := audio.Open(audio.Config{Device: "none"}, log)
+	spk, err := audio.Open(audio.Options{Device: "none"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.a = New(Parts{Verifier: v, Store: r.q, Speaker: spk}, Options{
+	r.a, err = New(Parts{Verifier: v, Store: r.q, Speaker: spk}, Options{
 		Facility: "F1", Device: "D1", DedupWindow: 5 * time.Second, Clock: r.dev, Time: r.clk, Log: log,
 		OnScan: func(s Scan) { r.mu.Lock(); r.scans = append(r.scans, s); r.mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -134,8 +139,11 @@ func TestWrongDeviceClock(t *testing.T) {
 
 	ahead := centralNow.Add(10 * time.Minute)
 	r := newTrustRig(t, ahead, func(clk *trust.Clock, dev *clock.Fake) {
-		client := &trust.Client{URL: srv.URL, Device: dev, OnServerTime: func(s, rc, sv time.Time) { clk.Learn(s, rc, sv) }}
-		if _, err := client.Time(context.Background()); err != nil {
+		cl, err := client.New(client.Options{URL: srv.URL, Clock: dev, OnServerTime: func(s, rc, sv time.Time) { clk.Learn(s, rc, sv) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&trust.Client{Central: cl}).Time(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	})

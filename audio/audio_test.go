@@ -305,24 +305,24 @@ func TestConfigErrors(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		cfg  Config
+		cfg  Options
 		want error
 	}{
-		{"language", Config{Language: "fr"}, ErrConfig},
-		{"volume high", Config{Volume: 1.5}, ErrConfig},
-		{"volume negative", Config{Volume: -0.1}, ErrConfig},
-		{"volume NaN", Config{Volume: math.NaN()}, ErrConfig},
-		{"quiet hours hour", Config{QuietHours: "25:00-07:00"}, ErrConfig},
-		{"quiet hours one end", Config{QuietHours: "22:00"}, ErrConfig},
-		{"quiet hours empty", Config{QuietHours: "07:00-07:00"}, ErrConfig},
-		{"quiet volume", Config{QuietVolume: 2}, ErrConfig},
-		{"device quote", Config{Device: `hw:0" }`}, ErrConfig},
-		{"buffer", Config{Buffer: time.Millisecond}, ErrConfig},
-		{"clip name", Config{Clips: map[string]string{"welcome": notWAV}}, ErrConfig},
-		{"clip missing", Config{Clips: map[string]string{"verified": filepath.Join(dir, "nope.wav")}}, ErrConfig},
-		{"clip not wav", Config{Clips: map[string]string{"verified": notWAV}}, ErrWAV},
-		{"command empty", Config{Command: []string{""}}, ErrConfig},
-		{"command missing", Config{Command: []string{"/nonexistent/player"}}, ErrConfig},
+		{"language", Options{Language: "fr"}, ErrConfig},
+		{"volume high", Options{Volume: 1.5}, ErrConfig},
+		{"volume negative", Options{Volume: -0.1}, ErrConfig},
+		{"volume NaN", Options{Volume: math.NaN()}, ErrConfig},
+		{"quiet hours hour", Options{QuietHours: "25:00-07:00"}, ErrConfig},
+		{"quiet hours one end", Options{QuietHours: "22:00"}, ErrConfig},
+		{"quiet hours empty", Options{QuietHours: "07:00-07:00"}, ErrConfig},
+		{"quiet volume", Options{QuietVolume: 2}, ErrConfig},
+		{"device quote", Options{Device: `hw:0" }`}, ErrConfig},
+		{"buffer", Options{Buffer: time.Millisecond}, ErrConfig},
+		{"clip name", Options{Clips: map[string]string{"welcome": notWAV}}, ErrConfig},
+		{"clip missing", Options{Clips: map[string]string{"verified": filepath.Join(dir, "nope.wav")}}, ErrConfig},
+		{"clip not wav", Options{Clips: map[string]string{"verified": notWAV}}, ErrWAV},
+		{"command empty", Options{Command: []string{""}}, ErrConfig},
+		{"command missing", Options{Command: []string{"/nonexistent/player"}}, ErrConfig},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,7 +349,7 @@ func TestOperatorClip(t *testing.T) {
 	if err := os.WriteFile(path, wavBytes(1, 16, 2, 44100, samples, false), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Config{Language: "en", Clips: map[string]string{"verified": path}}.normalize()
+	cfg, err := Options{Language: "en", Clips: map[string]string{"verified": path}}.normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,12 +375,12 @@ func TestQuietHours(t *testing.T) {
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.Local)
 	fake := clock.NewFake(day.Add(12 * time.Hour))
 	rec := &recorder{}
-	s, err := Open(Config{Device: "none", Volume: 0.8, QuietHours: "22:00-07:00", Clock: fake}, slog.New(rec))
+	s, err := Open(Options{Device: "none", Volume: 0.8, QuietHours: "22:00-07:00", Clock: fake}, slog.New(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	cfg, _ := Config{Volume: 0.8, QuietHours: "22:00-07:00", Clock: fake}.normalize()
+	cfg, _ := Options{Volume: 0.8, QuietHours: "22:00-07:00", Clock: fake}.normalize()
 	pol := newPolicy(cfg)
 	cases := []struct {
 		at   time.Duration
@@ -422,7 +422,7 @@ func TestQuietHours(t *testing.T) {
 			t.Errorf("12:00-13:30 contains %v = %v", at, got)
 		}
 	}
-	cfg, _ = Config{Tones: true, Clock: fake}.normalize()
+	cfg, _ = Options{Tones: true, Clock: fake}.normalize()
 	fake.Set(day.Add(12 * time.Hour))
 	if ch := newPolicy(cfg).choose(); !ch.tone || ch.gain != 1 {
 		t.Errorf("Tones: %+v, want a tone at full volume", ch)
@@ -431,7 +431,7 @@ func TestQuietHours(t *testing.T) {
 
 func TestSilentSpeaker(t *testing.T) {
 	rec := &recorder{}
-	s, err := Open(Config{Device: "none"}, slog.New(rec))
+	s, err := Open(Options{Device: "none"}, slog.New(rec))
 	if err != nil {
 		t.Fatal(err)
 	}

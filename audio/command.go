@@ -11,7 +11,7 @@ import (
 	"sync"
 )
 
-// commandSpeaker plays prompts through an external program (Config.Command),
+// commandSpeaker plays prompts through an external program (Options.Command),
 // one process per Say; a new Say kills the previous process.
 type commandSpeaker struct {
 	argv    []string
@@ -26,7 +26,7 @@ type commandSpeaker struct {
 	closed bool
 }
 
-func newCommandSpeaker(cfg Config, lib *library, pol policy, log *slog.Logger) (*commandSpeaker, error) {
+func newCommandSpeaker(cfg Options, lib *library, pol policy, log *slog.Logger) (*commandSpeaker, error) {
 	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
 		return nil, fmt.Errorf("%w: command %q: %v", ErrConfig, cfg.Command[0], err)
 	}

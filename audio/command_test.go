@@ -42,7 +42,7 @@ func TestCommandSpeaker(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, tc.name+".wav")
-			s, err := Open(Config{Command: tc.argv(out), Volume: 0.5}, slog.New(&recorder{}))
+			s, err := Open(Options{Command: tc.argv(out), Volume: 0.5}, slog.New(&recorder{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func gone(pid int) bool {
 // kills the last one; Say itself returns at once.
 func TestCommandCutOff(t *testing.T) {
 	pids := filepath.Join(t.TempDir(), "pids")
-	s, err := Open(Config{Command: []string{"sh", "-c", "echo $$ >> " + pids + "; exec sleep 30"}}, slog.New(&recorder{}))
+	s, err := Open(Options{Command: []string{"sh", "-c", "echo $$ >> " + pids + "; exec sleep 30"}}, slog.New(&recorder{}))
 	if err != nil {
 		t.Fatal(err)
 	}

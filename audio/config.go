@@ -13,20 +13,20 @@ import (
 // resampled to it at Open.
 const SampleRate = 16000
 
-// DefaultBuffer is the device buffer used when Config.Buffer is zero. oto
+// DefaultBuffer is the device buffer used when Options.Buffer is zero. oto
 // splits it into two ALSA periods; the verdict-to-first-sample latency is
 // bounded by it (see the package doc for the measured figure).
 const DefaultBuffer = 40 * time.Millisecond
 
-// DefaultQuietVolume is the fraction of Config.Volume used in quiet hours
-// when Config.QuietVolume is zero.
+// DefaultQuietVolume is the fraction of Options.Volume used in quiet hours
+// when Options.QuietVolume is zero.
 const DefaultQuietVolume = 0.3
 
-// Config selects the voice, the device and the playing policy.
+// Options select the voice, the device and the playing policy.
 //
 // The zero value is usable: Korean voice at full volume on the default ALSA
 // device, no quiet hours.
-type Config struct {
+type Options struct {
 	// Language of the voice prompts: "ko" (default) or "en".
 	Language string
 	// Volume in (0, 1]; 0 means the default, 1. Mute with Device "none".
@@ -110,7 +110,7 @@ func parseQuietHours(s string) (w quietWindow, ok bool, err error) {
 }
 
 // normalize fills defaults and checks every field except the clip files.
-func (c Config) normalize() (Config, error) {
+func (c Options) normalize() (Options, error) {
 	switch c.Language {
 	case "":
 		c.Language = "ko"

@@ -66,7 +66,7 @@ func selectDevice(device string) error {
 
 // sharedContext opens the process's oto context on first use and returns it, or
 // the reason there is no sound device.
-func sharedContext(cfg Config) (*oto.Context, error) {
+func sharedContext(cfg Options) (*oto.Context, error) {
 	shared.once.Do(func() {
 		shared.device = cfg.Device
 		if cfg.Device != "" {
@@ -107,7 +107,7 @@ func sharedContext(cfg Config) (*oto.Context, error) {
 
 // openDevice opens the oto speaker, or the silent one when there is no
 // sound device.
-func openDevice(cfg Config, lib *library, pol policy, log *slog.Logger) (Speaker, error) {
+func openDevice(cfg Options, lib *library, pol policy, log *slog.Logger) (Speaker, error) {
 	ctx, err := sharedContext(cfg)
 	if err != nil {
 		log.Warn("audio: no sound device; continuing without sound, prompts are only logged",

@@ -6,7 +6,7 @@ import "errors"
 // the same input gives the same result. A missing or failing sound device is
 // never an error (Open falls back to a silent speaker).
 var (
-	// ErrConfig reports a bad Config value (unknown language, volume out of
+	// ErrConfig reports a bad Options value (unknown language, volume out of
 	// range, unparsable quiet hours, unknown prompt name in Clips).
 	ErrConfig = errors.New("audio: bad config")
 	// ErrWAV reports a clip that is not a WAV file this package can play.

@@ -45,7 +45,7 @@ type library struct {
 
 // loadLibrary decodes the voice clips of cfg.Language, applies the operator
 // overrides and synthesises the tones. cfg must be normalized.
-func loadLibrary(cfg Config) (*library, error) {
+func loadLibrary(cfg Options) (*library, error) {
 	lib := &library{}
 	for _, p := range Prompts() {
 		c, err := EmbeddedClip(cfg.Language, p)
@@ -84,7 +84,7 @@ type policy struct {
 	clock               clock.Clock
 }
 
-func newPolicy(cfg Config) policy {
+func newPolicy(cfg Options) policy {
 	w, ok, _ := parseQuietHours(cfg.QuietHours) // checked by normalize
 	return policy{
 		volume:      cfg.Volume,

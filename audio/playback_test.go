@@ -19,7 +19,7 @@ package audio
 // device buffer, as a sound card's ring buffer would.
 //
 // Measure: go test ./audio -run 'TestPlayback$' -count=1 -v
-// (KIPASS_AUDIO_BUFFER=20ms sets Config.Buffer for the measurement.)
+// (KIPASS_AUDIO_BUFFER=20ms sets Options.Buffer for the measurement.)
 
 import (
 	"bufio"
@@ -200,7 +200,7 @@ func TestPlaybackChild(t *testing.T) {
 	logs := &recorder{}
 	log := slog.New(logs)
 	var events []event
-	say := func(s Speaker, cfg Config, p Prompt) {
+	say := func(s Speaker, cfg Options, p Prompt) {
 		c, _ := cfg.normalize()
 		ch := newPolicy(c).choose()
 		ev := event{Prompt: p, Tone: ch.tone, Lang: c.Language, Gain: ch.gain, SayNs: time.Now().UnixNano()}
@@ -210,7 +210,7 @@ func TestPlaybackChild(t *testing.T) {
 		ev.CallNs = time.Now().UnixNano() - ev.SayNs
 		events = append(events, ev)
 	}
-	open := func(cfg Config) Speaker {
+	open := func(cfg Options) Speaker {
 		s, err := Open(cfg, log)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
@@ -220,7 +220,7 @@ func TestPlaybackChild(t *testing.T) {
 	buffer, _ := time.ParseDuration(os.Getenv("KIPASS_AUDIO_BUFFER")) // measurement knob; 0 = DefaultBuffer
 	switch scenario {
 	case "main":
-		voice := Config{Volume: 0.5, Buffer: buffer}
+		voice := Options{Volume: 0.5, Buffer: buffer}
 		s := open(voice)
 		if _, ok := s.(*otoSpeaker); !ok {
 			t.Fatalf("Open gave %T, want the oto speaker; log:\n%s", s, logs)
@@ -238,7 +238,7 @@ func TestPlaybackChild(t *testing.T) {
 		if err := s.Say(Verified); err != ErrClosed {
 			t.Fatalf("Say after Close: %v, want ErrClosed", err)
 		}
-		tones := Config{Tones: true, Language: "en", Buffer: buffer}
+		tones := Options{Tones: true, Language: "en", Buffer: buffer}
 		s = open(tones)
 		for round := 0; round < 2; round++ {
 			for i, p := range Prompts() {
@@ -253,7 +253,7 @@ func TestPlaybackChild(t *testing.T) {
 		time.Sleep(300*time.Millisecond + 2*max(buffer, DefaultBuffer))
 		_ = s.Close()
 	case "device":
-		cfg := Config{Device: "kipass_out", Language: "en"}
+		cfg := Options{Device: "kipass_out", Language: "en"}
 		s := open(cfg)
 		if _, ok := s.(*otoSpeaker); !ok {
 			t.Fatalf("Open(Device kipass_out) gave %T; log:\n%s", s, logs)
@@ -263,7 +263,7 @@ func TestPlaybackChild(t *testing.T) {
 		time.Sleep(2300 * time.Millisecond)
 		_ = s.Close()
 	case "nodevice":
-		s, err := Open(Config{}, log)
+		s, err := Open(Options{}, log)
 		if err != nil {
 			t.Fatalf("Open without a device must not fail: %v", err)
 		}
@@ -276,7 +276,7 @@ func TestPlaybackChild(t *testing.T) {
 			}
 		}
 		// A second Open in the same process: again one warning, no error.
-		s2, err := Open(Config{Tones: true}, log)
+		s2, err := Open(Options{Tones: true}, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,7 +543,7 @@ func TestPlayback(t *testing.T) {
 		len(lat), lat[0], lat[len(lat)/2], lat[len(lat)-1], buffer, float64(pipeSize)*1000/fileByteRate)
 }
 
-// TestPlaybackDevice checks Config.Device: the box's ALSA config (loaded by
+// TestPlaybackDevice checks Options.Device: the box's ALSA config (loaded by
 // a hook, as /etc/asound.conf and ~/.asoundrc are) makes the default PCM a
 // nonexistent card, and the prompt must still reach the named PCM.
 func TestPlaybackDevice(t *testing.T) {

@@ -10,7 +10,7 @@ type Prompt int
 
 // The prompts, one per outcome the agent can announce. Their String names
 // ("verified", "pending", ...) name the embedded clips and the keys of
-// Config.Clips.
+// Options.Clips.
 const (
 	// Verified: the token is valid and the scan is durably recorded ("인증되었습니다").
 	Verified Prompt = iota

@@ -16,7 +16,7 @@
 // about 0.1 ms.
 //
 // Builds without cgo, for Android or with the noaudio tag have no oto: they
-// play through Config.Command (an external player) or stay silent.
+// play through Options.Command (an external player) or stay silent.
 package audio
 
 import (
@@ -40,7 +40,7 @@ type Speaker interface {
 // each prompt. It returns an error (wrapping ErrConfig or ErrWAV) only for
 // bad configuration, such as an operator clip that is not a valid WAV file.
 // A nil log means slog.Default().
-func Open(cfg Config, log *slog.Logger) (Speaker, error) {
+func Open(cfg Options, log *slog.Logger) (Speaker, error) {
 	if log == nil {
 		log = slog.Default()
 	}

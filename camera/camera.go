@@ -76,9 +76,9 @@ type Options struct {
 	// Clock stamps frames, paces sources and times backoff, watchdog and
 	// low-power mode. Nil means clock.Real{}.
 	Clock clock.Clock
-	// Logger receives the source's log lines. Nil means slog.Default().
+	// Log receives the source's log lines. Nil means slog.Default().
 	// Frames and decoded texts are never logged.
-	Logger *slog.Logger
+	Log *slog.Logger
 
 	// Focus selects autofocus on, off at FocusDistance, or the driver's
 	// default. Devices only.
@@ -136,8 +136,8 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	if o.RefocusSettle <= 0 {
 		o.RefocusSettle = 1500 * time.Millisecond

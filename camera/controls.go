@@ -121,7 +121,7 @@ func (k *controls) setChecked(c control, v float64) bool {
 	if got == -1 || (got == 0 && v != 0 && (c == ctlAutoFocus || c == ctlAutoExposure)) {
 		k.lacking[c] = true
 		if k.o.warnOnce.first(k.src + "|lack|" + c.String()) {
-			k.o.Logger.Warn("camera: driver lacks control", "source", k.src, "control", c.String())
+			k.o.Log.Warn("camera: driver lacks control", "source", k.src, "control", c.String())
 		}
 		return false
 	}
@@ -129,13 +129,13 @@ func (k *controls) setChecked(c control, v float64) bool {
 		if c == ctlAutoFocus || c == ctlAutoExposure {
 			k.lacking[c] = true
 			if k.o.warnOnce.first(k.src + "|lack|" + c.String()) {
-				k.o.Logger.Warn("camera: driver lacks control", "source", k.src, "control", c.String(),
+				k.o.Log.Warn("camera: driver lacks control", "source", k.src, "control", c.String(),
 					"detail", fmt.Sprintf("asked %v, reads %v", v, got))
 			}
 			return false
 		}
 		if k.o.warnOnce.first(k.src + "|clamp|" + c.String()) {
-			k.o.Logger.Info("camera: driver adjusted a setting", "source", k.src, "control", c.String(),
+			k.o.Log.Info("camera: driver adjusted a setting", "source", k.src, "control", c.String(),
 				"asked", v, "got", got)
 		}
 	}

@@ -38,7 +38,7 @@ func TestControlsLogMissingControlOnceAcrossReopens(t *testing.T) {
 	var logs bytes.Buffer
 	o := Options{
 		Focus: FocusFixed, FocusDistance: 250, Exposure: ExposureGlare,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	}.withDefaults()
 	for reopen := 0; reopen < 3; reopen++ {
 		d := &faultyDriver{lacks: map[control]bool{ctlAutoFocus: true, ctlAutoExposure: true}, values: map[control]float64{}}
@@ -65,7 +65,7 @@ func TestControlsLogMissingControlOnceAcrossReopens(t *testing.T) {
 func TestControlsFixedFocusRefocusAndClamp(t *testing.T) {
 	var logs bytes.Buffer
 	o := Options{Focus: FocusFixed, FocusDistance: 300, Exposure: ExposureGlare, ExposureValue: 30,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))}.withDefaults()
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}.withDefaults()
 	d := &faultyDriver{values: map[control]float64{}}
 	k := newControls(d, o, "cam")
 	k.applyFocusExposure()

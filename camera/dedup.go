@@ -29,7 +29,10 @@ func NewDedup(window time.Duration) *Dedup {
 }
 
 // Fresh reports whether text, seen at at, should be delivered: false when
-// the same text was seen less than the window before.
+// the same text was seen less than the window before or after at. Callers
+// on several goroutines read their times before Fresh orders them, so a
+// sighting slightly older than the last one is a repeat too; a clock set
+// back by a window or more lets the code through.
 func (d *Dedup) Fresh(text string, at time.Time) bool {
 	if d.window <= 0 {
 		return true
@@ -38,7 +41,9 @@ func (d *Dedup) Fresh(text string, at time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	last, ok := d.seen[k]
-	d.seen[k] = at
+	if !ok || at.After(last) || last.Sub(at) >= d.window {
+		d.seen[k] = at
+	}
 	if len(d.seen) > 256 {
 		for key, t := range d.seen {
 			if at.Sub(t) >= d.window {
@@ -46,5 +51,6 @@ func (d *Dedup) Fresh(text string, at time.Time) bool {
 			}
 		}
 	}
-	return !ok || at.Sub(last) >= d.window || at.Before(last)
+	gap := at.Sub(last)
+	return !ok || gap >= d.window || -gap >= d.window
 }

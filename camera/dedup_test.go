@@ -20,6 +20,9 @@ func TestDedupWindowRestartsOnEachSighting(t *testing.T) {
 		{"A", 5900 * time.Millisecond, false}, // 4.9 s after the last sighting
 		{"A", 10900 * time.Millisecond, true}, // 5 s after it
 		{"B", 10900 * time.Millisecond, true},
+		{"B", 10800 * time.Millisecond, false}, // read just before the last one, ordered after it
+		{"B", 10850 * time.Millisecond, false},
+		{"B", 5 * time.Second, true}, // the clock was set back by a window or more
 	}
 	for i, s := range steps {
 		if got := d.Fresh(s.text, t0.Add(s.at)); got != s.want {

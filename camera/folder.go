@@ -45,7 +45,7 @@ func openFolder(dir string, o Options) (*folderSource, error) {
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
-		o.Logger.Warn("camera: folder has no PNG, JPEG or GIF images", "dir", dir)
+		o.Log.Warn("camera: folder has no PNG, JPEG or GIF images", "dir", dir)
 	}
 	return &folderSource{dir: dir, files: files, o: o}, nil
 }

@@ -104,7 +104,7 @@ func applyDeviceOptions(vc *gocv.VideoCapture, k *controls) {
 		want := vc.ToCodec(k.o.FourCC)
 		vc.Set(gocv.VideoCaptureFOURCC, want)
 		if got := vc.Get(gocv.VideoCaptureFOURCC); got != want && k.o.warnOnce.first(k.src+"|fourcc") {
-			k.o.Logger.Warn("camera: driver refused pixel format", "source", k.src, "fourcc", k.o.FourCC, "got", vc.CodecString())
+			k.o.Log.Warn("camera: driver refused pixel format", "source", k.src, "fourcc", k.o.FourCC, "got", vc.CodecString())
 		}
 	}
 	k.applyFormat()
@@ -204,12 +204,12 @@ func (s *cvSource) read(vc *gocv.VideoCapture) {
 		seq++
 		f, err := s.convert(mat, &gray)
 		if err != nil {
-			s.o.Logger.Warn("camera: frame dropped", "source", s.p.raw, "seq", seq, "err", err)
+			s.o.Log.Warn("camera: frame dropped", "source", s.p.raw, "seq", seq, "err", err)
 			continue
 		}
 		if p := f.Rect.Size(); p != size {
 			if size != (image.Point{}) {
-				s.o.Logger.Warn("camera: frame size changed", "source", s.p.raw, "from", size, "to", p)
+				s.o.Log.Warn("camera: frame size changed", "source", s.p.raw, "from", size, "to", p)
 			}
 			size = p
 		}
@@ -266,7 +266,7 @@ func (s *cvSource) Refocus() error {
 	select {
 	case s.cmds <- func(k *controls) {
 		if err := k.refocusStart(); err != nil {
-			s.o.Logger.Debug("camera: refocus not possible", "source", s.p.raw, "err", err)
+			s.o.Log.Debug("camera: refocus not possible", "source", s.p.raw, "err", err)
 		}
 	}:
 	default: // a refocus is already pending

@@ -118,7 +118,7 @@ func OpenLive(spec string, o Options) (*Live, error) {
 	l.activity.Store(now.UnixNano())
 	l.health = Health{State: StateReopening, Since: now, Reason: "not opened yet"}
 	if o.DebugSnapshotDir != "" {
-		o.Logger.Warn("camera: debug snapshots enabled; frames may be written to disk", "dir", o.DebugSnapshotDir)
+		o.Log.Warn("camera: debug snapshots enabled; frames may be written to disk", "dir", o.DebugSnapshotDir)
 	}
 	return l, nil
 }
@@ -144,7 +144,7 @@ func (l *Live) setHealth(s State, reason string) {
 	h.LowPower = l.low
 	l.mu.Unlock()
 	if changed {
-		l.o.Logger.Info("camera: health", "source", l.p.raw, "state", s.String(), "reason", reason)
+		l.o.Log.Info("camera: health", "source", l.p.raw, "state", s.String(), "reason", reason)
 		if l.o.OnHealth != nil {
 			l.o.OnHealth(h)
 		}
@@ -251,13 +251,13 @@ func (l *Live) Next(ctx context.Context) (Frame, error) {
 		case ctx.Err() != nil:
 			return Frame{}, ctx.Err()
 		case errors.Is(err, ErrBadFrame):
-			l.o.Logger.Warn("camera: bad frame skipped", "source", l.p.raw, "err", err)
+			l.o.Log.Warn("camera: bad frame skipped", "source", l.p.raw, "err", err)
 			continue
 		case errors.Is(err, io.EOF) && !l.p.live():
 			l.drop()
 			return Frame{}, io.EOF
 		}
-		l.o.Logger.Warn("camera: source failed; reopening", "source", l.p.raw, "err", err)
+		l.o.Log.Warn("camera: source failed; reopening", "source", l.p.raw, "err", err)
 		l.drop()
 		l.setHealth(StateReopening, err.Error())
 		l.schedule()
@@ -328,7 +328,7 @@ func (l *Live) reopen(ctx context.Context) error {
 		if errors.Is(err, ErrNotFound) || l.failures >= l.o.AbsentAfter {
 			state = StateAbsent
 		}
-		l.o.Logger.Warn("camera: open failed; will retry", "source", l.p.raw, "attempt", l.failures, "err", err)
+		l.o.Log.Warn("camera: open failed; will retry", "source", l.p.raw, "attempt", l.failures, "err", err)
 		l.setHealth(state, err.Error())
 		l.schedule()
 		return err
@@ -428,9 +428,9 @@ func (l *Live) setLow(low bool) {
 	d := time.Duration(0)
 	if low {
 		d = l.lowPeriod()
-		l.o.Logger.Info("camera: no motion and no code; low-power mode", "source", l.p.raw, "fps", l.o.LowFPS)
+		l.o.Log.Info("camera: no motion and no code; low-power mode", "source", l.p.raw, "fps", l.o.LowFPS)
 	} else {
-		l.o.Logger.Info("camera: activity; full frame rate", "source", l.p.raw)
+		l.o.Log.Info("camera: activity; full frame rate", "source", l.p.raw)
 	}
 	if pc, ok := l.current().(pacer); ok {
 		pc.setInterval(d)

@@ -146,7 +146,7 @@ func TestLiveBacksOffWhileAbsentThenRecovers(t *testing.T) {
 	var logs bytes.Buffer
 	live, err := OpenLive("folder:"+dir, Options{
 		Clock: fc, OnHealth: hl.record, BackoffMin: time.Second, BackoffMax: 4 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

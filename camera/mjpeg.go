@@ -149,7 +149,7 @@ func (s *mjpegSource) read(body io.ReadCloser, boundary string) {
 // logBad logs the first bad part and then every hundredth.
 func (s *mjpegSource) logBad(bad, seq uint64, why string) {
 	if bad == 1 || bad%100 == 0 {
-		s.o.Logger.Warn("camera: mjpeg part skipped", "source", Redact(s.url), "seq", seq, "bad_parts", bad, "why", why)
+		s.o.Log.Warn("camera: mjpeg part skipped", "source", Redact(s.url), "seq", seq, "bad_parts", bad, "why", why)
 	}
 }
 

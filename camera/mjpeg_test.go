@@ -159,7 +159,7 @@ func TestMJPEGClientSkipsBadPart(t *testing.T) {
 	}))
 	defer srv.Close()
 	var logs bytes.Buffer
-	src, err := Open(context.Background(), "mjpeg+"+srv.URL, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	src, err := Open(context.Background(), "mjpeg+"+srv.URL, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestRedactReplacesPasswordsOnly(t *testing.T) {
 func TestLiveCameraLogsAndErrorsRedactThePassword(t *testing.T) {
 	var logs bytes.Buffer
 	l, err := OpenLive("mjpeg+http://viewer:hunter2@127.0.0.1:1/video", Options{
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)), OpenTimeout: 200 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), OpenTimeout: 200 * time.Millisecond,
 	})
 	if err != nil {
 		if strings.Contains(err.Error(), "hunter2") {

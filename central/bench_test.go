@@ -71,8 +71,8 @@ func BenchmarkStoreIngest(b *testing.B) {
 			for i := range batches {
 				for j := 0; j < api.MaxBatch; j++ {
 					id := fmt.Sprintf("%08x%08x", i, j)
-					batches[i] = append(batches[i], central.Scan{ID: id, Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at.Add(time.Duration(j) * time.Second),
-						Token: "KP1:" + id, Fingerprint: "fp" + id, Verdict: "verified", ReceivedAt: at})
+					batches[i] = append(batches[i], central.Scan{Scan: api.Scan{ID: id, Facility: "F-1", Device: "D-1",
+						DeviceTime: at, CorrectedTime: at.Add(time.Duration(j) * time.Second), Token: "KP1:" + id, Verdict: "verified"}, Fingerprint: "fp" + id, ReceivedAt: at})
 				}
 			}
 			ctx := context.Background()

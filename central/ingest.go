@@ -83,11 +83,8 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request, p principal
 		if verdict != sc.Verdict {
 			results[i].Verdict = verdict
 		}
-		item := Scan{
-			ID: sc.ID, Facility: sc.Facility, Device: sc.Device, DeviceTime: sc.DeviceTime,
-			CorrectedTime: sc.CorrectedTime, Token: sc.Token, Fingerprint: token.Fingerprint(sc.Token),
-			Verdict: verdict, ReceivedAt: now,
-		}
+		sc.Verdict = verdict
+		item := Scan{Scan: sc, Fingerprint: token.Fingerprint(sc.Token), ReceivedAt: now}
 		s.place(&item, now)
 		if item.CorrectedTime.Before(now.Add(-s.opts.Retention)) {
 			results[i].Status, results[i].Reason, results[i].Verdict = api.Rejected, "too_old", ""

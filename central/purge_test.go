@@ -29,8 +29,7 @@ func TestPurgedTokensGoneFromBoltFile(t *testing.T) {
 	kept := old.AddDate(0, 0, 1)
 	mk := func(i int, at time.Time) central.Scan {
 		tok := fmt.Sprintf("KP1:PURGETEST%06dX%s", i, at.Format("20060102"))
-		return central.Scan{ID: fmt.Sprintf("%032x", i), Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at,
-			Token: tok, Fingerprint: fmt.Sprintf("fp%d", i), Verdict: "verified", ReceivedAt: at}
+		return central.Scan{Scan: api.Scan{ID: fmt.Sprintf("%032x", i), Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at, Token: tok, Verdict: "verified"}, Fingerprint: fmt.Sprintf("fp%d", i), ReceivedAt: at}
 	}
 	var purged, live []string
 	for b := 0; b < 3; b++ { // three batches, so the day spans many pages and transactions
@@ -114,8 +113,7 @@ func BenchmarkPurgeCompact(b *testing.B) {
 			for j := 0; j < perDay; j++ {
 				at := first.AddDate(0, 0, d).Add(time.Duration(j) * 17 * time.Second)
 				id := fmt.Sprintf("%04d%028d", d, j)
-				batch = append(batch, central.Scan{ID: id, Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at,
-					Token: "KP1:" + id + id + id + id, Fingerprint: "fp" + id, Verdict: "verified", ReceivedAt: at})
+				batch = append(batch, central.Scan{Scan: api.Scan{ID: id, Facility: "F-1", Device: "D-1", DeviceTime: at, CorrectedTime: at, Token: "KP1:" + id + id + id + id, Verdict: "verified"}, Fingerprint: "fp" + id, ReceivedAt: at})
 				if len(batch) == api.MaxBatch {
 					if _, err := st.Ingest(ctx, batch); err != nil {
 						b.Fatal(err)

@@ -167,15 +167,10 @@ type Code struct {
 // Scan is what central keeps of a scan: facility, device, time and the
 // opaque token, nothing else.
 type Scan struct {
-	ID            string    `json:"id"`
-	Facility      string    `json:"facility"`
-	Device        string    `json:"device"`
-	DeviceTime    time.Time `json:"device_time"`
-	CorrectedTime time.Time `json:"corrected_time"`
-	Token         string    `json:"token"`
+	// Scan is the scan as the device sent it, with central's verdict.
+	api.Scan
 	// Fingerprint is token.Fingerprint(Token), to spot copies.
 	Fingerprint string    `json:"fingerprint"`
-	Verdict     string    `json:"verdict"`
 	ReceivedAt  time.Time `json:"received_at"`
 	Copy        bool      `json:"copy,omitempty"`
 	// Repeat is set when the same token was already stored at this

@@ -89,3 +89,24 @@ func (f *Fake) Waiters() int {
 	defer f.mu.Unlock()
 	return len(f.waiters)
 }
+
+// Slowed is a clock that runs at 1/Factor of real speed from Start. Tests
+// of the whole path under -race use it, so that 15-second tokens stay
+// valid while decoding runs ten times slower than in a release build.
+type Slowed struct {
+	// Start is the real time at which the clock reads Start.
+	Start time.Time
+	// Factor is how many times slower than real time the clock runs.
+	Factor time.Duration
+}
+
+// NewSlowed returns a clock starting now and running factor times slower.
+func NewSlowed(factor int) Slowed {
+	return Slowed{Start: time.Now(), Factor: time.Duration(max(factor, 1))}
+}
+
+// Now returns Start plus the real time elapsed since, divided by Factor.
+func (c Slowed) Now() time.Time { return c.Start.Add(time.Since(c.Start) / c.Factor) }
+
+// After fires once d of this clock's time has passed (d×Factor of real time).
+func (c Slowed) After(d time.Duration) <-chan time.Time { return time.After(d * c.Factor) }

@@ -40,3 +40,16 @@ func TestFakeNonPositiveFiresAtOnce(t *testing.T) {
 		t.Fatal("After(0) did not fire")
 	}
 }
+
+func TestSlowedRunsSlower(t *testing.T) {
+	c := NewSlowed(10)
+	t0 := c.Now()
+	real0 := time.Now()
+	<-c.After(5 * time.Millisecond) // 50 ms of real time
+	if el := time.Since(real0); el < 50*time.Millisecond {
+		t.Fatalf("After(5ms) of a 10x slowed clock fired after %v of real time", el)
+	}
+	if got := c.Now().Sub(t0); got < 5*time.Millisecond || got > time.Since(real0) {
+		t.Fatalf("slowed clock advanced %v, want about a tenth of the real time", got)
+	}
+}

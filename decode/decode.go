@@ -95,9 +95,9 @@ type Options struct {
 	SkipBlurry bool
 	// SkipBelow is the sharpness ratio for SkipBlurry; default 0.5.
 	SkipBelow float64
-	// Logger receives debug events (refocus requests, their errors). It
+	// Log receives debug events (refocus requests, their errors). It
 	// never receives decoded text. Default: discard.
-	Logger *slog.Logger
+	Log *slog.Logger
 	// NoOpenCV disables the OpenCV stage in cgo builds.
 	NoOpenCV bool
 	// Stream says that frames are consecutive camera frames: the costly
@@ -183,8 +183,8 @@ func New(o Options) *Decoder {
 	if o.SkipBelow <= 0 {
 		o.SkipBelow = 0.5
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
 	d := &Decoder{
 		o:      o,
@@ -344,10 +344,10 @@ func (d *Decoder) maybeRefocus(now time.Time) {
 	// The focus state changes: sharpness history no longer applies.
 	d.best, d.seen, d.skips = 0, 0, 0
 	if err := d.o.Focuser.Refocus(); err != nil {
-		d.o.Logger.Debug("decode: refocus request failed", "err", err)
+		d.o.Log.Debug("decode: refocus request failed", "err", err)
 		return
 	}
-	d.o.Logger.Debug("decode: asked camera to refocus")
+	d.o.Log.Debug("decode: asked camera to refocus")
 }
 
 // contiguous returns the frame's pixels as one w*h slice, copying into a

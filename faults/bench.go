@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -105,7 +104,11 @@ func BenchQueue(ctx context.Context, o BenchOptions) ([]string, error) {
 		return nil, err
 	}
 	defer q.Close()
-	snd := uplink.New(q, uplink.Config{URL: c.URL, Client: &http.Client{Timeout: 30 * time.Second}, Log: discard, Parallel: o.Parallel})
+	cl, err := centralClient(c.URL, 30*time.Second, nil)
+	if err != nil {
+		return nil, err
+	}
+	snd := uplink.New(q, uplink.Options{Central: cl, Log: discard, Parallel: o.Parallel})
 	cpu0 := cpuTime()
 	t0 = time.Now()
 	for {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,7 +130,12 @@ func (sc Scale) DiskFullScenario(ctx context.Context, is *Issuer) (res Result) {
 		res.Err = err
 		return res
 	}
-	snd := uplink.New(q, uplink.Config{URL: c.URL, Client: &http.Client{Timeout: 30 * time.Second}, Log: sc.log()})
+	cl, err := centralClient(c.URL, 30*time.Second, nil)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	snd := uplink.New(q, uplink.Options{Central: cl, Log: sc.log()})
 	for {
 		n, err := snd.SendOnce(ctx)
 		if err != nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	bolt "go.etcd.io/bbolt"
@@ -52,8 +54,8 @@ func (is *Issuer) Record(facility, device string, t time.Time) (queue.Record, er
 	if err != nil {
 		return queue.Record{}, err
 	}
-	return queue.Record{ID: token.ScanID(device, tok), Facility: facility, Device: device,
-		DeviceTime: t, CorrectedTime: t, Token: tok, Verdict: string(token.Verified)}, nil
+	return queue.Record{Scan: api.Scan{ID: token.ScanID(device, tok), Facility: facility, Device: device,
+		DeviceTime: t, CorrectedTime: t, Token: tok, Verdict: string(token.Verified)}}, nil
 }
 
 // Central is a real central server on a loopback listener, in process.
@@ -239,4 +241,14 @@ func waitDrained(ctx context.Context, q *queue.Queue, within time.Duration) erro
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// centralClient returns the agent's client for central at url, with the
+// given request timeout and transport (nil: the client's own).
+func centralClient(url string, timeout time.Duration, tr http.RoundTripper) (*client.Client, error) {
+	o := client.Options{URL: url, Timeout: timeout}
+	if tr != nil {
+		o.Transport = tr
+	}
+	return client.New(o)
 }

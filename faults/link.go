@@ -143,7 +143,12 @@ func (sc Scale) runLink(ctx context.Context, is *Issuer, lc linkCase) (res Resul
 	if maxB == 0 {
 		maxB = 10 * time.Second
 	}
-	snd := uplink.New(q, uplink.Config{URL: url, Client: &http.Client{Timeout: 10 * time.Second, Transport: tr},
+	cl, err := centralClient(url, 10*time.Second, tr)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	snd := uplink.New(q, uplink.Options{Central: cl,
 		MinBackoff: 200 * time.Millisecond, MaxBackoff: maxB, ProbeMax: time.Second, ProbeTimeout: 3 * time.Second,
 		Poll: 200 * time.Millisecond, Log: sc.log().With("scenario", lc.name)})
 	sctx, stop := context.WithCancel(ctx)

@@ -6,18 +6,16 @@
 package heartbeat
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 )
 
@@ -37,12 +35,10 @@ type State struct {
 	Ledger []api.Sheet
 }
 
-// Config configures a Sender.
-type Config struct {
-	// URL is central's base URL.
-	URL string
-	// Credential is the device credential, sent as a bearer token.
-	Credential string
+// Options configure a Sender.
+type Options struct {
+	// Central sends the heartbeats (required): URL, TLS and credential.
+	Central *client.Client
 	// Facility and Device identify the device.
 	Facility, Device string
 	// State returns the current device state; it must be safe to call
@@ -50,8 +46,6 @@ type Config struct {
 	State func() State
 	// Interval between heartbeats; one minute when zero.
 	Interval time.Duration
-	// Client makes the requests; one with a 10 s timeout when nil.
-	Client *http.Client
 	// Clock is the device clock (the heartbeat carries its raw reading);
 	// clock.Real when nil.
 	Clock clock.Clock
@@ -61,16 +55,13 @@ type Config struct {
 
 // Sender sends heartbeats.
 type Sender struct {
-	cfg Config
+	cfg Options
 }
 
 // New returns a Sender.
-func New(cfg Config) *Sender {
+func New(cfg Options) *Sender {
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Minute
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -123,7 +114,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		switch {
 		case err != nil && !failing:
 			level := slog.LevelWarn
-			if errors.Is(err, ErrPermanent) {
+			if errors.Is(err, client.ErrPermanent) {
 				level = slog.LevelError
 			}
 			s.cfg.Log.Log(ctx, level, "heartbeat failed", "err", err)
@@ -141,7 +132,7 @@ func (s *Sender) Run(ctx context.Context) error {
 }
 
 // SendOnce sends one heartbeat and returns central's answer. Errors wrap
-// ErrRetryable or ErrPermanent.
+// client.ErrRetryable or client.ErrPermanent.
 func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
 	st := s.cfg.State()
 	if st.Version == "" {
@@ -150,39 +141,9 @@ func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
 	hb := api.Heartbeat{Facility: s.cfg.Facility, Device: s.cfg.Device, DeviceTime: s.cfg.Clock.Now(),
 		QueueDepth: st.QueueDepth, OldestUnsentSeconds: st.OldestUnsent.Seconds(),
 		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version, Ledger: st.Ledger}
-	body, err := json.Marshal(hb)
-	if err != nil {
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrPermanent, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL+api.PathHeartbeat, bytes.NewReader(body))
-	if err != nil {
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrPermanent, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if s.cfg.Credential != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
-	}
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		class := ErrPermanent
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
-			class = ErrRetryable
-		}
-		var ae api.Error
-		_ = json.Unmarshal(data, &ae)
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: central answered %s (reason %q)", class, resp.Status, ae.Reason)
-	}
 	var ack api.HeartbeatAck
-	if err := json.Unmarshal(data, &ack); err != nil {
-		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w: %w", ErrRetryable, err)
+	if err := s.cfg.Central.Do(ctx, http.MethodPost, api.PathHeartbeat, hb, &ack); err != nil {
+		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w", err)
 	}
 	return ack, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/heartbeat"
 )
@@ -63,7 +64,11 @@ func TestHeartbeatReachesFleet(t *testing.T) {
 	devClock := clock.NewFake(clk.Now().Add(-2 * time.Minute))
 	var depth atomic.Int64
 	depth.Store(7)
-	s := heartbeat.New(heartbeat.Config{URL: srv.URL, Credential: en.Credential, Facility: en.Facility, Device: en.Device,
+	cl, err := client.New(client.Options{URL: srv.URL, Credential: en.Credential, Clock: devClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := heartbeat.New(heartbeat.Options{Central: cl, Facility: en.Facility, Device: en.Device,
 		Clock: devClock, Log: quiet, Interval: time.Minute,
 		State: func() heartbeat.State {
 			return heartbeat.State{QueueDepth: int(depth.Load()), OldestUnsent: 90 * time.Second, ClockOffset: 2 * time.Minute, Camera: "ok",
@@ -127,7 +132,7 @@ func TestHeartbeatReachesFleet(t *testing.T) {
 	for devClock.Waiters() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := s.SendOnce(ctx); !errors.Is(err, heartbeat.ErrRetryable) {
+	if _, err := s.SendOnce(ctx); !errors.Is(err, client.ErrRetryable) {
 		t.Fatalf("central down: %v", err)
 	}
 	cancel()
@@ -142,8 +147,14 @@ func TestRevokedCredentialIsPermanent(t *testing.T) {
 		w.Write([]byte(`{"error":"credential revoked","reason":"credential_revoked"}`))
 	}))
 	defer srv.Close()
-	s := heartbeat.New(heartbeat.Config{URL: srv.URL, Credential: "kpd_x", Facility: "F", Device: "D"})
-	if _, err := s.SendOnce(context.Background()); !errors.Is(err, heartbeat.ErrPermanent) || errors.Is(err, heartbeat.ErrRetryable) {
+	cl, err := client.New(client.Options{URL: srv.URL, Credential: "kpd_x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := heartbeat.New(heartbeat.Options{Central: cl, Facility: "F", Device: "D"})
+	_, err = s.SendOnce(context.Background())
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Retryable || ce.Status != 401 || ce.Reason != "credential_revoked" || errors.Is(err, client.ErrRetryable) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	bolt "go.etcd.io/bbolt"
 )
@@ -14,7 +15,7 @@ func TestPaperRecordCountedApart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "queue.db")
 	at := time.Date(2026, 11, 22, 9, 10, 0, 0, time.UTC)
 	q := openT(t, path, Options{Clock: clock.NewFake(at)})
-	paper := Record{ID: "paper-1", Facility: "F1", Device: "D1", DeviceTime: at, CorrectedTime: at, Kind: KindPaper}
+	paper := Record{Scan: api.Scan{ID: "paper-1", Facility: "F1", Device: "D1", DeviceTime: at, CorrectedTime: at, Kind: KindPaper}}
 	if added, err := q.Enqueue(paper); err != nil || !added {
 		t.Fatalf("enqueue paper: %v %v", added, err)
 	}
@@ -56,7 +57,7 @@ func TestHourCountersOfAnOlderFileStillRead(t *testing.T) {
 	db.Close()
 	q = openT(t, path, Options{Clock: clock.NewFake(at.Add(time.Minute))})
 	defer q.Close()
-	if _, err := q.Enqueue(Record{ID: "p", Facility: "F1", Device: "D1", DeviceTime: at, CorrectedTime: at, Kind: KindPaper}); err != nil {
+	if _, err := q.Enqueue(Record{Scan: api.Scan{ID: "p", Facility: "F1", Device: "D1", DeviceTime: at, CorrectedTime: at, Kind: KindPaper}}); err != nil {
 		t.Fatal(err)
 	}
 	hs, _ := q.HourlyCounts(at, at.Add(time.Hour))

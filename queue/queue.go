@@ -41,51 +41,36 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 	bolt "go.etcd.io/bbolt"
 )
 
 // Record is one scan as stored on the device and sent to central.
 type Record struct {
-	// ID is the idempotency key (token.ScanID of device and token).
-	ID string `json:"id"`
-	// Facility and Device identify where the scan happened.
-	Facility string `json:"facility"`
-	Device   string `json:"device"`
-	// DeviceTime is the device's own clock at the scan.
-	DeviceTime time.Time `json:"device_time"`
-	// CorrectedTime is the corrected time of the scan: the caller's, or
-	// the queue's time source (Options.Time) at enqueue when zero; re-based
-	// when the record was taken under an untrusted clock (see ClockBasis).
-	CorrectedTime time.Time `json:"corrected_time"`
+	// Scan is the scan as central receives it. Its Token is stored
+	// encrypted. Its CorrectedTime is the caller's, or the queue's time
+	// source (Options.Time) at enqueue when zero; re-based when the record
+	// was taken under an untrusted clock (see ClockBasis).
+	api.Scan
 	// ClockBasis says what CorrectedTime rests on: BasisTrusted,
 	// BasisUntrusted or one of the re-based bases.
 	ClockBasis string `json:"clock_basis,omitempty"`
-	// Token is the opaque QR text. It is stored encrypted.
-	Token string `json:"token"`
-	// Verdict is the verdict given at the door ("verified" or "pending").
-	Verdict string `json:"verdict"`
 	// Attempts counts the uplink attempts that central answered without
 	// acknowledging this record (see MarkAttempt).
 	Attempts int `json:"attempts"`
 	// EnqueuedAt is when the record was committed.
 	EnqueuedAt time.Time `json:"enqueued_at"`
-	// Kind is KindScan ("") for a visitor's scan, or KindPaper for a visit
-	// written in the paper ledger, which has no token.
-	Kind string `json:"kind,omitempty"`
 }
 
 // KindPaper is the Kind of a paper-ledger visit: a count with no token.
-const KindPaper = "paper"
+const KindPaper = api.KindPaper
 
-// storedRecord is a Record as kept on disk: the token sealed.
+// storedRecord is a Record as kept on disk: the token sealed, and the
+// Scan's Token always empty.
 type storedRecord struct {
-	ID            string    `json:"id"`
-	Facility      string    `json:"facility"`
-	Device        string    `json:"device"`
-	DeviceTime    time.Time `json:"device_time"`
-	CorrectedTime time.Time `json:"corrected_time"`
-	ClockBasis    string    `json:"clock_basis,omitempty"`
+	api.Scan
+	ClockBasis string `json:"clock_basis,omitempty"`
 	// BootID and Boot are the boot and boot-clock reading at enqueue, for
 	// re-basing a record taken under an untrusted clock.
 	BootID string        `json:"boot_id,omitempty"`
@@ -96,10 +81,8 @@ type storedRecord struct {
 	// under the device key, before record keys).
 	KeySlot    uint32    `json:"key_slot,omitempty"`
 	Sealed     []byte    `json:"sealed"`
-	Verdict    string    `json:"verdict"`
 	Attempts   int       `json:"attempts,omitempty"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
-	Kind       string    `json:"kind,omitempty"`
 }
 
 // Options tune a queue. The zero value is usable.
@@ -434,9 +417,9 @@ func (q *Queue) encode(kr *keyring, r Record, s storedRecord) ([]byte, error) {
 		return nil, err
 	}
 	s.KeySlot = slot + 1
-	s.ID, s.Facility, s.Device, s.DeviceTime = r.ID, r.Facility, r.Device, r.DeviceTime
-	s.CorrectedTime, s.ClockBasis, s.Sealed, s.Verdict = r.CorrectedTime, r.ClockBasis, sealed, r.Verdict
-	s.Attempts, s.EnqueuedAt, s.Kind = r.Attempts, r.EnqueuedAt, r.Kind
+	s.Scan, s.Scan.Token = r.Scan, ""
+	s.ClockBasis, s.Sealed = r.ClockBasis, sealed
+	s.Attempts, s.EnqueuedAt = r.Attempts, r.EnqueuedAt
 	return storedValue(s)
 }
 
@@ -525,11 +508,9 @@ func (q *Queue) decode(v []byte) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{
-		ID: s.ID, Facility: s.Facility, Device: s.Device, DeviceTime: s.DeviceTime,
-		CorrectedTime: s.CorrectedTime, ClockBasis: s.ClockBasis, Token: tok, Verdict: s.Verdict,
-		Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt, Kind: s.Kind,
-	}, nil
+	sc := s.Scan
+	sc.Token = tok
+	return Record{Scan: sc, ClockBasis: s.ClockBasis, Attempts: s.Attempts, EnqueuedAt: s.EnqueuedAt}, nil
 }
 
 // Oldest returns up to n pending records, oldest first. Records that cannot

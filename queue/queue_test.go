@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/clock"
 )
 
 func rec(i int) Record {
-	return Record{
+	return Record{Scan: api.Scan{
 		ID: fmt.Sprintf("id-%03d", i), Facility: "F1", Device: "D1",
 		DeviceTime: time.Unix(int64(1000+i), 0).UTC(),
 		Token:      fmt.Sprintf("KP1:TOKEN%03d", i), Verdict: "verified",
-	}
+	}}
 }
 
 func openT(t *testing.T, path string, o Options) *Queue {

@@ -303,8 +303,9 @@ func writeAtomic(path string, b []byte, mode os.FileMode) error {
 
 // Run asks central's clock through client (GET /v1/time) until ctx ends:
 // every 30 s until a sample is learned, then every `every` (5 min when
-// zero); batch and verify answers teach it in between. The client's
-// OnServerTime must lead to Learn. Failures never end Run.
+// zero); batch, verify and heartbeat answers teach it in between. The
+// client for central's OnServerTime must lead to Learn. Failures never end
+// Run.
 func (c *Clock) Run(ctx context.Context, client *Client, every time.Duration) error {
 	if every <= 0 {
 		every = 5 * time.Minute

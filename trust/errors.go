@@ -3,14 +3,8 @@ package trust
 import "errors"
 
 // Sentinel errors of the trust package. Errors from central calls wrap
-// exactly one of ErrRetryable and ErrPermanent.
+// exactly one of client.ErrRetryable and client.ErrPermanent.
 var (
-	// ErrRetryable marks a central call that may succeed later: a network
-	// error, a timeout, a 5xx or 429 answer, an unreadable answer.
-	ErrRetryable = errors.New("retryable central failure")
-	// ErrPermanent marks a central answer that retrying will not change:
-	// a 4xx other than 408 and 429.
-	ErrPermanent = errors.New("permanent central failure")
 	// ErrEmptyKeySet means central answered a key set without keys; the
 	// cached set stays in force (retryable: central may be mid-deploy).
 	ErrEmptyKeySet = errors.New("central answered an empty key set")
@@ -41,18 +35,3 @@ func (e *reasonError) Reason() string { return e.reason }
 
 // Unwrap returns the underlying error.
 func (e *reasonError) Unwrap() error { return e.err }
-
-// callError is a failed central call with its class.
-type callError struct {
-	op    string
-	class error
-	err   error
-}
-
-func (e *callError) Error() string { return e.op + ": " + e.err.Error() }
-
-// Is reports the error's class.
-func (e *callError) Is(target error) bool { return target == e.class }
-
-// Unwrap returns the underlying error.
-func (e *callError) Unwrap() error { return e.err }

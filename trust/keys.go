@@ -124,7 +124,7 @@ func (k *Keys) Kick() {
 
 // Fetch gets the key set from central and puts it in force, writing the
 // cache when it changed. On failure the set in force is kept, a warning is
-// logged and the error (ErrRetryable or ErrPermanent) is returned.
+// logged and the error (client.ErrRetryable or client.ErrPermanent) is returned.
 func (k *Keys) Fetch(ctx context.Context) error {
 	if k.o.Client == nil {
 		return nil

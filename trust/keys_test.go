@@ -9,8 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/token"
 )
+
+// centralClient is the one client for central at url; onTime receives
+// central's clock from every answer that carries it.
+func centralClient(t *testing.T, url string, onTime func(sent, received, server time.Time)) *Client {
+	t.Helper()
+	c, err := client.New(client.Options{URL: url, OnServerTime: onTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Client{Central: c}
+}
 
 func verdictWith(t *testing.T, keys *token.KeySet, text string) string {
 	t.Helper()
@@ -27,7 +39,7 @@ func TestKeyRotationAgainstCentral(t *testing.T) {
 	env := newCentral(t, k1.Public())
 	cache := filepath.Join(t.TempDir(), "keys.json")
 	log, logs := newLog()
-	keys, err := OpenKeys(KeysOptions{Path: cache, Client: &Client{URL: env.srv.URL}, Log: log})
+	keys, err := OpenKeys(KeysOptions{Path: cache, Client: centralClient(t, env.srv.URL, nil), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +74,7 @@ func TestKeyRotationAgainstCentral(t *testing.T) {
 		if s.central == nil && !s.down && !errors.Is(err, ErrEmptyKeySet) {
 			t.Fatalf("%s: %v, want ErrEmptyKeySet", s.name, err)
 		}
-		if err != nil && !errors.Is(err, ErrRetryable) {
+		if err != nil && !errors.Is(err, client.ErrRetryable) {
 			t.Fatalf("%s: %v is not retryable", s.name, err)
 		}
 		if g1, g2 := verdictWith(t, keys.Set(), tok1), verdictWith(t, keys.Set(), tok2); g1 != s.want1 || g2 != s.want2 {
@@ -81,7 +93,7 @@ func TestKeyRotationAgainstCentral(t *testing.T) {
 	}
 
 	// A restart with central still down: the cache alone is in force.
-	again, err := OpenKeys(KeysOptions{Path: cache, Client: &Client{URL: env.srv.URL}, Log: log})
+	again, err := OpenKeys(KeysOptions{Path: cache, Client: centralClient(t, env.srv.URL, nil), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +127,7 @@ func TestKeysRunAndKick(t *testing.T) {
 	k1, k2 := mustKey(t, "kakao"), mustKey(t, "kakao")
 	env := newCentral(t, k1.Public())
 	log, _ := newLog()
-	keys, err := OpenKeys(KeysOptions{Path: filepath.Join(t.TempDir(), "keys.json"), Client: &Client{URL: env.srv.URL},
+	keys, err := OpenKeys(KeysOptions{Path: filepath.Join(t.TempDir(), "keys.json"), Client: centralClient(t, env.srv.URL, nil),
 		Refresh: time.Hour, Retry: 10 * time.Millisecond, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +173,7 @@ func TestClockRunLearnsFromCentral(t *testing.T) {
 	env.clk.Set(time.Now().Add(time.Hour))
 	log, _ := newLog()
 	clk := OpenClock(ClockOptions{Log: log})
-	client := &Client{URL: env.srv.URL, OnServerTime: func(s, r, c time.Time) { clk.Learn(s, r, c) }}
+	client := centralClient(t, env.srv.URL, func(s, r, c time.Time) { clk.Learn(s, r, c) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- clk.Run(ctx, client, time.Hour) }()

@@ -161,7 +161,7 @@ func TestVerdicts(t *testing.T) {
 				Opaque: []OpaquePattern{{Issuer: "naver", Pattern: `^NV-[0-9A-Z]{20}$`}}, Timeout: 300 * time.Millisecond,
 				Facility: "F1", Device: "D1", Log: log}
 			if c.online != nil {
-				o.Online = &Client{URL: c.online.srv.URL}
+				o.Online = centralClient(t, c.online.srv.URL, nil)
 			}
 			v, err := NewVerifier(o)
 			if err != nil {

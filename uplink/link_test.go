@@ -2,13 +2,9 @@ package uplink
 
 import (
 	"context"
-	"encoding/pem"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,7 +23,7 @@ func TestBatchesAreGzipped(t *testing.T) {
 		c.Handler().ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	s := New(f.q, Config{URL: srv.URL})
+	s := New(f.q, Options{Central: centralAt(t, srv.URL, nil, 0)})
 	if n, err := s.SendOnce(context.Background()); err != nil || n != 20 {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
@@ -36,35 +32,6 @@ func TestBatchesAreGzipped(t *testing.T) {
 	}
 	if n, _ := c.ScanCount(); n != 20 {
 		t.Fatalf("central stored %d", n)
-	}
-}
-
-func TestTLSPinnedCA(t *testing.T) {
-	f := newFixture(t)
-	f.enqueue(t, 3, "F1", "D1")
-	srv := httptest.NewTLSServer(f.central(t).Handler())
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// System roots do not know the test server's certificate.
-	sys, err := NewClient("", 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := New(f.q, Config{URL: srv.URL, Client: sys}).SendOnce(context.Background()); !errors.Is(err, ErrRetryable) {
-		t.Fatalf("system roots: err = %v, want a retryable TLS failure", err)
-	}
-	pinned, err := NewClient(ca, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, err := New(f.q, Config{URL: srv.URL, Client: pinned}).SendOnce(context.Background()); err != nil || n != 3 {
-		t.Fatalf("pinned CA: n=%d err=%v", n, err)
-	}
-	if _, err := NewClient(filepath.Join(t.TempDir(), "none.pem"), 0); !errors.Is(err, ErrPermanent) {
-		t.Fatalf("missing CA file: %v", err)
 	}
 }
 
@@ -80,8 +47,8 @@ func TestOfflineProbeRecoversFast(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := New(f.q, Config{URL: "http://" + addr, MinBackoff: time.Minute, MaxBackoff: time.Minute,
-		ProbeMax: 100 * time.Millisecond, Client: &http.Client{Timeout: time.Second}})
+	s := New(f.q, Options{Central: centralAt(t, "http://"+addr, nil, time.Second), MinBackoff: time.Minute, MaxBackoff: time.Minute,
+		ProbeMax: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 )
@@ -24,15 +25,14 @@ func TestTimeMismatchDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := issued.Add(token.Validity + 6*time.Hour)
-	bad := queue.Record{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: seen,
-		CorrectedTime: seen, Token: tok, Verdict: string(token.Verified)}
+	bad := queue.Record{Scan: api.Scan{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: seen, CorrectedTime: seen, Token: tok, Verdict: string(token.Verified)}}
 	if _, err := f.q.Enqueue(bad); err != nil {
 		t.Fatal(err)
 	}
 	c := f.central(t)
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
-	s := New(f.q, Config{URL: srv.URL})
+	s := New(f.q, Options{Central: centralAt(t, srv.URL, nil, 0)})
 	if n, err := s.SendOnce(context.Background()); err != nil || n != 3 {
 		t.Fatalf("n=%d err=%v", n, err)
 	}

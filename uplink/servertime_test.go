@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 )
 
-func TestOnServerTimeReportsCentralClock(t *testing.T) {
+// Central's answer to a batch carries its clock: the client passes it on,
+// stamped with the sender's clock, once per answer.
+func TestBatchAnswerReportsCentralClock(t *testing.T) {
 	f := newFixture(t)
 	f.enqueue(t, 2, "F1", "D1")
 	centralNow := time.Date(2026, 11, 22, 1, 30, 0, 0, time.UTC)
@@ -25,9 +28,13 @@ func TestOnServerTimeReportsCentralClock(t *testing.T) {
 
 	type sample struct{ sent, received, server time.Time }
 	var got []sample
-	s := New(f.q, Config{URL: srv.URL, OnServerTime: func(sent, received, server time.Time) {
+	cl, err := client.New(client.Options{URL: srv.URL, OnServerTime: func(sent, received, server time.Time) {
 		got = append(got, sample{sent, received, server})
 	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(f.q, Options{Central: cl})
 	if n, err := s.SendOnce(context.Background()); err != nil || n != 2 {
 		t.Fatalf("send: %d %v", n, err)
 	}

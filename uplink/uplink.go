@@ -8,31 +8,29 @@
 // The sender keeps an online/offline state. When central cannot be reached
 // at all (no route, refused, reset, timeout) it goes offline and probes
 // central with a cheap GET /v1/time, with a short backoff capped at
-// Config.ProbeMax (3 s), so a hotspot that comes back is used within a few
+// Options.ProbeMax (3 s), so a hotspot that comes back is used within a few
 // seconds; when central answers with an error (5xx, 429) it stays online
 // but degraded and backs off exponentially. Status reports the state, the
 // counts and the drain progress for the status page; a long drain also logs
-// its progress every Config.ProgressEvery.
+// its progress every Options.ProgressEvery. Requests go through the one
+// client for central (central/client), which owns TLS, the credential and
+// the classification of failures.
 package uplink
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/queue"
 )
@@ -58,17 +56,13 @@ type attemptMarker interface {
 	MarkAttempt(ids []string) error
 }
 
-// Config configures a Sender.
-type Config struct {
-	// URL is central's base URL, such as "https://central.example:8443".
-	URL string
-	// Credential is the device credential, sent as a bearer token.
-	Credential string
+// Options configure a Sender.
+type Options struct {
+	// Central sends the batches (required to send): central's URL, TLS,
+	// the credential and the clock samples are its business.
+	Central *client.Client
 	// BatchSize is the most scans per request; 0 means api.MaxBatch (500).
 	BatchSize int
-	// Client makes the requests; one with a 10 s timeout when nil. Use
-	// NewClient for TLS with system roots or a pinned CA.
-	Client *http.Client
 	// Clock drives backoff and polling; clock.Real when nil.
 	Clock clock.Clock
 	// Log receives progress and errors; slog.Default when nil.
@@ -88,11 +82,6 @@ type Config struct {
 	// Parallel is how many full batches are sent at once while a backlog
 	// drains on a healthy link; 2 when zero, 1 turns it off.
 	Parallel int
-	// OnServerTime, when set, is called after every answer that carries
-	// central's clock, with the device times (from Clock) just before the
-	// request was sent and just after the answer arrived. The trust package
-	// learns the offset to central's clock from it.
-	OnServerTime func(sent, received, server time.Time)
 }
 
 // State is the sender's view of the link to central.
@@ -118,6 +107,11 @@ type Status struct {
 	LastError string `json:"last_error,omitempty"`
 	// LastSuccess is when central last acknowledged a batch.
 	LastSuccess time.Time `json:"last_success"`
+	// LastAttempt is when a batch was last sent.
+	LastAttempt time.Time `json:"last_attempt"`
+	// Failures counts batches that failed to reach central or that central
+	// refused as a whole, since start.
+	Failures int64 `json:"failures"`
 	// NextAttempt is when the next send or probe is due while backing off.
 	NextAttempt time.Time `json:"next_attempt"`
 	// Forwarded, Acknowledged and Rejected count scans since start.
@@ -134,14 +128,17 @@ type Status struct {
 
 // Sender forwards batches from a Store to central.
 type Sender struct {
-	st    Store
-	cfg   Config
-	kick  chan struct{}
-	flush chan struct{}
+	st  Store
+	cfg Options
+	// central sends the batches, gzipped unless NoGzip.
+	central *client.Client
+	kick    chan struct{}
+	flush   chan struct{}
 
 	forwarded atomic.Int64
 	acked     atomic.Int64
 	rejected  atomic.Int64
+	failures  atomic.Int64
 
 	// batch is the current batch size: cut to a quarter after a network
 	// failure (a 1 KB/s link cannot carry 500 scans within the client
@@ -156,12 +153,9 @@ type Sender struct {
 }
 
 // New returns a Sender for st.
-func New(st Store, cfg Config) *Sender {
+func New(st Store, cfg Options) *Sender {
 	if cfg.BatchSize <= 0 || cfg.BatchSize > api.MaxBatch {
 		cfg.BatchSize = api.MaxBatch
-	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -191,8 +185,11 @@ func New(st Store, cfg Config) *Sender {
 		cfg.ProgressEvery = 10 * time.Second
 	}
 	now := cfg.Clock.Now()
-	s := &Sender{st: st, cfg: cfg, kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
+	s := &Sender{st: st, cfg: cfg, central: cfg.Central, kick: make(chan struct{}, 1), flush: make(chan struct{}, 1),
 		status: Status{State: Starting, Since: now, Remaining: -1}, winStart: now}
+	if s.central != nil && !cfg.NoGzip {
+		s.central = s.central.Gzipped()
+	}
 	s.batch.Store(int64(cfg.BatchSize))
 	return s
 }
@@ -217,6 +214,7 @@ func (s *Sender) Status() Status {
 	st := s.status
 	s.mu.Unlock()
 	st.Forwarded, st.Acknowledged, st.Rejected = s.Counts()
+	st.Failures = s.failures.Load()
 	st.Batch = int(s.batch.Load())
 	return st
 }
@@ -301,9 +299,8 @@ func (s *Sender) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var se *sendError
 		switch {
-		case err != nil && errors.As(err, &se) && se.network:
+		case err != nil && client.Unreachable(err):
 			failures = 1
 			s.setState(ctx, Offline, err, time.Time{})
 			continue
@@ -312,7 +309,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			wait := s.backoff(failures, err)
 			s.setState(ctx, Degraded, err, s.cfg.Clock.Now().Add(wait))
 			level := slog.LevelWarn
-			if errors.Is(err, ErrPermanent) {
+			if errors.Is(err, client.ErrPermanent) {
 				level = slog.LevelError
 			}
 			s.cfg.Log.Log(ctx, level, "uplink send failed; scans stay queued", "err", err, "retry_in", wait.Round(time.Millisecond), "failures", failures)
@@ -392,30 +389,20 @@ func (s *Sender) probeDelay(failures int) time.Duration {
 func (s *Sender) probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ProbeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.cfg.URL+api.PathTime, nil)
-	if err != nil {
+	err := s.central.Do(ctx, http.MethodGet, api.PathTime, nil, &api.Time{})
+	if client.Unreachable(err) {
 		return err
 	}
-	if s.cfg.Credential != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
-	}
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
 	return nil
 }
 
 // backoff returns the delay before retry number failures: full jitter over
 // an exponential ceiling, or the server's Retry-After when it asked for one.
 func (s *Sender) backoff(failures int, err error) time.Duration {
-	var se *sendError
-	if errors.As(err, &se) && se.retryAfter > 0 {
-		return min(se.retryAfter, s.cfg.MaxBackoff)
+	if ra := client.RetryAfter(err); ra > 0 {
+		return min(ra, s.cfg.MaxBackoff)
 	}
-	if errors.Is(err, ErrPermanent) {
+	if errors.Is(err, client.ErrPermanent) {
 		return s.cfg.MaxBackoff
 	}
 	ceil := s.cfg.MinBackoff << min(failures-1, 20)
@@ -439,7 +426,7 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 	}
 	recs, err := s.st.Oldest(size * k)
 	if err != nil {
-		return 0, &sendError{op: "read queue", class: ErrRetryable, err: err}
+		return 0, fmt.Errorf("read queue: %w: %w", client.ErrRetryable, err)
 	}
 	if len(recs) == 0 {
 		return 0, nil
@@ -472,11 +459,11 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 		ack, rej, reasons, retry = append(ack, o.ack...), append(rej, o.rej...), append(reasons, o.reasons...), append(retry, o.retry...)
 	}
 	if err := s.st.Ack(ack); err != nil {
-		return 0, &sendError{op: "ack", class: ErrRetryable, err: err}
+		return 0, fmt.Errorf("ack: %w: %w", client.ErrRetryable, err)
 	}
 	if len(rej) > 0 {
 		if err := s.st.Reject(rej, reasons); err != nil {
-			return 0, &sendError{op: "reject", class: ErrRetryable, err: err}
+			return 0, fmt.Errorf("reject: %w: %w", client.ErrRetryable, err)
 		}
 		s.cfg.Log.Error("central rejected scans permanently; moved to dead letters", "count", len(rej), "first_reason", reasons[0])
 	}
@@ -499,8 +486,7 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 		return len(ack) + len(rej), firstErr
 	}
 	if len(ack)+len(rej) == 0 {
-		return 0, &sendError{op: "send batch", class: ErrRetryable, status: http.StatusOK,
-			err: fmt.Errorf("central asked to retry all %d scans", len(retry))}
+		return 0, fmt.Errorf("send batch: %w: central asked to retry all %d scans", client.ErrRetryable, len(retry))
 	}
 	return len(ack) + len(rej), nil
 }
@@ -515,18 +501,21 @@ type outcome struct {
 func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) {
 	batch := api.ScanBatch{Scans: make([]api.Scan, len(recs))}
 	for i, r := range recs {
-		batch.Scans[i] = api.Scan{
-			ID: r.ID, Facility: r.Facility, Device: r.Device, DeviceTime: r.DeviceTime,
-			CorrectedTime: r.CorrectedTime, Token: r.Token, Verdict: r.Verdict, Kind: r.Kind,
-		}
+		batch.Scans[i] = r.Scan
 	}
-	res, err := s.post(ctx, batch)
-	if err != nil {
-		var se *sendError
-		if errors.As(err, &se) && se.status != 0 {
+	var res api.BatchResult
+	s.mu.Lock()
+	s.status.LastAttempt = s.cfg.Clock.Now()
+	s.mu.Unlock()
+	if err := s.central.Do(ctx, http.MethodPost, api.PathScans, batch, &res); err != nil {
+		if ctx.Err() == nil {
+			s.failures.Add(1)
+		}
+		var ce *client.Error
+		if errors.As(err, &ce) && ce.Status != 0 {
 			s.markAttempt(recs)
 		}
-		if errors.As(err, &se) && se.network && ctx.Err() == nil {
+		if client.Unreachable(err) && ctx.Err() == nil {
 			s.batch.Store(max(int64(len(recs))/4, 1))
 		}
 		return outcome{err: err}
@@ -534,12 +523,11 @@ func (s *Sender) exchange(ctx context.Context, recs []queue.Record) (o outcome) 
 	s.batch.Store(min(s.batch.Load()*2, int64(s.cfg.BatchSize)))
 	s.forwarded.Add(int64(len(recs)))
 	if len(res.Results) != len(recs) {
-		return outcome{err: &sendError{op: "send batch", class: ErrRetryable,
-			err: fmt.Errorf("central answered %d results for %d scans", len(res.Results), len(recs))}}
+		return outcome{err: fmt.Errorf("send batch: %w: central answered %d results for %d scans", client.ErrRetryable, len(res.Results), len(recs))}
 	}
 	for i, it := range res.Results {
 		if it.ID != recs[i].ID {
-			return outcome{err: &sendError{op: "send batch", class: ErrRetryable, err: fmt.Errorf("result %d is for another scan", i)}}
+			return outcome{err: fmt.Errorf("send batch: %w: result %d is for another scan", client.ErrRetryable, i)}
 		}
 		switch {
 		case it.Status.Acknowledged():
@@ -565,87 +553,4 @@ func (s *Sender) markAttempt(recs []queue.Record) {
 	if err := am.MarkAttempt(ids); err != nil {
 		s.cfg.Log.Warn("could not count attempts", "err", err)
 	}
-}
-
-var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
-
-func (s *Sender) encode(b api.ScanBatch) ([]byte, error) {
-	js, err := json.Marshal(b)
-	if err != nil || s.cfg.NoGzip {
-		return js, err
-	}
-	var buf bytes.Buffer
-	buf.Grow(len(js) / 3)
-	zw := gzipPool.Get().(*gzip.Writer)
-	defer gzipPool.Put(zw)
-	zw.Reset(&buf)
-	if _, err := zw.Write(js); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func (s *Sender) post(ctx context.Context, b api.ScanBatch) (api.BatchResult, error) {
-	body, err := s.encode(b)
-	if err != nil {
-		return api.BatchResult{}, &sendError{op: "encode batch", class: ErrPermanent, err: err}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL+api.PathScans, bytes.NewReader(body))
-	if err != nil {
-		return api.BatchResult{}, &sendError{op: "build request", class: ErrPermanent, err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if !s.cfg.NoGzip {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	if s.cfg.Credential != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Credential)
-	}
-	sent := s.cfg.Clock.Now()
-	resp, err := s.cfg.Client.Do(req)
-	if err != nil {
-		return api.BatchResult{}, &sendError{op: "post batch", class: ErrRetryable, network: true, err: err}
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return api.BatchResult{}, &sendError{op: "read answer", class: ErrRetryable, network: true, err: err}
-	}
-	if resp.StatusCode != http.StatusOK {
-		class := ErrPermanent
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
-			class = ErrRetryable
-		}
-		var ae api.Error
-		_ = json.Unmarshal(data, &ae)
-		return api.BatchResult{}, &sendError{op: "post batch", class: class, status: resp.StatusCode,
-			err:        fmt.Errorf("central answered %s (reason %q)", resp.Status, ae.Reason),
-			retryAfter: retryAfter(resp.Header.Get("Retry-After"), s.cfg.Clock.Now())}
-	}
-	received := s.cfg.Clock.Now()
-	var res api.BatchResult
-	if err := json.Unmarshal(data, &res); err != nil {
-		return api.BatchResult{}, &sendError{op: "decode answer", class: ErrRetryable, status: resp.StatusCode, err: err}
-	}
-	if s.cfg.OnServerTime != nil && !res.ServerTime.IsZero() {
-		s.cfg.OnServerTime(sent, received, res.ServerTime)
-	}
-	return res, nil
-}
-
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(h); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

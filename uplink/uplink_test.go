@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
@@ -46,8 +48,8 @@ func (f *fixture) enqueue(t *testing.T, n int, facility, device string) []string
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := queue.Record{ID: token.ScanID(device, tok), Facility: facility, Device: device,
-			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}
+		r := queue.Record{Scan: api.Scan{ID: token.ScanID(device, tok), Facility: facility, Device: device,
+			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}}
 		if _, err := f.q.Enqueue(r); err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +65,21 @@ func (f *fixture) central(t *testing.T) *central.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// centralAt returns the one client for central at url, stamped by clk
+// (the machine clock when nil).
+func centralAt(t *testing.T, url string, clk clock.Clock, timeout time.Duration) *client.Client {
+	t.Helper()
+	o := client.Options{URL: url, Timeout: timeout}
+	if clk != nil {
+		o.Clock = clk
+	}
+	c, err := client.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
@@ -82,7 +99,7 @@ func TestSendToRealCentralAcknowledges(t *testing.T) {
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 
-	s := New(f.q, Config{URL: srv.URL, BatchSize: 3})
+	s := New(f.q, Options{Central: centralAt(t, srv.URL, nil, 0), BatchSize: 3})
 	total := 0
 	for {
 		n, err := s.SendOnce(context.Background())
@@ -117,9 +134,8 @@ func TestCentralUnreachableThenBack(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	s := New(f.q, Config{URL: "http://" + addr, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
-		Client: &http.Client{Timeout: time.Second}})
-	if _, err := s.SendOnce(context.Background()); !errors.Is(err, ErrRetryable) {
+	s := New(f.q, Options{Central: centralAt(t, "http://"+addr, nil, time.Second), MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	if _, err := s.SendOnce(context.Background()); !errors.Is(err, client.ErrRetryable) {
 		t.Fatalf("send to a dead central: err = %v, want retryable", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,11 +178,11 @@ func TestAnswersClassified(t *testing.T) {
 		class      error
 		wantWait   time.Duration
 	}{
-		{500, "", ErrRetryable, 0},
-		{503, "", ErrRetryable, 0},
-		{429, "7", ErrRetryable, 7 * time.Second},
-		{400, "", ErrPermanent, time.Minute},
-		{401, "", ErrPermanent, time.Minute},
+		{500, "", client.ErrRetryable, 0},
+		{503, "", client.ErrRetryable, 0},
+		{429, "7", client.ErrRetryable, 7 * time.Second},
+		{400, "", client.ErrPermanent, time.Minute},
+		{401, "", client.ErrPermanent, time.Minute},
 	}
 	for _, c := range cases {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +194,8 @@ func TestAnswersClassified(t *testing.T) {
 		}))
 		f := newFixture(t)
 		f.enqueue(t, 2, "F1", "D1")
-		s := New(f.q, Config{URL: srv.URL, MaxBackoff: time.Minute, Clock: clock.NewFake(time.Now())})
+		fc := clock.NewFake(time.Now())
+		s := New(f.q, Options{Central: centralAt(t, srv.URL, fc, 0), MaxBackoff: time.Minute, Clock: fc})
 		_, err := s.SendOnce(context.Background())
 		srv.Close()
 		if !errors.Is(err, c.class) {
@@ -196,8 +213,8 @@ func TestAnswersClassified(t *testing.T) {
 }
 
 func TestBackoffGrowsWithinBounds(t *testing.T) {
-	s := New(nil, Config{MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second})
-	err := &sendError{op: "x", class: ErrRetryable}
+	s := New(nil, Options{MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second})
+	err := &client.Error{Op: "x", Status: 503, Retryable: true}
 	for failures := 1; failures <= 30; failures++ {
 		for i := 0; i < 50; i++ {
 			d := s.backoff(failures, err)
@@ -215,14 +232,14 @@ func TestRejectedGoToDeadLetters(t *testing.T) {
 	// A scan signed by a key central does not know is rejected permanently.
 	other, _ := token.GenerateKey("dev")
 	tok, _ := token.Signer{Key: other}.Issue(time.Now())
-	bad := queue.Record{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: time.Now(),
-		CorrectedTime: time.Now(), Token: tok, Verdict: string(token.Verified)}
+	bad := queue.Record{Scan: api.Scan{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1",
+		DeviceTime: time.Now(), CorrectedTime: time.Now(), Token: tok, Verdict: string(token.Verified)}}
 	if _, err := f.q.Enqueue(bad); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(f.central(t).Handler())
 	defer srv.Close()
-	s := New(f.q, Config{URL: srv.URL})
+	s := New(f.q, Options{Central: centralAt(t, srv.URL, nil, 0)})
 	n, err := s.SendOnce(context.Background())
 	if err != nil || n != 3 {
 		t.Fatalf("n=%d err=%v", n, err)
@@ -249,7 +266,7 @@ func TestFlushCutsBackoffShort(t *testing.T) {
 	}))
 	defer srv.Close()
 	fc := clock.NewFake(time.Now())
-	s := New(f.q, Config{URL: srv.URL, Clock: fc, MinBackoff: time.Hour, MaxBackoff: time.Hour, Poll: time.Hour})
+	s := New(f.q, Options{Central: centralAt(t, srv.URL, fc, 0), Clock: fc, MinBackoff: time.Hour, MaxBackoff: time.Hour, Poll: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()

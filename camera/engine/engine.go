@@ -73,8 +73,8 @@ type Options struct {
 	OnHealth func(camera.Health)
 	// Clock stamps codes and times backoff. Nil means clock.Real{}.
 	Clock clock.Clock
-	// Logger receives log lines (never code text). Nil means slog.Default().
-	Logger *slog.Logger
+	// Log receives log lines (never code text). Nil means slog.Default().
+	Log *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -102,8 +102,8 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	return o
 }
@@ -220,7 +220,7 @@ func (s *stream) Next(ctx context.Context) (Code, error) {
 				return Code{}, s.err
 			}
 			if !s.dedup.Fresh(c.Text, c.At) {
-				s.o.Logger.Debug("engine: duplicate code suppressed", "source", s.name)
+				s.o.Log.Debug("engine: duplicate code suppressed", "source", s.name)
 				continue
 			}
 			return c, nil
@@ -260,7 +260,7 @@ func (s *stream) setHealth(st camera.State, reason string) {
 	h := s.health
 	s.mu.Unlock()
 	if changed {
-		s.o.Logger.Info("engine: health", "source", s.name, "state", st.String(), "reason", reason)
+		s.o.Log.Info("engine: health", "source", s.name, "state", st.String(), "reason", reason)
 		if s.o.OnHealth != nil {
 			s.o.OnHealth(h)
 		}
@@ -292,7 +292,7 @@ func (s *stream) failed(err error, missing bool) bool {
 	if missing || fails >= 3 {
 		st = camera.StateAbsent
 	}
-	s.o.Logger.Warn("engine: device failed; will retry", "source", s.name, "attempt", fails, "retry_in", back, "err", err)
+	s.o.Log.Warn("engine: device failed; will retry", "source", s.name, "attempt", fails, "retry_in", back, "err", err)
 	s.setHealth(st, err.Error())
 	select {
 	case <-s.o.Clock.After(back):

@@ -200,7 +200,7 @@ func (e *evdevEngine) run(ctx context.Context) {
 		}
 		if !e.o.NoGrab && !regular {
 			if err := grab(f); err != nil {
-				e.o.Logger.Warn("engine: exclusive grab failed; codes may also reach other programs", "source", e.name, "err", err)
+				e.o.Log.Warn("engine: exclusive grab failed; codes may also reach other programs", "source", e.name, "err", err)
 			}
 		}
 		e.mu.Lock()

@@ -208,7 +208,7 @@ func TestEvdevLiveDeviceIdleEndAndReopen(t *testing.T) {
 	var logs syncBuffer
 	c, err := Open(context.Background(), "evdev:"+fifo, Options{
 		IdleEnd: 80 * time.Millisecond, BackoffMin: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)

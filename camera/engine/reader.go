@@ -24,7 +24,7 @@ func NewReader(r io.Reader, name string, o Options) Codes {
 }
 
 func (e *readerEngine) run() {
-	fr := framer{max: e.o.MaxLen, log: e.o.Logger, name: e.name}
+	fr := framer{max: e.o.MaxLen, log: e.o.Log, name: e.name}
 	br := bufio.NewReader(e.r)
 	for {
 		b, err := br.ReadByte()

@@ -74,7 +74,7 @@ func (e *serialEngine) readPort(port serial.Port) error {
 	if err := port.SetReadTimeout(e.o.IdleEnd); err != nil {
 		return err
 	}
-	fr := framer{max: e.o.MaxLen, log: e.o.Logger, name: e.name}
+	fr := framer{max: e.o.MaxLen, log: e.o.Log, name: e.name}
 	buf := make([]byte, 256)
 	for {
 		n, err := port.Read(buf)

@@ -54,7 +54,9 @@ const MaxBatch = 500
 // MaxBatchBytes bounds a batch request body (after gzip decoding).
 const MaxBatchBytes = 4 << 20
 
-// Scan is one scan record as sent by a device.
+// Scan is one scan record as sent by a device, and the one definition of a
+// scan's fields: the device's queue record and central's stored scan embed
+// it and add only their own.
 type Scan struct {
 	// ID is the idempotency key: token.ScanID(device, token).
 	ID string `json:"id"`
@@ -65,8 +67,9 @@ type Scan struct {
 	DeviceTime time.Time `json:"device_time"`
 	// CorrectedTime is the device time corrected to central's clock.
 	CorrectedTime time.Time `json:"corrected_time"`
-	// Token is the opaque QR text.
-	Token string `json:"token"`
+	// Token is the opaque QR text; empty for a paper-ledger visit (and in
+	// the device's stored record, which keeps it sealed apart).
+	Token string `json:"token,omitempty"`
 	// Verdict is the verdict given at the door: "verified" or "pending".
 	Verdict string `json:"verdict"`
 	// Kind is empty for a visitor's scan, or KindPaper for a paper-ledger
@@ -465,3 +468,19 @@ type AuditEntry struct {
 type Audit struct {
 	Entries []AuditEntry `json:"entries"`
 }
+
+// Timed is an answer that carries central's clock at the moment it
+// answered; the agent learns its offset to central from every one.
+type Timed interface {
+	// CentralTime returns central's clock, zero when the answer has none.
+	CentralTime() time.Time
+}
+
+// CentralTime returns central's clock when it answered.
+func (r BatchResult) CentralTime() time.Time { return r.ServerTime }
+
+// CentralTime returns central's clock.
+func (t Time) CentralTime() time.Time { return t.Now }
+
+// CentralTime returns central's clock when it answered.
+func (a HeartbeatAck) CentralTime() time.Time { return a.ServerTime }

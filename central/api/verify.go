@@ -72,3 +72,6 @@ type ScanVerdict struct {
 	// Copy is set when the token was already seen at another facility.
 	Copy bool `json:"copy,omitempty"`
 }
+
+// CentralTime returns central's clock when it answered.
+func (r VerifyResult) CentralTime() time.Time { return r.ServerTime }

@@ -14,8 +14,8 @@ import (
 )
 
 func scan(i int, facility string, at time.Time) central.Scan {
-	return central.Scan{ID: fmt.Sprintf("id-%d", i), Facility: facility, Device: "D", DeviceTime: at, CorrectedTime: at,
-		Token: fmt.Sprintf("tok-%d", i), Fingerprint: fmt.Sprintf("fp-%d", i), Verdict: "verified", ReceivedAt: at}
+	return central.Scan{Scan: api.Scan{ID: fmt.Sprintf("id-%d", i), Facility: facility, Device: "D",
+		DeviceTime: at, CorrectedTime: at, Token: fmt.Sprintf("tok-%d", i), Verdict: "verified"}, Fingerprint: fmt.Sprintf("fp-%d", i), ReceivedAt: at}
 }
 
 func TestAuditIsAppendOnly(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -61,7 +62,11 @@ func newDoor(t *testing.T, ctx context.Context, facility, device, url string) *d
 		t.Fatal(err)
 	}
 	go srv.Serve(ctx, ln)
-	return &door{device: device, q: q, s: uplink.New(q, uplink.Config{URL: url}), addr: ln.Addr().String()}
+	cl, err := client.New(client.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &door{device: device, q: q, s: uplink.New(q, uplink.Options{Central: cl}), addr: ln.Addr().String()}
 }
 
 // see records a token shown at the door now, as the agent does after a
@@ -69,8 +74,7 @@ func newDoor(t *testing.T, ctx context.Context, facility, device, url string) *d
 func (d *door) see(t *testing.T, facility, tok string) {
 	t.Helper()
 	now := time.Now()
-	if _, err := d.q.Enqueue(queue.Record{ID: token.ScanID(d.device, tok), Facility: facility, Device: d.device,
-		DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}); err != nil {
+	if _, err := d.q.Enqueue(queue.Record{Scan: api.Scan{ID: token.ScanID(d.device, tok), Facility: facility, Device: d.device, DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}}); err != nil {
 		t.Fatal(err)
 	}
 }

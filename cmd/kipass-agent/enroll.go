@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central/api"
-	"github.com/kipass/kipass/uplink"
+	"github.com/kipass/kipass/central/client"
 )
 
 // cmdEnroll trades a one-time enrollment code for a device credential,
@@ -25,14 +24,17 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--credential FILE] [--name NAME]
-       kipass-agent enroll --rotate [--config FILE] [--central URL] [--credential FILE]
+		fmt.Fprint(stderr, `Usage: kipass-agent enroll --code CODE [--config FILE] [--central URL] [--central-ca FILE] [--credential FILE] [--name NAME]
+       kipass-agent enroll --rotate [--config FILE] [--central URL] [--central-ca FILE] [--credential FILE]
 
 Trades the one-time enrollment code a facility manager issued for this
 device's credential. The credential is written to --credential (mode 0600;
 default: the config's credential_file, or "credential" beside the config).
 With --config, the facility, device, entrance and credential_file keys of
-the config file are filled in; the other keys are kept.
+the config file are filled in; the other keys are kept. The code travels
+to central the way scans do: TLS against the system roots or the config's
+central_ca_file, and plain http:// only to loopback unless the config has
+"insecure_http": true.
 
 --rotate replaces an enrolled device's credential: central issues a new one
 for the old, the new one replaces the old in the credential file, and the
@@ -46,6 +48,7 @@ Flags:
 	code := fs.String("code", "", "the one-time enrollment `code` (XXXX-XXXX-XXXX)")
 	config := fs.String("config", "", "agent config `file` to fill in (JSON)")
 	centralURL := fs.String("central", "", "central's base `URL` (default: the config's central_url)")
+	caFile := fs.String("central-ca", "", "central's CA `file` (PEM; default: the config's central_ca_file, else the system roots)")
 	credFile := fs.String("credential", "", "credential `file` to write (0600)")
 	name := fs.String("name", "", "a `label` for this device at central (its model or place)")
 	force := fs.Bool("force", false, "overwrite an existing credential file")
@@ -59,8 +62,8 @@ Flags:
 	if *code == "" && !*rotate {
 		return errors.New("--code is required (or --rotate, to replace an enrolled device's credential)")
 	}
-	var caFile string
 	var raw map[string]json.RawMessage
+	insecureHTTP := false
 	if *config != "" {
 		b, err := os.ReadFile(*config)
 		if err != nil {
@@ -77,8 +80,11 @@ Flags:
 		if *centralURL == "" {
 			*centralURL = str("central_url")
 		}
-		if caFile = str("central_ca_file"); caFile != "" && !filepath.IsAbs(caFile) {
-			caFile = filepath.Join(filepath.Dir(*config), caFile)
+		json.Unmarshal(raw["insecure_http"], &insecureHTTP)
+		if *caFile == "" {
+			if *caFile = str("central_ca_file"); *caFile != "" && !filepath.IsAbs(*caFile) {
+				*caFile = filepath.Join(filepath.Dir(*config), *caFile)
+			}
 		}
 		if *credFile == "" {
 			*credFile = str("credential_file")
@@ -90,26 +96,26 @@ Flags:
 			}
 		}
 	}
-	if !strings.HasPrefix(*centralURL, "http://") && !strings.HasPrefix(*centralURL, "https://") {
-		return errors.New("--central (or the config's central_url) must be an http(s) URL")
+	co := client.Options{URL: *centralURL, CAFile: *caFile, InsecureHTTP: insecureHTTP, Timeout: 30 * time.Second}
+	if err := client.CheckURL(co.URL, co.InsecureHTTP); err != nil {
+		return fmt.Errorf("--central or the config: %w", err)
 	}
 	if *credFile == "" {
 		return errors.New("--credential or --config is required")
 	}
-	hc, err := uplink.NewClient(caFile, 30*time.Second)
+	if *rotate {
+		return rotateCredential(ctx, co, *credFile, stdout)
+	}
+	central, err := client.New(co)
 	if err != nil {
 		return err
-	}
-	base := strings.TrimRight(*centralURL, "/")
-	if *rotate {
-		return rotateCredential(ctx, hc, base, *credFile, stdout)
 	}
 	if _, err := os.Stat(*credFile); err == nil && !*force {
 		return fmt.Errorf("%s exists: this device is enrolled already (--force replaces its credential; --rotate replaces it without a new code)", *credFile)
 	}
 
 	var en api.Enrollment
-	if err := post(ctx, hc, base+api.PathEnroll, "", api.EnrollRequest{Code: *code, Name: *name}, &en); err != nil {
+	if err := central.Do(ctx, http.MethodPost, api.PathEnroll, api.EnrollRequest{Code: *code, Name: *name}, &en); err != nil {
 		return err
 	}
 	if en.Credential == "" || en.Device == "" {
@@ -150,14 +156,19 @@ Flags:
 // rotateCredential trades the credential in credFile for a new one and
 // writes it in its place (0600). The old one stays valid at central until
 // the new one is first used.
-func rotateCredential(ctx context.Context, hc *http.Client, base, credFile string, stdout io.Writer) error {
+func rotateCredential(ctx context.Context, co client.Options, credFile string, stdout io.Writer) error {
 	b, err := os.ReadFile(credFile)
 	if err != nil {
 		return fmt.Errorf("credential: %w (enroll the device first)", err)
 	}
 	old := strings.TrimSpace(string(b))
+	co.Credential = old
+	central, err := client.New(co)
+	if err != nil {
+		return err
+	}
 	var r api.Rotation
-	if err := post(ctx, hc, base+api.PathRotate, old, nil, &r); err != nil {
+	if err := central.Do(ctx, http.MethodPost, api.PathRotate, nil, &r); err != nil {
 		return err
 	}
 	if r.Credential == "" || r.Credential == old {
@@ -170,62 +181,6 @@ func rotateCredential(ctx context.Context, hc *http.Client, base, credFile strin
 		"restart the agent (systemctl restart kipass-agent): central revokes the old credential when the new one is first used\n",
 		r.Subject, r.Facility, credFile)
 	return nil
-}
-
-// post sends in as JSON to url with an optional bearer credential and
-// decodes a 2xx answer into out; central's refusal names its reason.
-func post(ctx context.Context, hc *http.Client, url, credential string, in, out any) error {
-	var body io.Reader = http.NoBody
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	if credential != "" {
-		hr.Header.Set("Authorization", "Bearer "+credential)
-	}
-	resp, err := hc.Do(hr)
-	if err != nil {
-		return fmt.Errorf("central unreachable: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var ae api.Error
-		if json.Unmarshal(data, &ae) == nil && ae.Reason != "" {
-			return fmt.Errorf("central refused: %s (%s)", ae.Error, ae.Reason)
-		}
-		return fmt.Errorf("central answered %s", resp.Status)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("central's answer is not JSON: %w", err)
-	}
-	return nil
-}
-
-// pathFromConfig writes path (relative to the working directory, or
-// absolute) the way a key of the config file at config must hold it:
-// relative to the config's folder when it lies inside it, else absolute.
-func pathFromConfig(config, path string) string {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return path
-	}
-	dir, err := filepath.Abs(filepath.Dir(config))
-	if err != nil {
-		return abs
-	}
-	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return rel
-	}
-	return abs
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
@@ -252,4 +207,22 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// pathFromConfig writes path (relative to the working directory, or
+// absolute) the way a key of the config file at config must hold it:
+// relative to the config's folder when it lies inside it, else absolute.
+func pathFromConfig(config, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	dir, err := filepath.Abs(filepath.Dir(config))
+	if err != nil {
+		return abs
+	}
+	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return abs
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,14 +20,20 @@ import (
 	"github.com/kipass/kipass/central/api"
 )
 
-func postJSON(t *testing.T, url, cred string, body, out any) int {
+// postJSON posts body to url and decodes the answer into out; hc is the
+// HTTP client (http.DefaultClient when none is given).
+func postJSON(t *testing.T, url, cred string, body, out any, hc ...*http.Client) int {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 	if cred != "" {
 		req.Header.Set("Authorization", "Bearer "+cred)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c := http.DefaultClient
+	if len(hc) > 0 {
+		c = hc[0]
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,5 +221,48 @@ func TestEnrollRotate(t *testing.T) {
 	}
 	if rc := run([]string{"enroll", "--rotate", "--code", "X", "--config", cfgPath}, &out, &errb); rc != 1 {
 		t.Fatal("--rotate with --code accepted")
+	}
+}
+
+// Enrollment goes through the agent's client for central: the config's
+// pinned CA is trusted, and a plain http:// URL to another host is refused
+// before the code leaves the device.
+func TestEnrollUsesPinnedCAAndRefusesPlainHTTP(t *testing.T) {
+	cs, err := central.Open(filepath.Join(t.TempDir(), "c.db"), central.Options{RequireCredentials: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(cs.Handler())
+	defer func() { srv.Close(); cs.Close() }()
+	var reg api.Registered
+	if c := postJSON(t, srv.URL+api.PathFacilities, "", api.Registration{BusinessNumber: "124-81-00998", Name: "카페",
+		Representative: "최", Phone: "02-555-0101", Address: "서울 마포구 1", BusinessType: "cafe"}, &reg, srv.Client()); c != 201 {
+		t.Fatalf("register: %d", c)
+	}
+	var code api.EnrollmentCode
+	postJSON(t, srv.URL+api.FacilityPath(reg.Facility.ID, "enrollment-codes"), reg.ManagerCredential, api.CodeRequest{Entrance: "정문"}, &code, srv.Client())
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	cfgPath := filepath.Join(dir, "agent.json")
+	os.WriteFile(cfgPath, []byte(`{"source":"stdin","data_dir":"data","keys_file":"keys.json",
+		"central_url":"`+srv.URL+`","central_ca_file":"ca.pem"}`), 0o600)
+	var out, errb bytes.Buffer
+	if rc := run([]string{"enroll", "--config", cfgPath, "--code", code.Code}, &out, &errb); rc != 0 {
+		t.Fatalf("enroll over TLS with the pinned CA: %d %s", rc, errb.String())
+	}
+	if cfg, err := agent.LoadConfig(cfgPath); err != nil || cfg.Facility != reg.Facility.ID {
+		t.Fatalf("config after enroll: %+v %v", cfg, err)
+	}
+
+	errb.Reset()
+	cred := filepath.Join(dir, "other-credential")
+	if rc := run([]string{"enroll", "--central", "http://central.example:8700", "--credential", cred, "--code", "ABCD-EFGH-JKLM"}, &out, &errb); rc != 1 ||
+		!strings.Contains(errb.String(), `"central_url"`) || !strings.Contains(errb.String(), `"insecure_http"`) {
+		t.Fatalf("plain http to another host: %d %s", rc, errb.String())
+	}
+	if _, err := os.Stat(cred); err == nil {
+		t.Fatal("a credential file was written after the refusal")
 	}
 }

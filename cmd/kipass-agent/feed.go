@@ -31,8 +31,7 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	log := cfg.Logger(stderr)
-	var last agent.Scan
-	a, err := agent.Open(ctx, cfg, log, agent.Hooks{OnScan: func(s agent.Scan) { last = s }})
+	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err
 	}
@@ -57,8 +56,7 @@ func cmdFeed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if text == "" || ctx.Err() != nil {
 			continue
 		}
-		last = agent.Scan{}
-		a.HandleText(ctx, text, time.Now())
+		last, _ := a.HandleText(ctx, text, time.Now())
 		if last.Recorded && (last.Prompt == audio.Verified || last.Prompt == audio.Pending) {
 			fmt.Fprintf(stdout, "confirmed %s\n", token.ScanID(cfg.Device, text))
 		} else {

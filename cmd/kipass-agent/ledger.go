@@ -124,7 +124,7 @@ func first(s []string) string {
 }
 
 // post sends a JSON body with the manager PIN to the agent's ledger API.
-func (c *client) post(ctx context.Context, path, pin string, body, v any) error {
+func (c *pageClient) post(ctx context.Context, path, pin string, body, v any) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return err

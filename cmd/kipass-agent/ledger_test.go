@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 )
 
@@ -39,7 +40,7 @@ func TestLedgerCommandAgainstRunningAgent(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := agent.Open(ctx, cfg, agent.NewLogger(&bytes.Buffer{}, "error"), agent.Hooks{})
+	a, err := agent.Open(ctx, cfg, logging.New(&bytes.Buffer{}, "error"), agent.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

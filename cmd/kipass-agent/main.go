@@ -30,7 +30,9 @@ import (
 	"syscall"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/demo"
 	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/logging"
 )
 
 const usage = `kipass-agent is the scanner agent of the KI-Pass electronic visitor register.
@@ -159,8 +161,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, err := agent.Demo(ctx, agent.DemoOptions{
-		Dir: *dir, Scans: *scans, Out: stdout, Log: agent.NewLogger(stderr, *level),
+	_, err := demo.Run(ctx, demo.Options{
+		Dir: *dir, Scans: *scans, Out: stdout, Log: logging.New(stderr, *level),
 		Audio: agent.AudioConfig{Device: *device}, StatusListen: *statusAddr,
 	})
 	return err

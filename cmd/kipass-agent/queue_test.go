@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -32,7 +33,7 @@ func TestQueueCommandCountsAndResendsDeadLetters(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		tok, _ := token.Signer{Key: key}.Issue(time.Now())
 		id := token.ScanID("gate-q", tok)
-		if _, err := q.Enqueue(queue.Record{ID: id, Facility: "F", Device: "gate-q", Token: tok, Verdict: "verified"}); err != nil {
+		if _, err := q.Enqueue(queue.Record{Scan: api.Scan{ID: id, Facility: "F", Device: "gate-q", Token: tok, Verdict: "verified"}}); err != nil {
 			t.Fatal(err)
 		}
 		toks, ids = append(toks, tok), append(ids, id)

@@ -69,18 +69,18 @@ and the agent keeps retrying on its own.
 Flags:
 `
 
-// client talks to the agent's status page.
-type client struct {
+// pageClient talks to the agent's status page.
+type pageClient struct {
 	base string
 	http *http.Client
 }
 
 // addFlags registers the flags every status command shares and returns a
 // function that builds the client once the flags are parsed.
-func addFlags(fs *flag.FlagSet) func() (*client, error) {
+func addFlags(fs *flag.FlagSet) func() (*pageClient, error) {
 	addr := fs.String("addr", "", "the status page's `address` (default: status.listen from --config, else "+status.DefaultAddr+")")
 	config := fs.String("config", "", "read the address from the agent's config `file`")
-	return func() (*client, error) {
+	return func() (*pageClient, error) {
 		a := *addr
 		if a == "" && *config != "" {
 			cfg, err := agent.LoadConfig(*config)
@@ -99,7 +99,7 @@ func addFlags(fs *flag.FlagSet) func() (*client, error) {
 		if h, p, err := net.SplitHostPort(a); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
 			a = net.JoinHostPort("127.0.0.1", p)
 		}
-		return &client{base: "http://" + a, http: &http.Client{Timeout: 10 * time.Second}}, nil
+		return &pageClient{base: "http://" + a, http: &http.Client{Timeout: 10 * time.Second}}, nil
 	}
 }
 
@@ -113,7 +113,7 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func (c *client) do(ctx context.Context, method, path string, v any) error {
+func (c *pageClient) do(ctx context.Context, method, path string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central"
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/status"
 	"github.com/kipass/kipass/token"
@@ -63,8 +65,8 @@ func TestStatusStatsFlushAgainstRealQueue(t *testing.T) {
 		}
 		toks = append(toks, tok)
 		now := time.Now()
-		if _, err := q.Enqueue(queue.Record{ID: token.ScanID("gate-c", tok), Facility: "FAC-C", Device: "gate-c",
-			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: "verified"}); err != nil {
+		if _, err := q.Enqueue(queue.Record{Scan: api.Scan{ID: token.ScanID("gate-c", tok), Facility: "FAC-C", Device: "gate-c",
+			DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: "verified"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +80,11 @@ func TestStatusStatsFlushAgainstRealQueue(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ls := &lazySender{ctx: ctx, s: uplink.New(q, uplink.Config{URL: hs.URL, BatchSize: 4}), done: make(chan error, 1)}
+	cl, err := client.New(client.Options{URL: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := &lazySender{ctx: ctx, s: uplink.New(q, uplink.Options{Central: cl, BatchSize: 4}), done: make(chan error, 1)}
 	today := time.Now().In(status.KST).Truncate(time.Hour)
 	srv, err := status.New(status.Options{Source: queueSource{q}, Drainer: ls,
 		Counter: countList{{Hour: today, Device: "gate-c", Count: 17}, {Hour: today, Device: "gate-d", Count: 5}}})

@@ -33,10 +33,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/central/pg"
 	"github.com/kipass/kipass/heartbeat"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/token"
 )
 
@@ -156,7 +156,7 @@ func runServe(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kipass-central serve: give exactly one of --data and --postgres")
 		return 2
 	}
-	log := agent.NewLogger(stderr, *level)
+	log := logging.New(stderr, *level)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, o, log); err != nil {

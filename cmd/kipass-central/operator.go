@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/central/api"
-	"github.com/kipass/kipass/uplink"
+	"github.com/kipass/kipass/central/client"
 )
 
 // opCommand is one operator subcommand: a thin layer over one or two calls
@@ -366,6 +366,7 @@ func runOperator(ctx context.Context, name string, args []string, stdout, stderr
 	base := o.fs.String("central", envOr("KIPASS_CENTRAL_URL", "http://127.0.0.1:8700"), "central's base `URL` (env KIPASS_CENTRAL_URL)")
 	credFile := o.fs.String("credential", os.Getenv("KIPASS_CREDENTIAL_FILE"), "`file` holding the "+cmd.who+" credential (env KIPASS_CREDENTIAL_FILE)")
 	ca := o.fs.String("ca", "", "PEM `file` of the CA that signed central's certificate (default: the system roots)")
+	insecure := o.fs.Bool("insecure-http", false, "allow a plain http:// --central to a host other than loopback (credentials travel unencrypted)")
 	o.fs.BoolVar(&o.asJSON, "json", false, "print central's JSON answer")
 	run := cmd.flags(o)
 	o.fs.Usage = func() {
@@ -379,9 +380,6 @@ func runOperator(ctx context.Context, name string, args []string, stdout, stderr
 	if o.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (every value is a flag; -h lists them)", o.fs.Arg(0))
 	}
-	if !strings.HasPrefix(*base, "http://") && !strings.HasPrefix(*base, "https://") {
-		return fmt.Errorf("--central %q is not an http(s) URL", *base)
-	}
 	var credential string
 	if *credFile != "" {
 		b, err := os.ReadFile(*credFile)
@@ -392,11 +390,12 @@ func runOperator(ctx context.Context, name string, args []string, stdout, stderr
 	} else if cmd.who != "none" {
 		return fmt.Errorf("--credential FILE is required: the %s credential", cmd.who)
 	}
-	hc, err := uplink.NewClient(*ca, 60*time.Second)
+	c, err := client.New(client.Options{URL: *base, Credential: credential, CAFile: *ca, InsecureHTTP: *insecure,
+		Timeout: 60 * time.Second, MaxAnswer: 64 << 20})
 	if err != nil {
-		return err
+		return fmt.Errorf("--central: %w", err)
 	}
-	o.c = &httpCaller{base: *base, credential: credential, hc: hc}
+	o.c = c
 	return run(ctx)
 }
 

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/agent"
+	"github.com/kipass/kipass/central/api"
+	"github.com/kipass/kipass/central/client"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/token"
 	"github.com/kipass/kipass/uplink"
@@ -101,18 +103,20 @@ func TestServeTLSWithAgentCAFile(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		tok, _ := token.Signer{Key: k}.Issue(time.Now())
 		now := time.Now()
-		q.Enqueue(queue.Record{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: now, CorrectedTime: now,
-			Token: tok, Verdict: string(token.Verified)})
+		q.Enqueue(queue.Record{Scan: api.Scan{ID: token.ScanID("D1", tok), Facility: "F1", Device: "D1", DeviceTime: now, CorrectedTime: now, Token: tok, Verdict: string(token.Verified)}})
 	}
-	sys, _ := uplink.NewClient("", 5*time.Second)
-	if _, err := uplink.New(q, uplink.Config{URL: cfg.CentralURL, Client: sys}).SendOnce(ctx); !errors.Is(err, uplink.ErrRetryable) {
-		t.Fatalf("without the pinned CA: %v, want a TLS failure", err)
-	}
-	pinned, err := uplink.NewClient(cfg.CentralCAFile, 5*time.Second)
+	sys, err := client.New(client.Options{URL: cfg.CentralURL, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := uplink.New(q, uplink.Config{URL: cfg.CentralURL, Client: pinned}).SendOnce(ctx); err != nil || n != 3 {
+	if _, err := uplink.New(q, uplink.Options{Central: sys}).SendOnce(ctx); !errors.Is(err, client.ErrRetryable) {
+		t.Fatalf("without the pinned CA: %v, want a TLS failure", err)
+	}
+	pinned, err := client.New(client.Options{URL: cfg.CentralURL, CAFile: cfg.CentralCAFile, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := uplink.New(q, uplink.Options{Central: pinned}).SendOnce(ctx); err != nil || n != 3 {
 		t.Fatalf("with central_ca_file: n=%d err=%v", n, err)
 	}
 	if st, _ := q.Stats(); st.Depth != 0 {

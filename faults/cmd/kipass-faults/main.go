@@ -23,8 +23,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/faults"
+	"github.com/kipass/kipass/logging"
 )
 
 func main() {
@@ -73,7 +73,7 @@ func suite(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer f.Close()
-		sc.Log = agent.NewLogger(f, "debug")
+		sc.Log = logging.New(f, "debug")
 	}
 	re, err := regexp.Compile(*only)
 	if err != nil {

@@ -1,4 +1,8 @@
-package agent
+// Package demo runs the whole scan path on a generated sample: a reference
+// central on loopback, fresh tokens rendered as a phone-screen video, the
+// real agent reading it back, and a check that central acknowledged every
+// scan confirmed aloud.
+package demo
 
 import (
 	"context"
@@ -15,15 +19,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/agent"
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 	"github.com/kipass/kipass/screen"
 	"github.com/kipass/kipass/token"
 )
 
-// DemoOptions configure Demo.
-type DemoOptions struct {
+// ErrNotAcknowledged means the demo ended with confirmed scans that central
+// did not acknowledge.
+var ErrNotAcknowledged = errors.New("confirmed scans not acknowledged by central")
+
+// Options configure Run.
+type Options struct {
 	// Dir is the working directory for the video, queue and central files;
 	// a temporary directory (removed afterwards) when empty.
 	Dir string
@@ -34,7 +44,7 @@ type DemoOptions struct {
 	// Log receives the agent's logs.
 	Log *slog.Logger
 	// Audio selects the voice; the default device, silent when absent.
-	Audio AudioConfig
+	Audio agent.AudioConfig
 	// Clock issues the tokens and judges them; clock.Real when nil.
 	Clock clock.Clock
 	// StatusListen, when set, serves the status page on this address and
@@ -42,9 +52,9 @@ type DemoOptions struct {
 	StatusListen string
 }
 
-// DemoSummary is what the demo counted.
-type DemoSummary struct {
-	Stats
+// Summary is what the demo counted.
+type Summary struct {
+	agent.Stats
 	// Confirmed scans were recorded and confirmed aloud.
 	Confirmed int64
 	// CentralStored is the number of distinct scans central holds.
@@ -52,18 +62,18 @@ type DemoSummary struct {
 }
 
 // String is the summary line.
-func (s DemoSummary) String() string {
+func (s Summary) String() string {
 	return fmt.Sprintf("summary: frames=%d decoded=%d verified=%d enqueued=%d forwarded=%d acknowledged=%d rejected=%d central_stored=%d",
 		s.Frames, s.Decoded, s.Verified, s.Enqueued, s.Forwarded, s.Acknowledged, s.Rejected, s.CentralStored)
 }
 
-// Demo runs the whole path on a generated sample: it starts a reference
+// Run runs the whole path on a generated sample: it starts a reference
 // central on loopback, issues fresh tokens, renders them as a short video
 // of a phone screen (gocv's VideoWriter; an image folder in builds without
 // OpenCV), reads it back through the same source path a camera uses, and
 // waits until central has acknowledged every confirmed scan. It returns an
 // error wrapping ErrNotAcknowledged otherwise.
-func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
+func Run(ctx context.Context, o Options) (Summary, error) {
 	if o.Scans <= 0 {
 		o.Scans = 12
 	}
@@ -79,12 +89,12 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	if o.Dir != "" {
 		// A new directory is made (0700: it holds central's data too).
 		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
-			return DemoSummary{}, fmt.Errorf("demo: %w", err)
+			return Summary{}, fmt.Errorf("demo: %w", err)
 		}
 	} else {
 		d, err := os.MkdirTemp("", "kipass-demo-")
 		if err != nil {
-			return DemoSummary{}, fmt.Errorf("demo: %w", err)
+			return Summary{}, fmt.Errorf("demo: %w", err)
 		}
 		defer os.RemoveAll(d)
 		o.Dir = d
@@ -93,21 +103,21 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	// The issuer and central.
 	key, err := token.GenerateKey("dev")
 	if err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	keys := token.NewKeySet(key.Public())
 	keysFile := filepath.Join(o.Dir, "keys.json")
 	if err := writeJSONFile(keysFile, keys); err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
-	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: o.Log.With("room", "central"), Clock: o.Clock})
+	cs, err := central.Open(filepath.Join(o.Dir, "central.db"), central.Options{Keys: keys, Log: logging.For(o.Log, "central"), Clock: o.Clock})
 	if err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	defer cs.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: listen: %w", err)
+		return Summary{}, fmt.Errorf("demo: listen: %w", err)
 	}
 	hs := &http.Server{Handler: cs.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
@@ -118,24 +128,27 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	// expired token to show rejections.
 	source, nframes, err := demoVideo(o.Dir, key, o.Scans, o.Clock.Now())
 	if err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(o.Out, "sample: %d visitors, %d frames in %s\n", o.Scans, nframes, source)
 
-	cfg := Config{
+	cfg := agent.Config{
 		Facility: "DEMO-FACILITY", Device: "demo-gate-1", Entrance: "정문", Source: source,
 		DataDir: filepath.Join(o.Dir, "agent"), CentralURL: "http://" + ln.Addr().String(), KeysFile: keysFile,
 		Audio: o.Audio,
 	}
-	cfg.setDefaults()
+	cfg.SetDefaults()
 	cfg.Status.Listen = o.StatusListen // the page only when asked for
+	if cfg.Status.Listen == "" {
+		cfg.Status.Listen = agent.StatusOff
+	}
 
 	var mu sync.Mutex
 	var confirmed int64
 	ended := make(chan struct{})
 	var endOnce sync.Once
-	a, err := Open(ctx, cfg, o.Log, Hooks{
-		OnScan: func(s Scan) {
+	a, err := agent.Open(ctx, cfg, o.Log, agent.Hooks{
+		OnScan: func(s agent.Scan) {
 			mu.Lock()
 			defer mu.Unlock()
 			rec := "not recorded"
@@ -150,7 +163,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		Clock:       o.Clock,
 	})
 	if err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 	defer a.Close()
 
@@ -164,7 +177,7 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 	case <-ended:
 	case <-ctx.Done():
 	case err := <-done:
-		return DemoSummary{}, fmt.Errorf("demo: agent stopped early: %w", err)
+		return Summary{}, fmt.Errorf("demo: agent stopped early: %w", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
@@ -181,15 +194,15 @@ func Demo(ctx context.Context, o DemoOptions) (DemoSummary, error) {
 		select {
 		case <-ctx.Done():
 		case err := <-done:
-			return DemoSummary{}, fmt.Errorf("demo: agent stopped: %w", err)
+			return Summary{}, fmt.Errorf("demo: agent stopped: %w", err)
 		}
 	}
 	cancel()
 	if err := <-done; err != nil {
-		return DemoSummary{}, fmt.Errorf("demo: %w", err)
+		return Summary{}, fmt.Errorf("demo: %w", err)
 	}
 
-	sum := DemoSummary{Stats: a.Stats(), Confirmed: confirmed}
+	sum := Summary{Stats: a.Stats(), Confirmed: confirmed}
 	sum.CentralStored, _ = cs.ScanCount()
 	fmt.Fprintln(o.Out, sum)
 	st, err := a.QueueStats()

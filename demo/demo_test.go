@@ -1,9 +1,8 @@
-package agent
+package demo
 
 import (
 	"bytes"
 	"context"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,17 +11,14 @@ import (
 	"time"
 
 	"github.com/kipass/kipass/camera"
-	"github.com/kipass/kipass/screen"
+	"github.com/kipass/kipass/clock"
+	"github.com/kipass/kipass/logging"
 )
-
-func renderFrame(text string) (*image.Gray, error) {
-	return screen.Render(text, screen.Options{Width: 640, Height: 480})
-}
 
 // TestDemoEndToEnd runs the whole path: a generated video read back through
 // the real VideoCapture (an image folder in builds without OpenCV), the real
 // decoder, verifier, queue file and speaker, and a real central on loopback.
-func TestDemoEndToEnd(t *testing.T) {
+func TestRunEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
@@ -30,8 +26,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	// Under -race on a loaded 2-core machine, decoding is ~10x slower than
 	// in a release build; a clock running at a tenth of real speed keeps
 	// the 15-second tokens fair without changing what is checked.
-	sum, err := Demo(ctx, DemoOptions{Dir: dir, Scans: 10, Out: &out, Log: NewLogger(&bytes.Buffer{}, "warn"),
-		Clock: newSlowClock(10)})
+	sum, err := Run(ctx, Options{Dir: dir, Scans: 10, Out: &out, Log: logging.New(&bytes.Buffer{}, "warn"),
+		Clock: clock.NewSlowed(10)})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -54,28 +50,12 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
-// slowClock runs at 1/factor of real speed from its creation.
-type slowClock struct {
-	start  time.Time
-	factor time.Duration
-}
-
-func newSlowClock(factor int) slowClock {
-	return slowClock{start: time.Now(), factor: time.Duration(factor)}
-}
-
-func (c slowClock) Now() time.Time {
-	return c.start.Add(time.Since(c.start) / c.factor)
-}
-
-func (c slowClock) After(d time.Duration) <-chan time.Time { return time.After(d * c.factor) }
-
-// TestDemoMakesItsDir: demo --dir DIR creates DIR (and its parents).
-func TestDemoMakesItsDir(t *testing.T) {
+// TestRunMakesItsDir: demo --dir DIR creates DIR (and its parents).
+func TestRunMakesItsDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", "demo")
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the demo itself is TestDemoEndToEnd; only the folder is checked here
-	Demo(ctx, DemoOptions{Dir: dir, Scans: 1, Out: io.Discard, Log: NewLogger(io.Discard, "error")})
+	cancel() // the demo itself is TestRunEndToEnd; only the folder is checked here
+	Run(ctx, Options{Dir: dir, Scans: 1, Out: io.Discard, Log: logging.New(io.Discard, "error")})
 	if fi, err := os.Stat(filepath.Join(dir, "keys.json")); err != nil || fi.IsDir() {
 		t.Fatalf("demo --dir with a new folder: %v", err)
 	}
