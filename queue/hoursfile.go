@@ -30,11 +30,11 @@ func readHours(tx *bolt.Tx) map[int64][nFields]int {
 		return out
 	}
 	b.ForEach(func(k, v []byte) error {
-		if len(k) != 8 || len(v) != 8*nFields {
+		if len(k) != 8 || len(v) > 8*nFields || len(v)%8 != 0 {
 			return nil
 		}
 		var c [nFields]int
-		for i := range c {
+		for i := range c[:len(v)/8] { // an hour written before a counter was added has fewer
 			c[i] = int(binary.BigEndian.Uint64(v[8*i:]))
 		}
 		out[int64(binary.BigEndian.Uint64(k))] = c
