@@ -48,8 +48,9 @@ type keyring struct {
 	f    *os.File
 	n    uint32   // slots in the file
 	pool []uint32 // fresh keys on disk, not yet given to a record
-	free []uint32 // zeroed slots
-	shut bool     // closed
+	free    []uint32 // zeroed slots
+	shut    bool     // closed
+	filling bool     // a background fill is writing keys
 }
 
 func openKeyring(path string, master []byte) (*keyring, error) {
@@ -141,38 +142,73 @@ func (k *keyring) take() (uint32, *sealer, error) {
 	}
 	s := k.pool[len(k.pool)-1]
 	k.pool = k.pool[:len(k.pool)-1]
+	if len(k.pool) < poolSize/4 && !k.filling {
+		// Make the next keys ahead, so that no enqueue waits for their fsync.
+		k.filling = true
+		go k.prefill()
+	}
 	k.mu.Unlock()
 	sl, err := k.sealer(s)
 	return s, sl, err
 }
 
-// fill makes poolSize fresh keys in free slots (or new ones at the end)
-// and fsyncs them. k.mu is held.
+// fill makes poolSize fresh keys at once. k.mu is held.
 func (k *keyring) fill() error {
-	key := make([]byte, slotSize)
-	var made []uint32
-	for len(made) < poolSize {
-		var s uint32
+	slots := k.reserve()
+	if err := k.write(slots); err != nil {
+		k.free = append(k.free, slots...)
+		return err
+	}
+	k.pool = append(k.pool, slots...)
+	return nil
+}
+
+// prefill makes poolSize fresh keys without holding k.mu during the
+// writes and the fsync.
+func (k *keyring) prefill() {
+	k.mu.Lock()
+	slots := k.reserve()
+	k.mu.Unlock()
+	err := k.write(slots)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.filling = false
+	if err != nil || k.shut {
+		k.free = append(k.free, slots...)
+		return
+	}
+	k.pool = append(k.pool, slots...)
+}
+
+// reserve takes poolSize slots: free ones, or new ones at the end. k.mu
+// is held.
+func (k *keyring) reserve() []uint32 {
+	slots := make([]uint32, 0, poolSize)
+	for len(slots) < poolSize {
 		if n := len(k.free); n > 0 {
-			s, k.free = k.free[n-1], k.free[:n-1]
-		} else {
-			s = k.n
-			k.n++
+			slots, k.free = append(slots, k.free[n-1]), k.free[:n-1]
+			continue
 		}
+		slots = append(slots, k.n)
+		k.n++
+	}
+	return slots
+}
+
+// write puts fresh random keys in the slots and fsyncs them.
+func (k *keyring) write(slots []uint32) error {
+	key := make([]byte, slotSize)
+	for _, s := range slots {
 		if _, err := rand.Read(key); err != nil {
 			return fmt.Errorf("%w: record key: %w", ErrKey, err)
 		}
 		if _, err := k.f.WriteAt(key, int64(s)*slotSize); err != nil {
-			k.free = append(k.free, append(made, s)...)
 			return fmt.Errorf("%w: record key: %w", ErrKey, err)
 		}
-		made = append(made, s)
 	}
 	if err := k.f.Sync(); err != nil {
-		k.free = append(k.free, made...)
 		return fmt.Errorf("%w: record key: %w", ErrKey, err)
 	}
-	k.pool = append(k.pool, made...)
 	return nil
 }
 

@@ -266,7 +266,6 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 		return false, fmt.Errorf("enqueue: %w", ErrKeyMissing)
 	}
 	now, trusted := q.time.Now()
-	bootID, boot := q.time.Boot()
 	r.EnqueuedAt = now
 	if r.CorrectedTime.IsZero() {
 		r.CorrectedTime = now
@@ -277,10 +276,15 @@ func (q *Queue) Enqueue(r Record) (added bool, err error) {
 	if !trusted {
 		r.ClockBasis = BasisUntrusted
 	}
-	s := storedRecord{BootID: bootID, Boot: boot}
-	if q.opts.IssuedAt != nil {
-		if t, ok := q.opts.IssuedAt(r.Token); ok {
-			s.IssuedAt = t
+	var s storedRecord
+	if !trusted {
+		bootID, boot := q.time.Boot()
+		// Only a record taken without trusted time needs what re-bases it.
+		s.BootID, s.Boot = bootID, boot
+		if q.opts.IssuedAt != nil {
+			if t, ok := q.opts.IssuedAt(r.Token); ok {
+				s.IssuedAt = t
+			}
 		}
 	}
 	req := &enqReq{id: r.ID, rec: r, stored: s, at: r.EnqueuedAt, done: make(chan struct{})}
