@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/atomicfile"
 	"github.com/kipass/kipass/clock"
 )
 
@@ -233,7 +233,7 @@ func (c *Clock) persist(device, server time.Time, unc time.Duration) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(c.o.Path, b, 0o600)
+	return atomicfile.Write(c.o.Path, b, 0o600)
 }
 
 // checkAlarm raises or clears the alarm at device reading d; c.mu is held.
@@ -271,34 +271,6 @@ func (c *Clock) Status() ClockStatus {
 		Basis: c.basis, Offset: c.correct(d).Sub(d.Round(0)), Uncertainty: c.unc,
 		LastSync: c.lastSync, Samples: c.samples, Alarm: c.alarm != "", AlarmReason: c.alarm,
 	}
-}
-
-// writeAtomic writes b to path through a synced temporary file and a rename,
-// so a power cut leaves either the old file or the new one.
-func writeAtomic(path string, b []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // Run asks central's clock through client (GET /v1/time) until ctx ends:

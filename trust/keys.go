@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kipass/kipass/atomicfile"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/token"
 )
@@ -147,7 +148,7 @@ func (k *Keys) Fetch(ctx context.Context) error {
 	if changed && k.o.Path != "" {
 		b, err := json.MarshalIndent(k.set, "", "  ")
 		if err == nil {
-			err = writeAtomic(k.o.Path, append(b, '\n'), 0o644)
+			err = atomicfile.Write(k.o.Path, append(b, '\n'), 0o644)
 		}
 		if err != nil {
 			k.o.Log.Warn("issuer key set in force but not cached", "err", err)

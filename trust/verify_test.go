@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/atomicfile"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/token"
@@ -152,7 +153,7 @@ func TestVerdicts(t *testing.T) {
 				clk = OpenClock(ClockOptions{Device: dev, Log: log})
 			case reset:
 				path := filepath.Join(t.TempDir(), "clock.json")
-				writeAtomic(path, []byte(`{"device_time":"`+t0.Format(time.RFC3339)+`","server_time":"`+t0.Format(time.RFC3339)+`"}`), 0o600)
+				atomicfile.Write(path, []byte(`{"device_time":"`+t0.Format(time.RFC3339)+`","server_time":"`+t0.Format(time.RFC3339)+`"}`), 0o600)
 				dev.Set(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
 				clk = OpenClock(ClockOptions{Path: path, Device: dev, Log: log})
 				dev.Advance(c.at) // here at is the time since start: the lower bound is t0 + at

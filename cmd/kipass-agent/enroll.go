@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kipass/kipass/atomicfile"
 	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/central/client"
 )
@@ -121,7 +122,7 @@ Flags:
 	if en.Credential == "" || en.Device == "" {
 		return errors.New("central's answer is not an enrollment")
 	}
-	if err := writeFileAtomic(*credFile, []byte(en.Credential+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(*credFile, []byte(en.Credential+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write credential: %w", err)
 	}
 	if *config != "" {
@@ -140,7 +141,7 @@ Flags:
 		if fi, err := os.Stat(*config); err == nil {
 			mode = fi.Mode().Perm()
 		}
-		if err := writeFileAtomic(*config, append(b, '\n'), mode); err != nil {
+		if err := atomicfile.Write(*config, append(b, '\n'), mode); err != nil {
 			return fmt.Errorf("update config: %w", err)
 		}
 	}
@@ -174,39 +175,13 @@ func rotateCredential(ctx context.Context, co client.Options, credFile string, s
 	if r.Credential == "" || r.Credential == old {
 		return errors.New("central's answer is not a new credential")
 	}
-	if err := writeFileAtomic(credFile, []byte(r.Credential+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(credFile, []byte(r.Credential+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write the new credential (the old one still works): %w", err)
 	}
 	fmt.Fprintf(stdout, "credential rotated: device %s of facility %s\nnew credential written to %s (0600)\n"+
 		"restart the agent (systemctl restart kipass-agent): central revokes the old credential when the new one is first used\n",
 		r.Subject, r.Facility, credFile)
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, synced and renamed, with the given mode.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".kipass-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // pathFromConfig writes path (relative to the working directory, or
