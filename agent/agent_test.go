@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kipass/kipass/audio"
 	"github.com/kipass/kipass/camera"
+	"github.com/kipass/kipass/central/api"
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/queue"
 	"github.com/kipass/kipass/screen"
@@ -229,5 +231,45 @@ func TestHandleTextConcurrent(t *testing.T) {
 	}
 	if s := r.a.Snapshot(); s.Scans["verified"] != distinct {
 		t.Fatalf("status page counts %d verified", s.Scans["verified"])
+	}
+}
+
+// TestQueueKeyMissingSendsVisitorsToTheLedger: the queue's key is gone
+// while sealed records wait (a restored disk without its credential). The
+// door confirms nobody: a valid token is not recorded, "인증되었습니다" is
+// never played, and the visitor is sent to the paper ledger.
+func TestQueueKeyMissingSendsVisitorsToTheLedger(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "queue.db")
+	q, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(queue.Record{Scan: api.Scan{ID: "waiting-1", Facility: "F1", Device: "D1",
+		DeviceTime: time.Now(), CorrectedTime: time.Now(), Token: "sealed-token", Verdict: "verified"}}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	if err := os.Remove(path + ".key"); err != nil {
+		t.Fatal(err)
+	}
+	q, err = queue.Open(path, queue.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	if h := q.StorageHealth(); !strings.Contains(h, "queue key missing") {
+		t.Fatalf("storage health = %q", h)
+	}
+	r := newRigWith(t, 0, func(p *Parts, o *Options) { p.Store = q })
+	tok, _ := token.Signer{Key: r.key}.Issue(time.Now())
+	r.a.handleFrame(context.Background(), r.frame(t, tok))
+	if len(r.scans) != 1 {
+		t.Fatalf("scans = %+v", r.scans)
+	}
+	if s := r.scans[0]; s.Recorded || s.Prompt == audio.Verified || s.Prompt != audio.LedgerPlease {
+		t.Fatalf("a scan with the queue key missing: %+v", s)
+	}
+	if st, _ := q.Stats(); st.Depth != 1 {
+		t.Fatalf("depth = %d, want only the record that was waiting", st.Depth)
 	}
 }
