@@ -269,7 +269,7 @@ func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 	defer cancel()
 	ended := make(chan struct{})
 	var once sync.Once
-	a, err := Open(ctx, cfg, logging.New(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }})
+	a, err := Open(ctx, cfg, logging.New(logs, "debug"), Hooks{Clock: clk, OnSourceEnd: func() { once.Do(func() { close(ended) }) }, FolderOnce: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,10 @@ type Hooks struct {
 	OnScan func(Scan)
 	// OnSourceEnd is called once when a finite source ends.
 	OnSourceEnd func()
+	// FolderOnce reads a "folder:DIR" source's images once, then the source
+	// ends (the demo, tests). Without it the daemon watches the folder for
+	// images added later, and an empty folder is waiting, not a fault.
+	FolderOnce bool
 	// Clock is the device clock; clock.Real when nil. Tests pass a slowed
 	// clock so that 15-second tokens survive a race-enabled build.
 	Clock clock.Clock
@@ -97,7 +101,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	owned = append(owned, q)
 
-	src, err := openSource(ctx, cfg, logging.For(log, "camera"))
+	src, err := openSource(ctx, cfg, !h.FolderOnce, logging.For(log, "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("source: %w", err))
 	}

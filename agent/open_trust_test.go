@@ -44,7 +44,7 @@ func TestOpenFetchesKeysAndLearnsClock(t *testing.T) {
 	scans := make(chan Scan, 1)
 	ended := make(chan struct{})
 	a, err := Open(ctx, cfg, logging.New(&lockedWriter{w: &logs}, "debug"), Hooks{
-		OnScan: func(s Scan) { scans <- s }, OnSourceEnd: func() { close(ended) }})
+		OnScan: func(s Scan) { scans <- s }, OnSourceEnd: func() { close(ended) }, FolderOnce: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,12 +47,16 @@ func (s *source) Close() error {
 }
 
 // CameraHealth reports the source's own health for the status page:
-// "ok", "reopening" or "absent", with the reason when not ok.
+// "ok", "watching" (a watched folder with no new image), "reopening" or
+// "absent", with the reason when one of the last two.
 func (s *source) CameraHealth() (state, problem string) {
 	if s.health == nil {
 		return "ok", ""
 	}
 	h := s.health()
+	if h.State == camera.StateReopening && h.Reopens == 0 {
+		return "ok", "" // not opened yet: the frame stream says "starting"
+	}
 	if h.State == camera.StateOK {
 		return h.State.String(), ""
 	}
@@ -68,9 +72,10 @@ func (s *source) noteCode() {
 }
 
 // openSource opens the configured source: a self-healing camera (devices,
-// files, URLs, folders) or a scan engine. A missing camera is not an error
-// here: it is reopened with backoff and reported as absent.
-func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, error) {
+// files, URLs, folders; a folder watched for new images when watchFolder)
+// or a scan engine. A missing camera is not an error here: it is reopened
+// with backoff and reported as absent.
+func openSource(ctx context.Context, cfg Config, watchFolder bool, log *slog.Logger) (*source, error) {
 	if isEngineSpec(cfg.Source) {
 		codes, err := engine.Open(ctx, cfg.Source, engine.Options{
 			DedupWindow: time.Duration(cfg.DedupWindow), Log: log,
@@ -96,7 +101,7 @@ func openSource(ctx context.Context, cfg Config, log *slog.Logger) (*source, err
 		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
 		Focus: focus, FocusDistance: cfg.Camera.FocusDistance, Exposure: exposure,
 		IdleAfter: time.Duration(cfg.Camera.IdleAfter), DebugSnapshotDir: cfg.Camera.DebugSnapshotDir,
-		Log: log,
+		WatchFolder: watchFolder, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: %w", camera.Redact(cfg.Source), err)

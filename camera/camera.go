@@ -63,6 +63,12 @@ type Options struct {
 	// image folder, a positive FPS paces the frames; otherwise they come as
 	// fast as they are read.
 	FPS float64
+	// WatchFolder makes a "folder:DIR" source watch its folder, as a daemon
+	// expects: images that appear later are read in name order, each once,
+	// and the source never ends; an empty folder is waiting, not a fault.
+	// Without it the folder is read once and the source ends (the demo,
+	// replays).
+	WatchFolder bool
 	// FourCC requests a device pixel format, e.g. "MJPG" for USB cameras
 	// (which otherwise fall back to YUYV at a low frame rate).
 	FourCC string

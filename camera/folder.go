@@ -2,6 +2,7 @@ package camera
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif"  // register GIF for folder sources
@@ -19,11 +20,33 @@ import (
 // imageExts are the file name endings a folder source reads.
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true}
 
-// folderSource yields the images of a folder in name order, then io.EOF.
+// folderPoll is how often a watched folder is listed again while no new
+// image is waiting.
+const folderPoll = 200 * time.Millisecond
+
+// fileStamp is a file's size and modification time.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(fi os.FileInfo) fileStamp { return fileStamp{fi.Size(), fi.ModTime()} }
+
+// errWatching is what a watched folder's Next answers after a poll with no
+// new image: the source is fine and has nothing to show yet.
+var errWatching = errors.New("camera: watching the folder: no new image")
+
+// folderSource yields the images of a folder in name order, then io.EOF;
+// when watched, it lists the folder again for images added later instead.
 type folderSource struct {
 	dir   string
 	files []string
-	o     Options
+	seen  map[string]bool
+	// failed holds a watched folder's images that failed to decode, with
+	// their size and time then: one that changes (was still being
+	// written) is read again.
+	failed map[string]fileStamp
+	o      Options
 
 	mu     sync.Mutex
 	next   int
@@ -33,21 +56,42 @@ type folderSource struct {
 }
 
 func openFolder(dir string, o Options) (*folderSource, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("camera: read folder %s: %w", dir, ErrNotFound)
+	s := &folderSource{dir: dir, o: o, seen: map[string]bool{}, failed: map[string]fileStamp{}}
+	if err := s.list(); err != nil {
+		return nil, err
 	}
-	var files []string
-	for _, e := range entries {
-		if e.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
-			files = append(files, e.Name())
-		}
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
+	if len(s.files) == 0 && !o.WatchFolder {
 		o.Log.Warn("camera: folder has no PNG, JPEG or GIF images", "dir", dir)
 	}
-	return &folderSource{dir: dir, files: files, o: o}, nil
+	return s, nil
+}
+
+// list appends the folder's images not seen before, in name order.
+func (s *folderSource) list() error {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("camera: read folder %s: %w", s.dir, ErrNotFound)
+	}
+	var added []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !imageExts[strings.ToLower(filepath.Ext(name))] {
+			continue
+		}
+		if st, ok := s.failed[name]; ok {
+			if fi, err := e.Info(); err == nil && stampOf(fi) != st {
+				delete(s.failed, name) // changed since it failed: read it again
+				s.seen[name] = false
+			}
+		}
+		if !s.seen[name] {
+			s.seen[name] = true
+			added = append(added, name)
+		}
+	}
+	sort.Strings(added)
+	s.files = append(s.files, added...)
+	return nil
 }
 
 // Next decodes the next image. An undecodable file gives an error wrapping
@@ -60,6 +104,23 @@ func (s *folderSource) Next(ctx context.Context) (Frame, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return Frame{}, err
+	}
+	if s.next >= len(s.files) && s.o.WatchFolder {
+		if err := s.list(); err != nil {
+			return Frame{}, err
+		}
+		if s.next >= len(s.files) {
+			poll := folderPoll
+			if w := s.o.Watchdog / 2; w > 0 && w < poll {
+				poll = w // a wait never looks like a stall to the watchdog
+			}
+			select {
+			case <-s.o.Clock.After(poll):
+			case <-ctx.Done():
+				return Frame{}, ctx.Err()
+			}
+			return Frame{}, errWatching
+		}
 	}
 	if s.next >= len(s.files) {
 		return Frame{}, io.EOF
@@ -80,6 +141,13 @@ func (s *folderSource) Next(ctx context.Context) (Frame, error) {
 	s.last = s.o.Clock.Now()
 	g, err := decodeFile(filepath.Join(s.dir, name))
 	if err != nil {
+		if s.o.WatchFolder {
+			// Perhaps caught while still being written (moving files in
+			// with mv avoids this): read again once it changes.
+			if fi, serr := os.Stat(filepath.Join(s.dir, name)); serr == nil {
+				s.failed[name] = stampOf(fi)
+			}
+		}
 		return Frame{}, err
 	}
 	return Frame{Gray: g, At: s.o.Clock.Now(), Seq: s.seq}, nil

@@ -26,9 +26,12 @@ const (
 	// StateAbsent means the device is missing or has failed to open
 	// Options.AbsentAfter times in a row; reopening goes on.
 	StateAbsent
+	// StateWatching means a watched folder is read and has no new image:
+	// the source is fine and waits (Options.WatchFolder).
+	StateWatching
 )
 
-// String returns "ok", "reopening" or "absent".
+// String returns "ok", "reopening", "absent" or "watching".
 func (s State) String() string {
 	switch s {
 	case StateOK:
@@ -37,6 +40,8 @@ func (s State) String() string {
 		return "reopening"
 	case StateAbsent:
 		return "absent"
+	case StateWatching:
+		return "watching"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -250,6 +255,10 @@ func (l *Live) Next(ctx context.Context) (Frame, error) {
 			return Frame{}, ErrClosed
 		case ctx.Err() != nil:
 			return Frame{}, ctx.Err()
+		case errors.Is(err, errWatching):
+			l.failures, l.backoff = 0, 0
+			l.setHealth(StateWatching, "")
+			continue
 		case errors.Is(err, ErrBadFrame):
 			l.o.Log.Warn("camera: bad frame skipped", "source", l.p.raw, "err", err)
 			continue

@@ -222,7 +222,7 @@ func (s *Server) problems(d api.Device, now time.Time) []string {
 	if skew := time.Duration(d.ClockSkewMillis) * time.Millisecond; skew > s.opts.SkewLimit || skew < -s.opts.SkewLimit {
 		p = append(p, api.ProblemClockSkewed)
 	}
-	if d.Camera != "" && d.Camera != "ok" && d.Camera != "starting" {
+	if d.Camera != "" && d.Camera != "ok" && d.Camera != "starting" && d.Camera != "watching" {
 		p = append(p, api.ProblemCamera)
 	}
 	if time.Duration(d.OldestUnsentSeconds*float64(time.Second)) > s.opts.BacklogLimit {

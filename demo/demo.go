@@ -160,6 +160,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 				s.At.Format("15:04:05.000"), s.Verdict, rec, s.Reason, float64(s.Latency.Microseconds())/1000)
 		},
 		OnSourceEnd: func() { endOnce.Do(func() { close(ended) }) },
+		FolderOnce:  true, // the sample ends; the summary follows
 		Clock:       o.Clock,
 	})
 	if err != nil {

@@ -94,11 +94,14 @@ until_up() { # until_up PORT: the agent's status page answers
 }
 until_up $((port + 2))
 
-step "a visitor at 정문: a fresh token's QR (valid 15 s) into the watched folder, then 정문's agent starts"
-"$BIN/kipass-issuer" issue --key "$W/issuer-key.json" --png "$W/tmp/visitor.png" --screen >/dev/null
-mv "$W/tmp/visitor.png" "$W/front/frames/visitor-0001.png" # whole files only into the watched folder
+step "start 정문's agent, its camera source watching the empty folder front/frames"
 "$BIN/kipass-agent" run --config "$W/front/agent.json" 2>"$W/front/agent.log" &
 pids+=($!)
+until_up $((port + 1))
+
+step "a visitor at 정문: a fresh token's QR (valid 15 s) moved into the watched folder"
+"$BIN/kipass-issuer" issue --key "$W/issuer-key.json" --png "$W/tmp/visitor.png" --screen >/dev/null
+mv "$W/tmp/visitor.png" "$W/front/frames/visitor-0001.png" # whole files only: mv, not cp
 
 step "a visitor at 후문: a fresh token, read by the scan engine"
 "$BIN/kipass-issuer" issue --key "$W/issuer-key.json" >&3

@@ -46,6 +46,7 @@ var messages = map[string][2]string{
 	"camera":                  {"카메라", "Camera"},
 	"camera.ok":               {"정상", "ok"},
 	"camera.starting":         {"시작 중", "starting"},
+	"camera.watching":         {"새 이미지 대기 중", "waiting for images"},
 	"camera.no_frames":        {"화면 없음", "no frames"},
 	"camera.failing":          {"오류", "failing"},
 	"camera.ended":            {"입력 끝남", "source ended"},
