@@ -47,15 +47,16 @@ func (s *source) Close() error {
 }
 
 // CameraHealth reports the source's own health for the status page:
-// "ok", "watching" (a watched folder with no new image), "reopening" or
-// "absent", with the reason when one of the last two.
+// "ok" (also while starting: the frame stream then says more), "watching"
+// (a watched folder with no new image), "reopening" or "absent", with the
+// reason when one of the last two.
 func (s *source) CameraHealth() (state, problem string) {
 	if s.health == nil {
 		return "ok", ""
 	}
 	h := s.health()
-	if h.State == camera.StateReopening && h.Reopens == 0 {
-		return "ok", "" // not opened yet: the frame stream says "starting"
+	if h.State == camera.StateStarting {
+		return "ok", "" // no frame yet: the frame stream says "starting"
 	}
 	if h.State == camera.StateOK {
 		return h.State.String(), ""

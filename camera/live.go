@@ -29,9 +29,12 @@ const (
 	// StateWatching means a watched folder is read and has no new image:
 	// the source is fine and waits (Options.WatchFolder).
 	StateWatching
+	// StateStarting means the source is being opened for the first time
+	// and has delivered no frame yet.
+	StateStarting
 )
 
-// String returns "ok", "reopening", "absent" or "watching".
+// String returns "ok", "reopening", "absent", "watching" or "starting".
 func (s State) String() string {
 	switch s {
 	case StateOK:
@@ -42,6 +45,8 @@ func (s State) String() string {
 		return "absent"
 	case StateWatching:
 		return "watching"
+	case StateStarting:
+		return "starting"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -121,7 +126,7 @@ func OpenLive(spec string, o Options) (*Live, error) {
 	l.open = func(ctx context.Context) (Source, error) { return Open(ctx, spec, o) }
 	now := o.Clock.Now()
 	l.activity.Store(now.UnixNano())
-	l.health = Health{State: StateReopening, Since: now, Reason: "not opened yet"}
+	l.health = Health{State: StateStarting, Since: now, Reason: "not opened yet"}
 	if o.DebugSnapshotDir != "" {
 		o.Log.Warn("camera: debug snapshots enabled; frames may be written to disk", "dir", o.DebugSnapshotDir)
 	}
