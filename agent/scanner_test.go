@@ -50,8 +50,8 @@ func TestScanEngineDeviceHasNoCamera(t *testing.T) {
 	if s.State() != status.ScannerProblem || s.Camera.State != "" || !strings.Contains(s.Scanner.Problem, "disconnected") {
 		t.Fatalf("state %s, camera %+v, scanner %+v", s.State(), s.Camera, s.Scanner)
 	}
-	if hb := heartbeatState(s); hb.Camera != "" {
-		t.Fatalf("heartbeat reports a camera %q for a scan engine", hb.Camera)
+	if hb := heartbeatState(s); hb.Camera != "" || hb.Scanner != "disconnected" {
+		t.Fatalf("heartbeat for a disconnected scan engine: camera %q, scanner %q", hb.Camera, hb.Scanner)
 	}
 	rec := httptest.NewRecorder()
 	a.obs.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

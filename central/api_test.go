@@ -647,3 +647,29 @@ func TestPurgeAfter28Days(t *testing.T) {
 		}
 	})
 }
+
+// TestScannerDevicesInTheFleet: a PDA reports its scan engine, never a
+// camera. An open engine is no problem; a disconnected one is a "scanner"
+// problem (not "camera"), stored and answered alike on both stores.
+func TestScannerDevicesInTheFleet(t *testing.T) {
+	forEachBackend(t, secure, func(t *testing.T, e *env) {
+		f := e.facility(t, "124810099", "서울 중구 1")
+		pda, wedge := e.enroll(t, f, "정문"), e.enroll(t, f, "후문")
+		now := e.clk.Now()
+		e.ok(t, 200, "POST", api.PathHeartbeat, pda.Credential, api.Heartbeat{DeviceTime: now, Scanner: "open"}, nil)
+		e.ok(t, 200, "POST", api.PathHeartbeat, wedge.Credential, api.Heartbeat{DeviceTime: now, Scanner: "disconnected"}, nil)
+		e.fails(t, 400, "bad_scanner", "POST", api.PathHeartbeat, pda.Credential, api.Heartbeat{Scanner: strings.Repeat("x", 40)})
+		var fl api.Fleet
+		e.ok(t, 200, "GET", api.PathFleet, adminCred, nil, &fl)
+		got := map[string]api.Device{}
+		for _, d := range fl.Devices {
+			got[d.ID] = d
+		}
+		if d := got[pda.Device]; d.Scanner != "open" || d.Camera != "" || len(d.Problems) != 0 {
+			t.Fatalf("open scanner = %+v", d)
+		}
+		if d := got[wedge.Device]; d.Scanner != "disconnected" || strings.Join(d.Problems, ",") != "scanner" {
+			t.Fatalf("disconnected scanner = %+v", d)
+		}
+	})
+}

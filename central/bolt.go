@@ -554,7 +554,7 @@ func (s *BoltStore) PutHeartbeat(_ context.Context, hb api.Device) error {
 			d = api.Device{Facility: hb.Facility, ID: hb.ID}
 		}
 		d.LastSeen, d.QueueDepth, d.OldestUnsentSeconds = hb.LastSeen, hb.QueueDepth, hb.OldestUnsentSeconds
-		d.ClockOffsetMillis, d.ClockSkewMillis, d.Camera, d.Version = hb.ClockOffsetMillis, hb.ClockSkewMillis, hb.Camera, hb.Version
+		d.ClockOffsetMillis, d.ClockSkewMillis, d.Camera, d.Scanner, d.Version = hb.ClockOffsetMillis, hb.ClockSkewMillis, hb.Camera, hb.Scanner, hb.Version
 		return put(b, key(d.Facility, d.ID), d)
 	})
 }

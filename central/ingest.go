@@ -274,6 +274,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p princ
 	case checkText(hb.Camera, 32, true) != "":
 		badField(w, "camera", "too long or not text")
 		return
+	case checkText(hb.Scanner, 32, true) != "":
+		badField(w, "scanner", "too long or not text")
+		return
 	case checkText(hb.Version, 64, true) != "":
 		badField(w, "version", "too long or not text")
 		return
@@ -284,7 +287,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, p princ
 	now := s.opts.Clock.Now()
 	d := api.Device{Facility: hb.Facility, ID: hb.Device, LastSeen: now, QueueDepth: hb.QueueDepth,
 		OldestUnsentSeconds: hb.OldestUnsentSeconds, ClockOffsetMillis: hb.ClockOffsetMillis,
-		Camera: hb.Camera, Version: hb.Version}
+		Camera: hb.Camera, Scanner: hb.Scanner, Version: hb.Version}
 	if !hb.DeviceTime.IsZero() {
 		d.ClockSkewMillis = hb.DeviceTime.Sub(now).Milliseconds()
 	}

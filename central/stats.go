@@ -225,6 +225,9 @@ func (s *Server) problems(d api.Device, now time.Time) []string {
 	if d.Camera != "" && d.Camera != "ok" && d.Camera != "starting" && d.Camera != "watching" {
 		p = append(p, api.ProblemCamera)
 	}
+	if d.Scanner != "" && d.Scanner != "open" {
+		p = append(p, api.ProblemScanner)
+	}
 	if time.Duration(d.OldestUnsentSeconds*float64(time.Second)) > s.opts.BacklogLimit {
 		p = append(p, api.ProblemBacklog)
 	}

@@ -27,8 +27,12 @@ type State struct {
 	OldestUnsent time.Duration
 	// ClockOffset is the learned offset to central's clock (central − device).
 	ClockOffset time.Duration
-	// Camera is the camera's health: "ok", "failing", ...; "" when unknown.
+	// Camera is the camera's health: "ok", "failing", ...; "" when unknown
+	// or when the device reads a scan engine.
 	Camera string
+	// Scanner is the scan engine's state ("open", "disconnected", ...) on
+	// a device whose codes come from one; "" on camera devices.
+	Scanner string
 	// Version is the agent's version; Version() when empty.
 	Version string
 	// Ledger lists the paper ledger's sheets (dates and counts only).
@@ -140,7 +144,7 @@ func (s *Sender) SendOnce(ctx context.Context) (api.HeartbeatAck, error) {
 	}
 	hb := api.Heartbeat{Facility: s.cfg.Facility, Device: s.cfg.Device, DeviceTime: s.cfg.Clock.Now(),
 		QueueDepth: st.QueueDepth, OldestUnsentSeconds: st.OldestUnsent.Seconds(),
-		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Version: st.Version, Ledger: st.Ledger}
+		ClockOffsetMillis: st.ClockOffset.Milliseconds(), Camera: st.Camera, Scanner: st.Scanner, Version: st.Version, Ledger: st.Ledger}
 	var ack api.HeartbeatAck
 	if err := s.cfg.Central.Do(ctx, http.MethodPost, api.PathHeartbeat, hb, &ack); err != nil {
 		return api.HeartbeatAck{}, fmt.Errorf("heartbeat: %w", err)

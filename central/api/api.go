@@ -340,6 +340,11 @@ type Heartbeat struct {
 	// Camera is the camera's state: "ok" or "starting" when healthy;
 	// "failing", "no_frames", "ended", ... otherwise.
 	Camera string `json:"camera"`
+	// Scanner is the scan engine's state on a device whose codes come from
+	// one (a PDA, a serial or keyboard-wedge scanner): "open" when healthy;
+	// "reopening", "disconnected" or "ended" otherwise. Empty on camera
+	// devices, whose Camera says how they are.
+	Scanner string `json:"scanner,omitempty"`
 	// Version is the agent's version.
 	Version string `json:"version"`
 	// Ledger lists the device's paper-ledger sheets: the open ones and
@@ -359,6 +364,7 @@ const (
 	ProblemOffline     = "offline"      // no heartbeat for longer than the offline limit
 	ProblemClockSkewed = "clock_skewed" // device clock off central's by more than the skew limit
 	ProblemCamera      = "camera"       // camera not "ok"
+	ProblemScanner     = "scanner"      // scan engine not "open"
 	ProblemBacklog     = "backlog"      // oldest unsent scan older than the backlog limit
 )
 
@@ -377,6 +383,7 @@ type Device struct {
 	OldestUnsentSeconds float64 `json:"oldest_unsent_s"`
 	ClockOffsetMillis   int64   `json:"clock_offset_ms"`
 	Camera              string  `json:"camera,omitempty"`
+	Scanner             string  `json:"scanner,omitempty"`
 	Version             string  `json:"version,omitempty"`
 	// ClockSkewMillis is the device's raw clock minus central's, measured
 	// at the last heartbeat.

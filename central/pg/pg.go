@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS scans (
 	PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
 ALTER TABLE scans ADD COLUMN IF NOT EXISTS repeat boolean NOT NULL DEFAULT false;
 ALTER TABLE scans ADD COLUMN IF NOT EXISTS time_from_token boolean NOT NULL DEFAULT false;
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS scanner text NOT NULL DEFAULT '';
 CREATE INDEX IF NOT EXISTS scans_facility_time ON scans (facility, corrected_time);
 CREATE INDEX IF NOT EXISTS scans_fingerprint ON scans (fingerprint, day);
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -414,7 +415,7 @@ func (s *Store) Enroll(ctx context.Context, codeHash string, d api.Device, c cen
 // Devices implements central.Store.
 func (s *Store) Devices(ctx context.Context, facility string) ([]api.Device, error) {
 	rows, err := s.pool.Query(ctx, `SELECT facility, id, name, entrance, enrolled, enrolled_at, last_seen, queue_depth,
-		oldest_unsent_s, clock_offset_ms, clock_skew_ms, camera, version FROM devices
+		oldest_unsent_s, clock_offset_ms, clock_skew_ms, camera, scanner, version FROM devices
 		WHERE $1 = '' OR facility = $1 ORDER BY facility, id`, facility)
 	if err != nil {
 		return nil, classify("devices", err)
@@ -423,7 +424,7 @@ func (s *Store) Devices(ctx context.Context, facility string) ([]api.Device, err
 		var d api.Device
 		var enrolled, seen *time.Time
 		err := r.Scan(&d.Facility, &d.ID, &d.Name, &d.Entrance, &d.Enrolled, &enrolled, &seen, &d.QueueDepth,
-			&d.OldestUnsentSeconds, &d.ClockOffsetMillis, &d.ClockSkewMillis, &d.Camera, &d.Version)
+			&d.OldestUnsentSeconds, &d.ClockOffsetMillis, &d.ClockSkewMillis, &d.Camera, &d.Scanner, &d.Version)
 		d.EnrolledAt, d.LastSeen = deref(enrolled), deref(seen)
 		return d, err
 	})
@@ -461,11 +462,11 @@ func (s *Store) RemoveDevice(ctx context.Context, facility, device string, at ti
 
 // PutHeartbeat implements central.Store.
 func (s *Store) PutHeartbeat(ctx context.Context, d api.Device) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO devices (facility, id, last_seen, queue_depth, oldest_unsent_s, clock_offset_ms, clock_skew_ms, camera, version)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+	_, err := s.pool.Exec(ctx, `INSERT INTO devices (facility, id, last_seen, queue_depth, oldest_unsent_s, clock_offset_ms, clock_skew_ms, camera, scanner, version)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT (facility, id) DO UPDATE SET last_seen = $3, queue_depth = $4, oldest_unsent_s = $5,
-			clock_offset_ms = $6, clock_skew_ms = $7, camera = $8, version = $9`,
-		d.Facility, d.ID, d.LastSeen, d.QueueDepth, d.OldestUnsentSeconds, d.ClockOffsetMillis, d.ClockSkewMillis, d.Camera, d.Version)
+			clock_offset_ms = $6, clock_skew_ms = $7, camera = $8, scanner = $9, version = $10`,
+		d.Facility, d.ID, d.LastSeen, d.QueueDepth, d.OldestUnsentSeconds, d.ClockOffsetMillis, d.ClockSkewMillis, d.Camera, d.Scanner, d.Version)
 	return classify("heartbeat", err)
 }
 
