@@ -50,6 +50,8 @@ func (w *scanWatch) snapshot() *status.Scanner {
 	switch {
 	case w.ended:
 		s.State = "ended"
+	case state == camera.StateStarting.String():
+		s.State = "starting" // not opened yet: no problem
 	case state == camera.StateReopening.String():
 		s.State, s.Problem = "reopening", "the scanner is being reopened"
 	case state == camera.StateAbsent.String():

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/camera/engine"
 	"github.com/kipass/kipass/central"
 	"github.com/kipass/kipass/clock"
@@ -107,5 +108,25 @@ func TestScanEngineStateShowsCentral(t *testing.T) {
 	}
 	if s := r.a.Snapshot(); s.Scanner.State != "ended" {
 		t.Fatalf("scanner after end: %+v", s.Scanner)
+	}
+}
+
+// TestScanEngineNotOpenedYetIsStarting: before a scan engine has opened
+// (the first heartbeat at start), it is "starting", not a problem, and the
+// heartbeat says so rather than "reopening".
+func TestScanEngineNotOpenedYetIsStarting(t *testing.T) {
+	h := camera.Health{State: camera.StateStarting, Reason: "not opened yet"}
+	src := &source{health: func() camera.Health { return h }}
+	w := newScanWatch("serial:/dev/ttyACM0", src, clock.NewFake(time.Now()))
+	s := w.snapshot()
+	if s.State != "starting" || s.Problem != "" {
+		t.Fatalf("not opened yet: %+v", s)
+	}
+	if hb := heartbeatState(status.Snapshot{Scanner: s}); hb.Scanner != "starting" || hb.Camera != "" {
+		t.Fatalf("heartbeat: %+v", hb)
+	}
+	h = camera.Health{State: camera.StateReopening, Reason: "open /dev/ttyACM0: no such device"}
+	if s := w.snapshot(); s.State != "reopening" || s.Problem == "" {
+		t.Fatalf("after a failed open: %+v", s)
 	}
 }

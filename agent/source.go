@@ -47,16 +47,16 @@ func (s *source) Close() error {
 }
 
 // CameraHealth reports the source's own health for the status page:
-// "ok" (also while starting: the frame stream then says more), "watching"
-// (a watched folder with no new image), "reopening" or "absent", with the
-// reason when one of the last two.
+// "ok", "starting" (not opened yet), "watching" (a watched folder with no
+// new image), "reopening" or "absent", with the reason when one of the
+// last two.
 func (s *source) CameraHealth() (state, problem string) {
 	if s.health == nil {
 		return "ok", ""
 	}
 	h := s.health()
 	if h.State == camera.StateStarting {
-		return "ok", "" // no frame yet: the frame stream says "starting"
+		return h.State.String(), "" // not opened yet: no problem
 	}
 	if h.State == camera.StateOK {
 		return h.State.String(), ""

@@ -188,10 +188,10 @@ func (a *Agent) Snapshot() status.Snapshot {
 		return s
 	}
 	s.Camera = o.cameraLocked(now, st.Frames)
-	if w.Camera != nil && camState != "ok" {
-		// The camera's own view (reopening, absent) wins over what the
-		// frame stream shows; while it is ok, the stream says more
-		// (starting, no frames, ended).
+	if w.Camera != nil && camState != "ok" && camState != "starting" {
+		// The camera's own view (reopening, absent, watching) wins over
+		// what the frame stream shows; while it is ok or starting, the
+		// stream says more (starting, no frames, ended).
 		s.Camera.State, s.Camera.Problem = camState, camProblem
 	}
 	s.Ledger = a.ledgerSnapshot()

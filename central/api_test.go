@@ -654,8 +654,9 @@ func TestPurgeAfter28Days(t *testing.T) {
 func TestScannerDevicesInTheFleet(t *testing.T) {
 	forEachBackend(t, secure, func(t *testing.T, e *env) {
 		f := e.facility(t, "124810099", "서울 중구 1")
-		pda, wedge := e.enroll(t, f, "정문"), e.enroll(t, f, "후문")
+		pda, wedge, fresh := e.enroll(t, f, "정문"), e.enroll(t, f, "후문"), e.enroll(t, f, "쪽문")
 		now := e.clk.Now()
+		e.ok(t, 200, "POST", api.PathHeartbeat, fresh.Credential, api.Heartbeat{DeviceTime: now, Scanner: "starting"}, nil)
 		e.ok(t, 200, "POST", api.PathHeartbeat, pda.Credential, api.Heartbeat{DeviceTime: now, Scanner: "open"}, nil)
 		e.ok(t, 200, "POST", api.PathHeartbeat, wedge.Credential, api.Heartbeat{DeviceTime: now, Scanner: "disconnected"}, nil)
 		e.fails(t, 400, "bad_scanner", "POST", api.PathHeartbeat, pda.Credential, api.Heartbeat{Scanner: strings.Repeat("x", 40)})
@@ -667,6 +668,9 @@ func TestScannerDevicesInTheFleet(t *testing.T) {
 		}
 		if d := got[pda.Device]; d.Scanner != "open" || d.Camera != "" || len(d.Problems) != 0 {
 			t.Fatalf("open scanner = %+v", d)
+		}
+		if d := got[fresh.Device]; d.Scanner != "starting" || len(d.Problems) != 0 {
+			t.Fatalf("a scan engine not opened yet = %+v", d)
 		}
 		if d := got[wedge.Device]; d.Scanner != "disconnected" || strings.Join(d.Problems, ",") != "scanner" {
 			t.Fatalf("disconnected scanner = %+v", d)

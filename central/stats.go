@@ -225,7 +225,7 @@ func (s *Server) problems(d api.Device, now time.Time) []string {
 	if d.Camera != "" && d.Camera != "ok" && d.Camera != "starting" && d.Camera != "watching" {
 		p = append(p, api.ProblemCamera)
 	}
-	if d.Scanner != "" && d.Scanner != "open" {
+	if d.Scanner != "" && d.Scanner != "open" && d.Scanner != "starting" {
 		p = append(p, api.ProblemScanner)
 	}
 	if time.Duration(d.OldestUnsentSeconds*float64(time.Second)) > s.opts.BacklogLimit {

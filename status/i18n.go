@@ -51,6 +51,7 @@ var messages = map[string][2]string{
 	"camera.failing":          {"오류", "failing"},
 	"camera.ended":            {"입력 끝남", "source ended"},
 	"scanner":                 {"스캐너", "Scanner"},
+	"scanner.starting":        {"시작 중", "starting"},
 	"scanner.open":            {"연결됨", "open"},
 	"scanner.reopening":       {"다시 여는 중", "reopening"},
 	"scanner.disconnected":    {"연결 끊김", "disconnected"},

@@ -129,7 +129,7 @@ type Scanner struct {
 }
 
 // ScannerStates are the scan engine state words the metrics always export.
-var ScannerStates = []string{"open", "reopening", "disconnected", "ended"}
+var ScannerStates = []string{"starting", "open", "reopening", "disconnected", "ended"}
 
 // Camera describes the frame source.
 type Camera struct {

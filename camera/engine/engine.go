@@ -185,7 +185,7 @@ func newStream(name string, o Options) *stream {
 		dedup:  camera.NewDedup(o.DedupWindow),
 		codes:  make(chan Code, 16),
 		stop:   make(chan struct{}),
-		health: camera.Health{State: camera.StateReopening, Since: o.Clock.Now(), Reason: "not opened yet"},
+		health: camera.Health{State: camera.StateStarting, Since: o.Clock.Now(), Reason: "not opened yet"},
 	}
 }
 

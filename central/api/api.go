@@ -341,7 +341,8 @@ type Heartbeat struct {
 	// "failing", "no_frames", "ended", ... otherwise.
 	Camera string `json:"camera"`
 	// Scanner is the scan engine's state on a device whose codes come from
-	// one (a PDA, a serial or keyboard-wedge scanner): "open" when healthy;
+	// one (a PDA, a serial or keyboard-wedge scanner): "open" or "starting"
+	// when healthy;
 	// "reopening", "disconnected" or "ended" otherwise. Empty on camera
 	// devices, whose Camera says how they are.
 	Scanner string `json:"scanner,omitempty"`
