@@ -44,10 +44,10 @@ const poolSize = 4096
 type keyring struct {
 	master []byte
 
-	mu   sync.Mutex
-	f    *os.File
-	n    uint32   // slots in the file
-	pool []uint32 // fresh keys on disk, not yet given to a record
+	mu      sync.Mutex
+	f       *os.File
+	n       uint32   // slots in the file
+	pool    []uint32 // fresh keys on disk, not yet given to a record
 	free    []uint32 // zeroed slots
 	shut    bool     // closed
 	filling bool     // a background fill is writing keys
