@@ -273,16 +273,7 @@ func TestPaperVisitOfflineDeliveredLaterCountedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	runAgent(t, ctx, a)
 	select {
 	case <-ended:
 	case <-ctx.Done():

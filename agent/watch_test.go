@@ -59,16 +59,7 @@ func TestWatchedFolderReadsImagesAddedLater(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- a.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	runAgent(t, ctx, a)
 
 	snap := waitSnapshot(ctx, a, func(s status.Snapshot) bool { return s.Camera.State == "watching" })
 	if snap.Camera.State != "watching" || snap.Camera.Problem != "" || snap.State() != status.Scanning {
@@ -101,6 +92,22 @@ func TestWatchedFolderReadsImagesAddedLater(t *testing.T) {
 	if snap.Camera.State != "watching" || snap.Scans["verified"] != 1 {
 		t.Fatalf("after the image was read: scans %v, camera %+v", snap.Scans, snap.Camera)
 	}
+}
+
+// runAgent runs a until the test ends, then stops it, reports an error
+// from Run, and closes it (in that order).
+func runAgent(t *testing.T, ctx context.Context, a *Agent) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		a.Close()
+	})
 }
 
 // waitSnapshot polls the agent's snapshot until ok or ctx ends, and returns
