@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kipass/kipass/queue"
@@ -78,10 +79,15 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 			return fmt.Errorf("%w: %w", errNoFUSE, err)
 		}
 		stop := make(chan struct{})
+		before := led.Len()
 		var werr error
 		go func() {
 			defer close(stop)
 			if cut {
+				// The life starts when this agent has confirmed its first
+				// scan: a slow start-up must not eat every life, or no
+				// cut would land while scans are written.
+				waitConfirmed(ctx, led, before, 30*time.Second)
 				time.Sleep(life)
 				return
 			}
@@ -113,6 +119,10 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 	if err := run(0, false); err != nil {
 		res.Err = err
 	}
+	if led.Len() == 0 {
+		res.Err = fmt.Errorf("no scan was confirmed in %d power cycles, so the scenario tested nothing; the agent log ends: %s", cycles, logEnd(agentLog, 400))
+		return res
+	}
 	q, err := queue.Open(filepath.Join(backing, "agent", "queue.db"), queue.Options{Log: discard})
 	if err != nil {
 		res.Err = err
@@ -133,4 +143,25 @@ func (sc Scale) PowerLossScenario(ctx context.Context, is *Issuer, cycles int, b
 		res.Err = fmt.Errorf("queue alarm after power loss: %s", qs.Alarms[0].Reason)
 	}
 	return res
+}
+
+// waitConfirmed returns once the ledger holds more than n confirmed scans,
+// or after limit.
+func waitConfirmed(ctx context.Context, led *Ledger, n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for led.Len() <= n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// logEnd is the last n bytes of the file at path, on one line.
+func logEnd(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", " | ")
 }
