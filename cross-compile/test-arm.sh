@@ -15,7 +15,7 @@
 # Environment: KIPASS_TEST_FLAGS (default: -count=1 -timeout 30m);
 #   KIPASS_TEST_SKIP, a `go test -skip` pattern; set it empty to run everything.
 #   Default skips, each printed when it applies:
-#   - ^TestDemoEndToEnd$ everywhere: it renders a 10-visitor sample and runs
+#   - ^TestRunEndToEnd$ everywhere: it renders a 10-visitor sample and runs
 #     it inside a fixed 2-minute context. Under qemu on 2 loaded cores that
 #     took 121 s of the 120 s on arm64 (pure Go, passed once), and ran out on
 #     armv7, android and arm64 with cgo ("context deadline exceeded").
@@ -66,7 +66,7 @@ esac
 if [ $cgo = 1 ]; then
 	cgo_env "$target" # exports KIPASS_SYSROOT: the exec wrapper passes it to qemu -L
 fi
-slow='TestDemoEndToEnd'
+slow='TestRunEndToEnd'
 default_skip="^($slow)\$"
 [ $cgo = 1 ] && default_skip="^($slow|TestPlayback|TestPlaybackDevice|TestNoDevice)\$"
 [ "$target" = android-arm64 ] && default_skip="^($slow|TestOpenLockedFileTimesOut)\$"

@@ -15,7 +15,7 @@ import (
 	"github.com/kipass/kipass/logging"
 )
 
-// TestDemoEndToEnd runs the whole path: a generated video read back through
+// TestRunEndToEnd runs the whole path: a generated video read back through
 // the real VideoCapture (an image folder in builds without OpenCV), the real
 // decoder, verifier, queue file and speaker, and a real central on loopback.
 func TestRunEndToEnd(t *testing.T) {
