@@ -88,7 +88,9 @@ type Config struct {
 	// "5s" for cameras, "2.5s" for scan engines.
 	DedupWindow Duration `json:"dedup_window,omitempty"`
 	// DecodeBudget bounds the decoding attempts on one frame; default
-	// "100ms". Slow boards may want more; a visitor waits for it.
+	// the frame interval (1/camera.fps, or 1/30 s) for a camera, stream
+	// or video, whose frames are decoded in stream mode, and "100ms" for
+	// an image folder. Slow boards may want more; a visitor waits for it.
 	DecodeBudget Duration `json:"decode_budget,omitempty"`
 	// QueueMax caps the records waiting on the device; default 1,000,000.
 	QueueMax int `json:"queue_max,omitempty"`

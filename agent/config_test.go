@@ -146,3 +146,15 @@ func TestCommentedExampleConfig(t *testing.T) {
 		t.Fatalf("ConfigKeys = %v", ConfigKeys())
 	}
 }
+
+// TestFrameInterval: a camera's decoding budget is its frame interval.
+func TestFrameInterval(t *testing.T) {
+	for _, c := range []struct {
+		fps  float64
+		want time.Duration
+	}{{0, time.Second / 30}, {15, time.Second / 15}, {30, time.Second / 30}, {-1, time.Second / 30}} {
+		if got := frameInterval(c.fps); got != c.want {
+			t.Errorf("frameInterval(%v) = %v, want %v", c.fps, got, c.want)
+		}
+	}
+}

@@ -123,11 +123,20 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	snd := uplink.New(q, uplink.Options{Central: central, Clock: dev, Log: logging.For(log, "uplink")})
 	// The decoder asks a live camera to refocus when codes are seen but
-	// not read; it skips frames clearly blurrier than recent ones.
+	// not read; it skips frames clearly blurrier than recent ones. On
+	// consecutive frames it runs in stream mode: a frame's work is bounded
+	// by the frame interval, and the costly stages are spread over the
+	// next frames, where the code still is.
 	decOpts := decode.Options{Budget: time.Duration(cfg.DecodeBudget), SkipBlurry: src.live != nil,
 		Clock: dev, Log: logging.For(log, "decode")}
 	if src.live != nil {
 		decOpts.Focuser = src.live
+		if src.live.Consecutive() {
+			decOpts.Stream = true
+			if decOpts.Budget == 0 {
+				decOpts.Budget = frameInterval(cfg.Camera.FPS)
+			}
+		}
 	}
 	dec := decode.New(decOpts)
 	owned = append(owned, dec)
@@ -180,4 +189,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 		return fail(err)
 	}
 	return a, nil
+}
+
+// frameInterval is the time between two frames at fps, or at 30 fps (a
+// camera driver's usual default) when fps is not set.
+func frameInterval(fps float64) time.Duration {
+	if fps <= 0 {
+		fps = 30
+	}
+	return time.Duration(float64(time.Second) / fps)
 }

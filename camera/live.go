@@ -133,6 +133,12 @@ func OpenLive(spec string, o Options) (*Live, error) {
 	return l, nil
 }
 
+// Consecutive reports whether the frames are consecutive frames of one
+// scene (a camera, a stream, a video file or an image sequence), which a
+// decoder may treat as a stream, rather than the unrelated stills of an
+// image folder.
+func (l *Live) Consecutive() bool { return l.p.kind != kindFolder }
+
 // Health returns the current health.
 func (l *Live) Health() Health {
 	l.mu.Lock()

@@ -54,6 +54,9 @@ func TestLiveReopensAfterMidStreamFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
+	if !live.Consecutive() {
+		t.Error("an MJPEG stream's frames are not consecutive")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	seen := map[int]int{}
@@ -275,6 +278,9 @@ func TestLiveSnapshotOnlyBehindFlag(t *testing.T) {
 	off, err := OpenLive("folder:"+dir, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if off.Consecutive() {
+		t.Error("an image folder's stills are consecutive frames")
 	}
 	if _, err := off.Next(context.Background()); err != nil {
 		t.Fatal(err)
