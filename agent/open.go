@@ -101,7 +101,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, h Hooks) (*Agent, e
 	}
 	owned = append(owned, q)
 
-	src, err := openSource(ctx, cfg, !h.FolderOnce, logging.For(log, "camera"))
+	src, err := openSource(ctx, cfg, dev, !h.FolderOnce, logging.For(log, "camera"))
 	if err != nil {
 		return fail(fmt.Errorf("source: %w", err))
 	}

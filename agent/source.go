@@ -9,6 +9,7 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/camera/engine"
+	"github.com/kipass/kipass/clock"
 )
 
 // Codes is a source of texts a scan engine already decoded (a PDA's
@@ -74,12 +75,13 @@ func (s *source) noteCode() {
 
 // openSource opens the configured source: a self-healing camera (devices,
 // files, URLs, folders; a folder watched for new images when watchFolder)
-// or a scan engine. A missing camera is not an error here: it is reopened
+// or a scan engine, on the device clock clk (frames and codes are stamped
+// by it). A missing camera is not an error here: it is reopened
 // with backoff and reported as absent.
-func openSource(ctx context.Context, cfg Config, watchFolder bool, log *slog.Logger) (*source, error) {
+func openSource(ctx context.Context, cfg Config, clk clock.Clock, watchFolder bool, log *slog.Logger) (*source, error) {
 	if isEngineSpec(cfg.Source) {
 		codes, err := engine.Open(ctx, cfg.Source, engine.Options{
-			DedupWindow: time.Duration(cfg.DedupWindow), Log: log,
+			DedupWindow: time.Duration(cfg.DedupWindow), Clock: clk, Log: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("scan engine %q: %w", camera.Redact(cfg.Source), err)
@@ -102,7 +104,7 @@ func openSource(ctx context.Context, cfg Config, watchFolder bool, log *slog.Log
 		Width: cfg.Camera.Width, Height: cfg.Camera.Height, FPS: cfg.Camera.FPS, FourCC: cfg.Camera.FourCC,
 		Focus: focus, FocusDistance: cfg.Camera.FocusDistance, Exposure: exposure,
 		IdleAfter: time.Duration(cfg.Camera.IdleAfter), DebugSnapshotDir: cfg.Camera.DebugSnapshotDir,
-		WatchFolder: watchFolder, Log: log,
+		WatchFolder: watchFolder, Clock: clk, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("camera %q: %w", camera.Redact(cfg.Source), err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,11 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if strings.Count(out.String(), "frame→voice") != 12 {
 		t.Fatalf("want one line per scan:\n%s", out.String())
+	}
+	// The camera stamps frames on the same clock as the voice: no
+	// latency comes out negative, whatever clock the demo runs on.
+	if regexp.MustCompile(`frame→voice\s+-`).MatchString(out.String()) {
+		t.Fatalf("negative frame→voice latency: the camera and the voice run on different clocks:\n%s", out.String())
 	}
 }
 
