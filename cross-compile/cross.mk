@@ -21,6 +21,7 @@
 #   make cross-e2e-linux-arm64  the same for one target
 #   make deb               dist/kipass-agent_VERSION_{arm64,armhf,amd64}.deb (+ SHA256SUMS)
 #   make lint-deb          the amd64 .deb, checked by lintian: no error, no warning (CI)
+#   make deb-install-check install, run and purge the amd64 .deb here (root; CI)
 #   make cross-measure     size and start-up time of every dist/ binary (qemu for ARM)
 #   make cross-clean       remove dist/; cross-clean-cache also removes the sysroots
 
@@ -37,7 +38,7 @@ CROSS_ENV := DIST=$(KIPASS_DIST)
 
 .PHONY: cross $(addprefix cross-,$(CROSS_TARGETS)) $(addprefix cross-e2e-,$(CROSS_TARGETS)) cross-sysroots cross-sums \
 	test-arm64 test-arm64-cgo test-armv7 test-android-arm64 cross-smoke cross-e2e \
-	deb lint-deb cross-measure cross-clean cross-clean-cache
+	deb lint-deb deb-install-check cross-measure cross-clean cross-clean-cache
 
 cross: ## cross-compile dist/ for linux-arm64, linux-armv7 (cgo: gocv+oto via a Debian sysroot), linux-amd64, android-arm64 (pure Go) + SHA256SUMS
 	$(CROSS_ENV) $(CROSS_DIR)/build.sh $(CROSS_TARGETS)
@@ -89,6 +90,9 @@ lint-deb: ## build the amd64 kipass-agent .deb and check it with lintian (fails 
 	$(CROSS_ENV) $(CROSS_DIR)/package.sh linux-amd64
 	lintian --fail-on error,warning --info $(KIPASS_DIST)/kipass-agent_*_amd64.deb
 	@echo "lintian: $$(ls $(KIPASS_DIST)/kipass-agent_*_amd64.deb) has no error and no warning"
+
+deb-install-check: lint-deb ## install the amd64 .deb on this machine, run it, purge it, and check nothing is left (root)
+	KIPASS_DIST=$(KIPASS_DIST) $(CROSS_DIR)/deb-install.sh
 
 cross-measure: ## size and start-up time of every dist/ binary (qemu for ARM)
 	$(CROSS_ENV) $(CROSS_DIR)/measure.sh

@@ -83,7 +83,9 @@ deb_depends() {
 		*) die "no Debian package known for $lib (extend deb_depends in package.sh)" ;;
 		esac
 	done < <(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-	[ ${#deps[@]} -eq 0 ] && return 0
+	# The unit hands the queue key over as an encrypted credential
+	# (LoadCredentialEncrypted=, systemd-creds): systemd 250 or later.
+	deps+=("systemd (>= 250)")
 	printf '%s\n' "${deps[@]}" | sort -u | paste -sd, - | sed 's/,/, /g'
 }
 
