@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/kipass/kipass/clock"
 	"github.com/kipass/kipass/ledger"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // paperLedger is the page's ledger over a real ledger.Book and real
@@ -302,5 +305,63 @@ func TestBrowserPaperSeries(t *testing.T) {
 	}
 	if band < 40 {
 		t.Fatalf("warning band: %d rows of %s in the top third, want ≥ 40", band, LedgerDueColour)
+	}
+}
+
+// The paper ledger's gauges on /metrics follow a real book on a fake
+// clock: open sheets, paper visits on them, and sheets due for shredding
+// (an integrator alerts on that one), none left after the shredding.
+func TestLedgerMetrics(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 10, 1, 9, 0, 0, 0, KST))
+	l := newPaperLedger(t, clk)
+	src := ledgerSource{clk, l}
+	m := NewMetrics(src)
+	gauges := func() map[string]float64 {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		p := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := p.TextToMetricFamilies(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, n := range []string{"kipass_ledger_sheets_open", "kipass_ledger_sheets_due", "kipass_ledger_paper_visits"} {
+			f, ok := fams[n]
+			if !ok {
+				t.Fatalf("%s missing", n)
+			}
+			out[n] = f.Metric[0].Gauge.GetValue()
+		}
+		return out
+	}
+	first := l.book.Today()
+	if _, err := l.StartSheet(first); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{3, 2} {
+		if err := l.AddPaper(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(24 * time.Hour)
+	if _, err := l.StartSheet(l.book.Today()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddPaper(4); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauges(); g["kipass_ledger_sheets_open"] != 2 || g["kipass_ledger_paper_visits"] != 9 || g["kipass_ledger_sheets_due"] != 0 {
+		t.Fatalf("two open sheets with 5 and 4 visits, none due: %v", g)
+	}
+	clk.Advance(27 * 24 * time.Hour) // the first sheet's day: 4 weeks after its last entry
+	if g := gauges(); g["kipass_ledger_sheets_due"] != 1 {
+		t.Fatalf("the first sheet is due today: %v", g)
+	}
+	if _, err := l.Shredded(first); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauges(); g["kipass_ledger_sheets_open"] != 1 || g["kipass_ledger_paper_visits"] != 4 || g["kipass_ledger_sheets_due"] != 0 {
+		t.Fatalf("after the first sheet's shredding: %v", g)
 	}
 }

@@ -87,6 +87,12 @@ var (
 		"Central's time minus the device's, once learned.", nil, nil)
 	descState = prometheus.NewDesc("kipass_state",
 		"The status page's state line: 1 for the current state, 0 for the others.", []string{"state"}, nil)
+	descSheetsOpen = prometheus.NewDesc("kipass_ledger_sheets_open",
+		"Paper ledger sheets not yet confirmed shredded (devices that keep a paper ledger).", nil, nil)
+	descSheetsDue = prometheus.NewDesc("kipass_ledger_sheets_due",
+		"Open paper ledger sheets whose shredding date (4 weeks after their last entry) is today or past.", nil, nil)
+	descPaperVisits = prometheus.NewDesc("kipass_ledger_paper_visits",
+		"Paper visits on the sheets not yet shredded.", nil, nil)
 	descInfo = prometheus.NewDesc("kipass_agent_info",
 		"The door this agent serves.", []string{"facility", "device", "entrance"}, nil)
 )
@@ -98,7 +104,7 @@ type snapshotCollector struct{ src Source }
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descScans, descStoreFailures, descQueueDepth, descQueueOldest, descQueueDead,
 		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descScanner, descCodes, descClockOffset,
-		descState, descInfo} {
+		descState, descSheetsOpen, descSheetsDue, descPaperVisits, descInfo} {
 		ch <- d
 	}
 }
@@ -153,6 +159,18 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	cur := s.State()
 	for _, st := range States {
 		gauge(descState, b2f(st == cur), string(st))
+	}
+	if s.Ledger != nil {
+		open, visits := 0, 0
+		for _, sh := range s.Ledger.Sheets {
+			if sh.Open() {
+				open++
+				visits += sh.Entries
+			}
+		}
+		gauge(descSheetsOpen, float64(open))
+		gauge(descSheetsDue, float64(s.Ledger.Due))
+		gauge(descPaperVisits, float64(visits))
 	}
 	gauge(descInfo, 1, s.Facility, s.Device, s.Entrance)
 }
