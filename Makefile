@@ -48,8 +48,9 @@ deps-bench:
 deps-voice:
 	$(call install-debs,$(DEB_VOICE))
 
-build: deps ## build the three binaries into bin/
-	$(GO) build -o $(BIN)/ ./cmd/...
+build: deps ## build into bin/: kipass-agent (no OpenCV), kipass-agent-opencv (loaded only for a source that needs it), kipass-central, kipass-issuer
+	$(GO) build -tags nocv -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/kipass-agent-opencv ./cmd/kipass-agent
 
 demo: build ## run the whole scan path on a generated sample
 	$(BIN)/kipass-agent demo

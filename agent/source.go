@@ -27,6 +27,14 @@ func isEngineSpec(spec string) bool {
 	return spec == "stdin" || strings.HasPrefix(spec, "serial:") || strings.HasPrefix(spec, "evdev:")
 }
 
+// NeedsOpenCV reports whether the configured source is a camera read
+// through OpenCV (a device, video, RTSP or HTTP stream, GStreamer
+// pipeline); image folders, MJPEG streams and scan engines are read in
+// pure Go.
+func (c Config) NeedsOpenCV() bool {
+	return !isEngineSpec(c.Source) && camera.NeedsOpenCV(c.Source)
+}
+
 // source is what openSource opened: frames from a camera, or codes from a
 // scan engine, and the health of either.
 type source struct {

@@ -212,6 +212,16 @@ func (p parsedSpec) live() bool {
 // gocv reports whether the spec needs OpenCV.
 func (p parsedSpec) gocv() bool { return p.kind != kindFolder && p.kind != kindMJPEG }
 
+// NeedsOpenCV reports whether a camera spec is read through OpenCV
+// (devices, video files, image sequences, RTSP and HTTP streams, GStreamer
+// pipelines) rather than in pure Go (image folders, MJPEG over HTTP). A
+// spec that does not parse does not. Scan-engine specs are not camera
+// specs: ask agent.Config.NeedsOpenCV for a device's source.
+func NeedsOpenCV(spec string) bool {
+	p, err := parseSpec(spec)
+	return err == nil && p.gocv()
+}
+
 func parseSpec(spec string) (parsedSpec, error) {
 	p := parsedSpec{raw: Redact(spec)} // raw is for logs and errors
 	s := strings.TrimSpace(spec)

@@ -3,7 +3,9 @@
 #
 # TARGET: linux-arm64 | linux-armv7 | linux-amd64 | android-arm64
 #
-#   linux-*        kipass-agent with cgo (gocv + oto, -tags customenv, PIE, linked
+#   linux-*        kipass-agent with cgo in two builds: kipass-agent (oto, no
+#                  OpenCV) and kipass-agent-opencv (gocv + oto; the first execs
+#                  it when a source needs OpenCV), -tags customenv, PIE, linked
 #                  against the OpenCV/ALSA of a Debian bookworm sysroot for ARM,
 #                  of the host for amd64); kipass-central and kipass-issuer
 #                  pure Go (CGO_ENABLED=0, static).
@@ -50,11 +52,21 @@ for target in "$@"; do
 			# hardening-no-pie); the C linker is at hand for cgo builds.
 			buildmode=(-buildmode=pie)
 		fi
-		log "build $target/$name ($mode${GO_TAGS:+, tags $GO_TAGS})"
-		start=$(date +%s)
-		go build -trimpath "${buildmode[@]}" ${GO_TAGS:+-tags "$GO_TAGS"} \
-			-ldflags "-s -w -X main.version=$VERSION" \
-			-o "$out/$name" "$pkg"
-		log "  -> $out/$name $(du -h "$out/$name" | cut -f1) in $(($(date +%s) - start))s"
+		# The agent with cgo comes in two builds: kipass-agent without
+		# OpenCV (oto only), and kipass-agent-opencv, which the first
+		# replaces itself by when its source needs OpenCV.
+		builds=("$name:$GO_TAGS")
+		if [ "$name" = kipass-agent ] && [ ${#buildmode[@]} -gt 0 ]; then
+			builds=("kipass-agent:${GO_TAGS:+$GO_TAGS,}nocv" "kipass-agent-opencv:$GO_TAGS")
+		fi
+		for b in "${builds[@]}"; do
+			bname=${b%%:*} tags=${b#*:}
+			log "build $target/$bname ($mode${tags:+, tags $tags})"
+			start=$(date +%s)
+			go build -trimpath "${buildmode[@]}" ${tags:+-tags "$tags"} \
+				-ldflags "-s -w -X main.version=$VERSION" \
+				-o "$out/$bname" "$pkg"
+			log "  -> $out/$bname $(du -h "$out/$bname" | cut -f1) in $(($(date +%s) - start))s"
+		done
 	done
 done

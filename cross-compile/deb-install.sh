@@ -17,9 +17,12 @@ if command -v systemd-creds >/dev/null; then
 	[ "$(stat -c %a /etc/kipass/queue-key.cred)" = 600 ] || fail "queue key credential is not mode 0600"
 fi
 /usr/bin/kipass-agent --help >/dev/null 2>&1 || fail "the installed kipass-agent does not run"
+/usr/libexec/kipass/kipass-agent-opencv --version >/dev/null 2>&1 || fail "the installed OpenCV build does not run"
+# OpenCV is loaded only by the OpenCV build, for a source that needs it.
+readelf -d /usr/bin/kipass-agent | grep -q 'NEEDED.*libopencv' && fail "/usr/bin/kipass-agent links OpenCV"
 mkdir -p /var/lib/private/kipass && echo x >/var/lib/private/kipass/queue.db # what a device leaves
 dpkg --purge kipass-agent >/dev/null
-for p in /usr/bin/kipass-agent /etc/kipass/queue-key.cred /etc/kipass /var/lib/private/kipass \
+for p in /usr/bin/kipass-agent /usr/libexec/kipass /etc/kipass/queue-key.cred /etc/kipass /var/lib/private/kipass \
 	/etc/systemd/system/multi-user.target.wants/kipass-agent.service; do
 	[ ! -e "$p" ] || fail "$p is left after purge"
 done

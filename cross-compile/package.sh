@@ -66,7 +66,7 @@ KIPASS_DEB_CONFIG=${KIPASS_DEB_CONFIG:-$REPO_DIR/docs/agent.example.json}
 [ -f "$KIPASS_DEB_CONFIG" ] || die "default config $KIPASS_DEB_CONFIG missing"
 export KIPASS_DEB_CONFIG
 
-# deb_depends BINARY: Debian dependencies from the ELF NEEDED entries.
+# deb_depends BINARY...: Debian dependencies from the ELF NEEDED entries.
 deb_depends() {
 	local lib deps=()
 	while read -r lib; do
@@ -82,7 +82,7 @@ deb_depends() {
 		libc.so.6 | libm.so.6 | libpthread.so.0 | libdl.so.2 | libresolv.so.2) deps+=(libc6) ;;
 		*) die "no Debian package known for $lib (extend deb_depends in package.sh)" ;;
 		esac
-	done < <(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	done < <(for f in "$@"; do readelf -d "$f"; done | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 	# The unit hands the queue key over as an encrypted credential
 	# (LoadCredentialEncrypted=, systemd-creds): systemd 250 or later.
 	deps+=("systemd (>= 250)")
@@ -94,8 +94,10 @@ for target in "$@"; do
 	[[ $target == linux-* ]] || die "no .deb for $target"
 	bin=$DIST/$target/${KIPASS_DEB_BIN:-kipass-agent}
 	[ -x "$bin" ] || die "$bin missing: run cross-compile/build.sh $target (make cross) first"
-	export KIPASS_DEB_ARCH=$arch KIPASS_DEB_BINARY=$bin KIPASS_PKG_DIR=$CROSS_DIR/pkg
-	KIPASS_DEB_DEPENDS=$(deb_depends "$bin")
+	cvbin=$(dirname "$bin")/kipass-agent-opencv
+	[ -x "$cvbin" ] || die "$cvbin missing: run cross-compile/build.sh $target (make cross) first"
+	export KIPASS_DEB_ARCH=$arch KIPASS_DEB_BINARY=$bin KIPASS_DEB_OPENCV_BINARY=$cvbin KIPASS_PKG_DIR=$CROSS_DIR/pkg
+	KIPASS_DEB_DEPENDS=$(deb_depends "$bin" "$cvbin")
 	export KIPASS_DEB_DEPENDS
 	rm -f "$DIST/kipass-agent_"*"_$arch.deb"
 	out=$DIST/kipass-agent_${KIPASS_DEB_VERSION}_$arch.deb

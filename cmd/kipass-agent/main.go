@@ -141,6 +141,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := cfg.Logger(stderr)
+	useOpenCV(cfg.NeedsOpenCV(), "source "+camera.Redact(cfg.Source), log)
 	a, err := agent.Open(ctx, cfg, log, agent.Hooks{})
 	if err != nil {
 		return err
@@ -161,6 +162,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The demo shows a tablet's path, a video read through OpenCV,
+	// when an OpenCV build is at hand (image frames otherwise).
+	useOpenCV(findOpenCVBuild() != "", "the demo's video", logging.New(stderr, *level))
 	_, err := demo.Run(ctx, demo.Options{
 		Dir: *dir, Scans: *scans, Out: stdout, Log: logging.New(stderr, *level),
 		Audio: agent.AudioConfig{Device: *device}, StatusListen: *statusAddr,
