@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,9 +69,9 @@ func TestOpenCVLoadedOnlyWhenTheSourceNeedsIt(t *testing.T) {
 			"log_level": "info",
 		})
 		os.WriteFile(cfgFile, cfg, 0o600)
-		var stderr bytes.Buffer
+		stderr := new(lockedBuffer)
 		cmd := exec.Command(filepath.Join(bin, "kipass-agent"), "run", "--config", cfgFile)
-		cmd.Stderr = &stderr
+		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -107,3 +108,21 @@ func TestOpenCVLoadedOnlyWhenTheSourceNeedsIt(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// lockedBuffer is a buffer a child process writes to while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
