@@ -138,6 +138,10 @@ func (p *agentProc) stop(grace time.Duration) error {
 // memory is one reading of the process's memory.
 type memory struct {
 	RSS, HWM int64 // bytes: VmRSS now, VmHWM (the peak RSS so far)
+	// Anon and File split RSS: the process's own memory (the Go heap,
+	// stacks, C allocations) and pages of mapped files (the binary and
+	// its shared libraries, shared with other processes).
+	Anon, File int64
 }
 
 // readMemory reads VmRSS and VmHWM from /proc/PID/status.
@@ -149,7 +153,7 @@ func readMemory(pid int) (memory, error) {
 	var m memory
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
+		if !ok {
 			continue
 		}
 		f := strings.Fields(v) // "12345 kB"
@@ -160,10 +164,15 @@ func readMemory(pid int) (memory, error) {
 		if err != nil {
 			continue
 		}
-		if k == "VmRSS" {
+		switch k {
+		case "VmRSS":
 			m.RSS = n << 10
-		} else {
+		case "VmHWM":
 			m.HWM = n << 10
+		case "RssAnon":
+			m.Anon = n << 10
+		case "RssFile":
+			m.File = n << 10
 		}
 	}
 	if m.RSS == 0 {

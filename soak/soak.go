@@ -128,6 +128,10 @@ type Report struct {
 	// the end, RSSMax its peak (the largest of VmHWM and the samples,
 	// taken every second), in bytes.
 	RSSStart, RSSEnd, RSSMax int64
+	// AnonEnd and FileEnd split RSSEnd: the agent's own memory (Go heap,
+	// stacks, C allocations) and the pages of its binary and shared
+	// libraries (OpenCV's in a cgo build), which other processes share.
+	AnonEnd, FileEnd int64
 	// GoroutinesStart and GoroutinesEnd are the agent's go_goroutines
 	// after the warm-up and at the end.
 	GoroutinesStart, GoroutinesEnd int
@@ -193,6 +197,7 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "rss:         start %s, end %s, max %s   target max ≤ %s: %s; end−start %+.1f MB ≤ %s: %s\n",
 		mb(r.RSSStart), mb(r.RSSEnd), mb(r.RSSMax), mb(TargetRSS), met(r.RSSMax <= TargetRSS),
 		float64(growth)/1e6, mb(TargetGrowth), met(growth <= TargetGrowth))
+	fmt.Fprintf(&b, "rss at end:  %s own (anon: heap, stacks, C), %s mapped files (binary, shared libraries)\n", mb(r.AnonEnd), mb(r.FileEnd))
 	fmt.Fprintf(&b, "goroutines:  start %d, end %d\n", r.GoroutinesStart, r.GoroutinesEnd)
 	fmt.Fprintf(&b, "frames:      served %d, read %d, dropped %d\n", r.FramesServed, r.FramesRead, r.FramesDropped)
 	p99 := r.Percentile(0.99)
@@ -326,12 +331,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 		}
 	}()
-	currentRSS := func() int64 {
+	current := func() memory {
 		sampleMem()
 		memMu.Lock()
 		defer memMu.Unlock()
-		return memLast.RSS
+		return memLast
 	}
+	currentRSS := func() int64 { return current().RSS }
 	goroutines := func() int {
 		m, err := ag.scrape(ctx)
 		if err != nil {
@@ -394,7 +400,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if !warmed {
 			r.RSSStart, r.GoroutinesStart = currentRSS(), goroutines()
 		}
-		r.RSSEnd, r.GoroutinesEnd = currentRSS(), goroutines()
+		m := current()
+		r.RSSEnd, r.AnonEnd, r.FileEnd, r.GoroutinesEnd = m.RSS, m.Anon, m.File, goroutines()
 		sleep(ctx, o.Clock, o.Clock.Now().Add(2*time.Second)) // the last visitor's frames reach the scan loop
 		r.Confirmed = len(ag.confirmed())
 		waitDelivered(ctx, ag, o.Clock, r.Confirmed, 60*time.Second)
