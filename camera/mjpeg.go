@@ -80,6 +80,7 @@ func openMJPEG(ctx context.Context, url string, o Options) (Source, error) {
 	// Some servers declare the boundary with the delimiter's leading dashes.
 	boundary := strings.TrimPrefix(params["boundary"], "--")
 	s := &mjpegSource{url: url, o: o, slot: newSlot(true), cancel: cancel, done: make(chan struct{})}
+	s.slot.noReuse = true
 	go s.read(resp.Body, boundary)
 	return s, nil
 }
