@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kipass/kipass/clock"
 )
 
 // agentProc is the agent running as its own process, its log parsed as it
@@ -100,6 +102,18 @@ func (p *agentProc) readLog(r io.Reader) {
 	}
 }
 
+// logged returns the verdicts of every scan line and the number of error
+// lines with the last of them.
+func (p *agentProc) logged() (verdicts map[string]int, errors int, last string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := make(map[string]int, len(p.verdicts))
+	for k, n := range p.verdicts {
+		v[k] = n
+	}
+	return v, p.errors, p.lastError
+}
+
 // confirmed returns the frame→voice latencies of the scans confirmed so
 // far, one per scan.
 func (p *agentProc) confirmed() []time.Duration {
@@ -120,7 +134,7 @@ func (p *agentProc) exited() (bool, error) {
 
 // stop asks the agent to shut down (SIGTERM) and waits; after grace it
 // kills it.
-func (p *agentProc) stop(grace time.Duration) error {
+func (p *agentProc) stop(clk clock.Clock, grace time.Duration) error {
 	if ended, err := p.exited(); ended {
 		return fmt.Errorf("agent had already ended: %v", err)
 	}
@@ -128,7 +142,7 @@ func (p *agentProc) stop(grace time.Duration) error {
 	select {
 	case <-p.done:
 		return p.err
-	case <-time.After(grace):
+	case <-clk.After(grace):
 		p.cmd.Process.Kill()
 		<-p.done
 		return fmt.Errorf("agent did not stop within %v of SIGTERM", grace)

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -148,6 +149,13 @@ type Report struct {
 	Visitors, Confirmed, Delivered, Lost int
 	// Unknown counts scans central stored that no visitor showed.
 	Unknown int
+	// Verdicts counts the agent's scan lines by verdict (a visitor read
+	// too late shows as expired, a duplicate is not logged).
+	Verdicts map[string]int
+	// ErrorLines counts the agent's log lines at level ERROR; LastError
+	// is the last one's message.
+	ErrorLines int
+	LastError  string
 	// Died is set when the agent ended before the soak stopped it.
 	Died string
 }
@@ -208,6 +216,12 @@ func (r Report) String() string {
 		fmt.Fprintf(&b, ", unknown at central %d", r.Unknown)
 	}
 	b.WriteString("\n")
+	if other := otherVerdicts(r.Verdicts); other != "" {
+		fmt.Fprintf(&b, "verdicts:    %s besides verified\n", other)
+	}
+	if r.ErrorLines > 0 {
+		fmt.Fprintf(&b, "agent log:   %d error lines, the last: %s\n", r.ErrorLines, r.LastError)
+	}
 	if err := r.Err(); err != nil {
 		fmt.Fprintf(&b, "FAIL:        %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	} else {
@@ -295,7 +309,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			ag.stop(30 * time.Second)
+			ag.stop(o.Clock, 30*time.Second)
 		}
 	}()
 	if err := waitUp(ctx, ag, o.Clock, 30*time.Second); err != nil {
@@ -414,11 +428,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	r.FramesServed = st.Served()
 	r.LoadEnd = loadAverage()
 	stopped = true
-	if err := ag.stop(30 * time.Second); err != nil && r.Died == "" {
+	if err := ag.stop(o.Clock, 30*time.Second); err != nil && r.Died == "" {
 		r.Died = fmt.Sprintf("stopping: %v (log: %s)", err, lastLines(logPath, 5))
 	}
 	r.Latencies = sorted(ag.confirmed())
 	r.Confirmed = len(r.Latencies)
+	r.Verdicts, r.ErrorLines, r.LastError = ag.logged()
 
 	centralOpen = false
 	if err := cen.Close(); err != nil {
@@ -437,6 +452,18 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	r.Lost = max(r.Confirmed-r.Delivered, 0)
 	return r, nil
+}
+
+// otherVerdicts lists the verdicts other than verified, "expired 2,
+// invalid 1", in name order; "" when there are none.
+func otherVerdicts(v map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(v)) {
+		if k != "verified" && v[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, v[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // waitUp waits until the agent's /metrics answers.

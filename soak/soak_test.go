@@ -39,6 +39,9 @@ func TestSoakShort(t *testing.T) {
 	if r.Visitors < 3 || r.Confirmed < 1 || r.Confirmed > r.Visitors {
 		t.Errorf("visitors %d, confirmed %d: want at least 3 shown and 1..shown confirmed", r.Visitors, r.Confirmed)
 	}
+	if r.Verdicts["verified"] != r.Confirmed || r.ErrorLines != 0 {
+		t.Errorf("verdicts %v for %d confirmed, %d error lines (%s)", r.Verdicts, r.Confirmed, r.ErrorLines, r.LastError)
+	}
 	if r.Delivered < r.Confirmed || r.Lost != 0 || r.Unknown != 0 {
 		t.Errorf("delivered %d of %d confirmed, lost %d, unknown %d", r.Delivered, r.Confirmed, r.Lost, r.Unknown)
 	}
@@ -90,9 +93,10 @@ func TestPercentileNearestRank(t *testing.T) {
 
 func TestReportVerdict(t *testing.T) {
 	r := Report{Visitors: 10, Confirmed: 9, Delivered: 8, Lost: 1, RSSStart: 30e6, RSSEnd: 40e6, RSSMax: 70e6,
-		Latencies: []time.Duration{20 * time.Millisecond, 150 * time.Millisecond}}
+		Latencies: []time.Duration{20 * time.Millisecond, 150 * time.Millisecond},
+		Verdicts:  map[string]int{"verified": 9, "expired": 1}, ErrorLines: 2, LastError: "scan could not be recorded"}
 	s := r.String()
-	for _, want := range []string{"lost 1", "MISSED", "FAIL"} {
+	for _, want := range []string{"lost 1", "MISSED", "FAIL", "expired 1 besides verified", "2 error lines"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report lacks %q:\n%s", want, s)
 		}
