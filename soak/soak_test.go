@@ -28,7 +28,7 @@ func TestSoakShort(t *testing.T) {
 	}
 	var out strings.Builder
 	r, err := Run(ctx, Options{Agent: filepath.Join(bin, "kipass-agent"), Duration: length, Every: 2 * time.Second,
-		Warmup: 3 * time.Second, Progress: 5 * time.Second, Dir: t.TempDir(), Out: &out})
+		Variants: 1, Warmup: 3 * time.Second, Progress: 5 * time.Second, Dir: t.TempDir(), Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +36,8 @@ func TestSoakShort(t *testing.T) {
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if r.Visitors < 3 || r.Confirmed < 1 || r.Confirmed > r.Visitors {
-		t.Errorf("visitors %d, confirmed %d: want at least 3 shown and 1..shown confirmed", r.Visitors, r.Confirmed)
+	if r.Visitors < 2 || r.Confirmed < 1 || r.Confirmed > r.Visitors {
+		t.Errorf("visitors %d, confirmed %d: want at least 2 shown and 1..shown confirmed", r.Visitors, r.Confirmed)
 	}
 	if r.Verdicts["verified"] != r.Confirmed || r.ErrorLines != 0 {
 		t.Errorf("verdicts %v for %d confirmed, %d error lines (%s)", r.Verdicts, r.Confirmed, r.ErrorLines, r.LastError)
