@@ -37,6 +37,7 @@ include trust/trust.mk
 include cross-compile/cross.mk
 include faults/faults.mk
 include decode/decode.mk
+include soak/soak.mk
 
 deps: ## install the Debian packages the build needs
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ to /usr/local/go (https://go.dev/dl)"; exit 1; }

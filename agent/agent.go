@@ -143,6 +143,11 @@ type Scan struct {
 type Stats struct {
 	// Frames read from the source.
 	Frames int64
+	// Dropped frames: the source delivered them but the scan loop never
+	// saw them, counted from gaps in camera.Frame.Seq (a newer frame
+	// replaced them while the loop was busy, or low-power mode skipped
+	// them).
+	Dropped int64
 	// Decoded frames that held a code (after duplicate suppression: codes).
 	Decoded int64
 	// Verified scans (verdict verified or pending).
@@ -220,7 +225,8 @@ type Agent struct {
 	o     Options
 	dedup *camera.Dedup // suppresses the same code seen again within the window
 
-	frames, decoded, verified, pending, enqueued, rejected, storeFailures atomic.Int64
+	frames, dropped, decoded, verified, pending, enqueued, rejected, storeFailures atomic.Int64
+	lastSeq                                                                        uint64 // the scan loop's last camera.Frame.Seq
 
 	closeOnce sync.Once
 
@@ -265,7 +271,7 @@ func New(p Parts, o Options) (*Agent, error) {
 // Stats returns the counters.
 func (a *Agent) Stats() Stats {
 	s := Stats{
-		Frames: a.frames.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(), Pending: a.pending.Load(),
+		Frames: a.frames.Load(), Dropped: a.dropped.Load(), Decoded: a.decoded.Load(), Verified: a.verified.Load(), Pending: a.pending.Load(),
 		Enqueued: a.enqueued.Load(), Rejected: a.rejected.Load(), StoreFailures: a.storeFailures.Load(),
 	}
 	if a.p.Sender != nil {
@@ -329,8 +335,26 @@ func (a *Agent) nextFrame(ctx context.Context) error {
 		return err
 	}
 	a.frames.Add(1)
+	a.noteSeq(f.Seq)
 	a.handleFrame(ctx, f)
 	return nil
+}
+
+// noteSeq counts the frames skipped before one numbered seq. A sequence
+// that starts again (the camera was reopened) counts from 1; sources that
+// do not number their frames (seq 0) count nothing.
+func (a *Agent) noteSeq(seq uint64) {
+	if seq == 0 {
+		return
+	}
+	last := a.lastSeq
+	if seq <= last {
+		last = 0
+	}
+	if gap := seq - last - 1; gap > 0 {
+		a.dropped.Add(int64(gap))
+	}
+	a.lastSeq = seq
 }
 
 // pump calls next until ctx ends. A failing source is retried after a

@@ -188,6 +188,7 @@ func (a *Agent) Snapshot() status.Snapshot {
 		return s
 	}
 	s.Camera = o.cameraLocked(now, st.Frames)
+	s.Camera.Dropped = st.Dropped
 	if w.Camera != nil && camState != "ok" && camState != "starting" {
 		// The camera's own view (reopening, absent, watching) wins over
 		// what the frame stream shows; while it is ok or starting, the

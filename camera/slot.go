@@ -15,6 +15,10 @@ import (
 // also carries the reader's pacing for low-power mode.
 type frameSlot struct {
 	latest bool
+	// noReuse forgets a replaced frame instead of keeping its pixels for
+	// buffer, for readers that never call buffer (MJPEG: each JPEG is
+	// decoded into new memory), so a dropped frame is not held for nothing.
+	noReuse bool
 
 	mu    sync.Mutex
 	f     *Frame
@@ -78,7 +82,7 @@ func (s *frameSlot) put(f Frame) bool {
 		}
 	}
 	s.mu.Lock()
-	if s.f != nil && s.f.Gray != nil {
+	if s.f != nil && s.f.Gray != nil && !s.noReuse {
 		s.spare = s.f.Gray.Pix
 	}
 	s.f = &f

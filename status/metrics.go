@@ -78,6 +78,8 @@ var (
 		"The camera's state: 1 for the current state, 0 for the others.", []string{"state"}, nil)
 	descFrames = prometheus.NewDesc("kipass_camera_frames_total",
 		"Frames read from the camera since start.", nil, nil)
+	descDropped = prometheus.NewDesc("kipass_camera_frames_dropped_total",
+		"Frames the camera delivered that were never scanned (replaced by a newer frame while the scanner was busy, or skipped in low-power mode) since start.", nil, nil)
 	descScanner = prometheus.NewDesc("kipass_scanner_state",
 		"The scan engine's state (devices whose codes come from a scan engine): 1 for the current state, 0 for the others.",
 		[]string{"state"}, nil)
@@ -103,7 +105,7 @@ type snapshotCollector struct{ src Source }
 // Describe sends the descriptions of every metric the snapshot gives.
 func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descScans, descStoreFailures, descQueueDepth, descQueueOldest, descQueueDead,
-		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descScanner, descCodes, descClockOffset,
+		descUplinkErrors, descUplinkAcked, descLastUpload, descCamera, descFrames, descDropped, descScanner, descCodes, descClockOffset,
 		descState, descSheetsOpen, descSheetsDue, descPaperVisits, descInfo} {
 		ch <- d
 	}
@@ -152,6 +154,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descCamera, b2f(st == s.Camera.State), st)
 		}
 		counter(descFrames, float64(s.Camera.Frames))
+		counter(descDropped, float64(s.Camera.Dropped))
 	}
 	if s.Clock.Known {
 		gauge(descClockOffset, s.Clock.Offset.Seconds())

@@ -142,6 +142,10 @@ type Camera struct {
 	LastFrame time.Time `json:"last_frame"`
 	// Frames counts frames since start.
 	Frames int64 `json:"frames"`
+	// Dropped counts frames the camera delivered that were never scanned
+	// (a newer frame replaced them while the scanner was busy, or
+	// low-power mode skipped them), since start.
+	Dropped int64 `json:"dropped"`
 }
 
 // CameraStates are the camera state words the metrics always export.
