@@ -17,7 +17,7 @@ import (
 //	        wavy, wrinkled sheet (a smooth displacement field of up to
 //	        about two modules, with the shading of its folds)
 //	art     level-H codes drawn as art: a picture over the centre
-//	        (covering up to a fifth of the symbol), dark modules in
+//	        (covering up to an eighth of the symbol), dark modules in
 //	        graded tones, round dots instead of squares, a picture
 //	        blended behind the light modules
 //	tiny    pure codes at 1 to 2.5 pixels per module (a third at most
@@ -177,8 +177,9 @@ func makePrinted(cat string, sz image.Point, i int, seed int64, text string, r *
 		styles := 0
 		for styles == 0 {
 			if r.Intn(2) == 0 {
-				// up to a fifth of the symbol under the picture
-				s.logo = math.Sqrt(uni(0.06, 0.2)) * float64(c.Size) / s.n / 2
+				// up to an eighth of the symbol under the picture: about the
+				// codewords level H restores in small versions
+				s.logo = math.Sqrt(uni(0.04, 0.12)) * float64(c.Size) / s.n / 2
 				styles++
 			}
 			if r.Intn(2) == 0 {
