@@ -262,6 +262,7 @@ var stages = []stage{
 		v.a, v.d = v.a/2, v.d/2
 		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
 	}, true},
+	{"triples", (*frameCtx).triplesStage, true},
 	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }, true},
 	{"stretch", func(f *frameCtx) (Result, bool) {
 		f.d.bufs.work2 = grow(f.d.bufs.work2, f.tgt.w*f.tgt.h)
@@ -279,6 +280,7 @@ var stages = []stage{
 		sharpen(f.d.bufs.work3, f.tgt.pix, s.pix)
 		return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
 	}, true},
+	{"dots", (*frameCtx).dotsStage, true},
 	{"fullres", func(f *frameCtx) (Result, bool) {
 		// finer levels of the pyramid, down to the full-resolution frame
 		for scale := f.base.v.a / 2; scale >= 1; scale /= 2 {

@@ -24,10 +24,15 @@
 //	          several dimensions around the estimate (tilt)
 //	deglare   local black-floor stretch against glare hot spots
 //	zoom4     the doubled crop doubled again (modules of about 2 px)
+//	triples   finder triples beyond the six largest candidates, best
+//	          shaped first: a small code inside a larger picture or
+//	          code-like design
 //	global    GlobalHistogramBinarizer, both polarities
 //	stretch   contrast stretched (low light), both polarities
 //	smooth    3x3 mean (screen moiré, noise), both polarities
 //	sharpen   unsharp mask (slight defocus)
+//	dots      3x3 grey erosion: dark dots of art codes grown towards
+//	          their modules' squares
 //	fullres   finer levels, down to the full-resolution frame, when base
 //	          was halved (for frames over 2000 px, candidates are also
 //	          looked for one level finer before the gate gives up)

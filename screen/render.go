@@ -326,6 +326,13 @@ func renderScene(s *scene, o Options, text bool) *image.Gray {
 			buf[y*w+x] = float32(sum / 4)
 		}
 	}
+	return expose(buf, o, s.rng)
+}
+
+// expose applies the camera to the light of a scene (w*h values, row
+// major): defocus, motion, dimming and sensor noise drawn from rng.
+func expose(buf []float32, o Options, rng *rand.Rand) *image.Gray {
+	w, h := o.Width, o.Height
 	if o.Blur > 0 {
 		gaussian(buf, w, h, o.Blur)
 	}
@@ -337,7 +344,7 @@ func renderScene(s *scene, o Options, text bool) *image.Gray {
 	for i, v := range buf {
 		f := float64(v) * gain
 		if o.Noise > 0 {
-			f += s.rng.NormFloat64() * o.Noise
+			f += rng.NormFloat64() * o.Noise
 		}
 		img.Pix[i] = clamp8(f)
 	}

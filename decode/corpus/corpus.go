@@ -2,7 +2,8 @@
 // showing QR codes, with known answers, for the decoder's tests and
 // benchmarks. Each category isolates one thing a tablet camera does to a
 // phone screen (tilt, moiré, glare, defocus, ...); "mixed" combines them and
-// "nocode" has no phone at all.
+// "nocode" has no phone at all. The printed categories after it (curved,
+// art, tiny, nested; see print.go) photograph codes on paper.
 package corpus
 
 import (
@@ -19,6 +20,7 @@ import (
 var Categories = []string{
 	"clean", "distance", "tilt", "rotation", "moire", "glare", "defocus",
 	"motion", "noise", "lowlight", "inverted", "mixed", "nocode",
+	"curved", "art", "tiny", "nested",
 }
 
 // Sizes are the frame sizes of the corpus.
@@ -159,6 +161,9 @@ func makeFrame(cat string, sz image.Point, i int, seed int64, tokens []string) (
 		}
 	} else {
 		text = Text(r, 1+(i/2)%10)
+	}
+	if Printed(cat) {
+		return makePrinted(cat, sz, i, seed, text, r)
 	}
 	uni := func(a, b float64) float64 { return a + (b-a)*r.Float64() }
 	d := uni(18, 28) // typical distance in cm

@@ -59,3 +59,39 @@ func TestVersionsAndTokens(t *testing.T) {
 		t.Error("unknown category accepted")
 	}
 }
+
+func TestPrintedKinds(t *testing.T) {
+	sz := image.Point{640, 480}
+	err := corpus.Each(corpus.Config{Seed: 2, PerCategory: 6, Categories: []string{"curved", "art", "tiny", "nested"}, Sizes: []image.Point{sz}}, func(f corpus.Frame) error {
+		if !corpus.Printed(f.Category) || f.Text == "" || f.Version < 1 {
+			t.Errorf("%s: printed %v, text %q, version %d", f.Name, corpus.Printed(f.Category), f.Text, f.Version)
+		}
+		if f.Category == "art" && f.Options.Level != "H" {
+			t.Errorf("%s: level %q, want H", f.Name, f.Options.Level)
+		}
+		if f.Category == "tiny" {
+			// the code's side with its quiet zone is Scale of the frame height
+			px := f.Options.Scale * float64(sz.Y) / float64(17+4*f.Version+8)
+			if px < 1 || px > 2.5 {
+				t.Errorf("%s: %.2f px per module, want 1 to 2.5", f.Name, px)
+			}
+		}
+		// the sheet shows: the frame is not the bare background
+		lo, hi := 255, 0
+		for _, p := range f.Img.Pix {
+			lo, hi = min(lo, int(p)), max(hi, int(p))
+		}
+		if hi-lo < 100 {
+			t.Errorf("%s: contrast %d", f.Name, hi-lo)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"clean", "nocode", "mixed"} {
+		if corpus.Printed(c) {
+			t.Errorf("%s counted as printed", c)
+		}
+	}
+}

@@ -251,13 +251,18 @@ func printRates(res []sample) {
 			}
 			sp[s.split()]++
 		}
+		if n == 0 {
+			return
+		}
 		fmt.Printf("%-10s %5d %7.1f%% %7.1f%% %6d %10d %11d %8d\n", name, n, pct(o, n), pct(z, n), sp["both"], sp["only ours"], sp["only zxing"], sp["neither"])
 	}
 	for _, c := range categories(res) {
 		row(c, func(s sample) bool { return s.cat == c })
 	}
-	row("overall", func(s sample) bool { return s.cat != "nocode" })
-	fmt.Println("(nocode: a frame counts as read when the decoder reports no code; overall excludes nocode)")
+	row("overall", func(s sample) bool { return s.cat != "nocode" && !corpus.Printed(s.cat) })
+	row("printed", func(s sample) bool { return corpus.Printed(s.cat) })
+	fmt.Println("(nocode: a frame counts as read when the decoder reports no code; overall: the screen categories")
+	fmt.Println("without nocode; printed: curved, art, tiny, nested)")
 	fmt.Println()
 }
 

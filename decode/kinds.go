@@ -1,0 +1,169 @@
+package decode
+
+import (
+	"math"
+	"sort"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+)
+
+// Stages for printed codes that are not phone screens: a small code inside
+// a larger picture or code-like design (triples) and art codes drawn with
+// round dots (dots).
+
+// maxTriples bounds the finder triples the triples stage samples.
+const maxTriples = 24
+
+// triple is three finder candidates that could belong to one code, with a
+// score: lower is likelier.
+type triple struct {
+	a, b, c candidate
+	score   float64
+}
+
+// triplesStage reads a small code inside a larger picture: the picture's
+// own squares, or the finders of a larger code-like design round it, are
+// larger than the code's finders, so gozxing's finder and the sweep (the
+// six largest candidates) pick the wrong three. It samples the grid for
+// every plausible triple among more candidates, best-shaped first, skipping
+// the triples the sweep already tried.
+func (f *frameCtx) triplesStage() (res Result, ok bool) {
+	defer func() {
+		if recover() != nil {
+			res, ok = Result{}, false
+		}
+	}()
+	im := f.tgt
+	m := binarize(im)
+	if m == nil {
+		return Result{}, false
+	}
+	for i, inv := range []bool{f.invFirst, !f.invFirst} {
+		if i == 1 && f.timeUp() {
+			return Result{}, false
+		}
+		if inv {
+			m.FlipAll()
+		}
+		cs := findCandidates(m, f.d.cands2[:0])
+		f.d.cands2 = cs
+		if r, ok := f.tryTriples(m, im, cs); ok {
+			return r, true
+		}
+		if inv {
+			m.FlipAll()
+		}
+	}
+	return Result{}, false
+}
+
+// tryTriples samples the plausible triples of normal-polarity candidates
+// that are not all among the six largest.
+func (f *frameCtx) tryTriples(m *gozxing.BitMatrix, im img, cs []candidate) (Result, bool) {
+	var ps []candidate
+	for _, c := range cs {
+		if !c.inverted {
+			ps = append(ps, c)
+		}
+	}
+	if len(ps) < 3 {
+		return Result{}, false
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].size > ps[j].size })
+	ps = ps[:min(len(ps), 32)]
+	var ts []triple
+	for i := 0; i < len(ps); i++ {
+		for j := i + 1; j < len(ps); j++ {
+			for k := j + 1; k < len(ps); k++ {
+				if k < 6 {
+					continue // the sweep's
+				}
+				if s, ok := tripleScore(ps[i], ps[j], ps[k]); ok {
+					ts = append(ts, triple{ps[i], ps[j], ps[k], s})
+				}
+			}
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].score < ts[j].score })
+	for n, t := range ts {
+		if n >= maxTriples || f.timeUp() {
+			break
+		}
+		f.triple = true
+		pa := detector.NewFinderPattern1(t.a.x, t.a.y, t.a.size/7)
+		pb := detector.NewFinderPattern1(t.b.x, t.b.y, t.b.size/7)
+		pc := detector.NewFinderPattern1(t.c.x, t.c.y, t.c.size/7)
+		bl, tl, tr := gozxing.ResultPoint_OrderBestPatterns(pa, pb, pc)
+		if r, ok := f.sweepDims(m, im, tl.(*detector.FinderPattern), tr.(*detector.FinderPattern), bl.(*detector.FinderPattern)); ok {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// tripleScore scores three candidates as the finders of one code: the
+// spread of their sizes, the unequal arms and the corner's departure from
+// a right angle add up (0 is a perfect square code seen head on). ok is
+// false for triples plausibleTriple rejects.
+func tripleScore(a, b, c candidate) (float64, bool) {
+	if !plausibleTriple(a, b, c) {
+		return 0, false
+	}
+	lo, hi := min(a.size, b.size, c.size), max(a.size, b.size, c.size)
+	d := func(p, q candidate) float64 { return math.Hypot(p.x-q.x, p.y-q.y) }
+	s := []float64{d(a, b), d(a, c), d(b, c)}
+	sort.Float64s(s)
+	cos := (s[0]*s[0] + s[1]*s[1] - s[2]*s[2]) / (2 * s[0] * s[1])
+	return (hi/lo - 1) + (s[1]/s[0] - 1) + math.Abs(cos), true
+}
+
+// dotsStage reads codes drawn with round dots (art codes): a grey
+// erosion spreads each dark dot towards its module's square before the
+// decoder binarizes (a dilation in dark mode). Dots smaller than the
+// module leave too little ink for the binarizer's local threshold and the
+// alignment pattern finder.
+func (f *frameCtx) dotsStage() (Result, bool) {
+	n := f.tgt.w * f.tgt.h
+	f.d.bufs.work3 = grow(f.d.bufs.work3, n)
+	f.d.bufs.work2 = grow(f.d.bufs.work2, n)
+	spread3(f.d.bufs.work3, f.tgt.pix, f.d.bufs.work2, f.tgt.w, f.tgt.h, !f.invFirst)
+	return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
+}
+
+// spread3 writes the 3x3 minimum of src into dst (the maximum when dark
+// is false), through tmp; all hold w*h bytes.
+func spread3(dst, src, tmp []byte, w, h int, dark bool) {
+	pick := func(a, b byte) byte {
+		if dark == (a < b) {
+			return a
+		}
+		return b
+	}
+	for y := 0; y < h; y++ {
+		row, out := src[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
+		for x := range row {
+			v := row[x]
+			if x > 0 {
+				v = pick(v, row[x-1])
+			}
+			if x+1 < w {
+				v = pick(v, row[x+1])
+			}
+			out[x] = v
+		}
+	}
+	for y := 0; y < h; y++ {
+		out := dst[y*w : (y+1)*w]
+		for x := range out {
+			v := tmp[y*w+x]
+			if y > 0 {
+				v = pick(v, tmp[(y-1)*w+x])
+			}
+			if y+1 < h {
+				v = pick(v, tmp[(y+1)*w+x])
+			}
+			out[x] = v
+		}
+	}
+}
