@@ -17,7 +17,8 @@ import (
 // at Open or as soon as a transaction finds the damage at run time. It is
 // salvaged at once: every pending record that can still be read (its
 // pages walk, its token opens) is put into the fresh queue with its own
-// times, so it is delivered. What cannot be read stays in the quarantined
+// times, so it is delivered, and every readable dead letter goes back to
+// the dead letters with its reason, so it can still be resent. What cannot be read stays in the quarantined
 // file, which the purge destroys 28 days after it first saw it on trusted
 // time (every scan in it is older than that sighting).
 
@@ -69,27 +70,33 @@ func (q *Queue) quarantine() (string, error) {
 }
 
 // salvageFrom puts every readable pending record of the quarantined file
-// at path into the queue, with its own times, and logs the counts.
+// at path into the queue, and every readable dead letter back among the
+// dead letters, with their own times, and logs the counts.
 func (q *Queue) salvageFrom(path string) {
 	q.restoreHours(path)
 	recs, unread := q.readQuarantined(path)
 	q.unread.Add(int64(unread))
-	put := 0
+	put, dead := 0, 0
 	for _, s := range recs {
 		if err := q.restore(s); err != nil {
 			q.log.Error("salvage: a readable record could not be put back; it stays in the quarantined file", "err", err)
 			continue
 		}
-		put++
+		if s.dead != nil {
+			dead++
+		} else {
+			put++
+		}
 	}
 	q.log.Warn("salvaged the quarantined queue file: readable records queued again",
-		"file", filepath.Base(path), "salvaged", put, "unreadable", unread)
+		"file", filepath.Base(path), "salvaged", put, "dead_letters", dead, "unreadable", unread)
 }
 
 // salvaged is a readable record of a quarantined file.
 type salvaged struct {
-	s   storedRecord
-	tok string
+	s    storedRecord
+	tok  string
+	dead *deadRecord // a dead letter: its reason and rejection time
 }
 
 // readQuarantined reads the pending records of a quarantined file under
@@ -124,23 +131,37 @@ func (q *Queue) readQuarantined(path string) (out []salvaged, unread int) {
 		}
 		defer db.Close()
 		db.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketPending)
-			if b == nil {
-				return nil
+			if b := tx.Bucket(bucketPending); b != nil {
+				c := b.Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					s, err := decodeStored(v)
+					if err != nil {
+						unread++
+						continue
+					}
+					tok, err := open(s)
+					if err != nil {
+						unread++
+						continue
+					}
+					out = append(out, salvaged{s: s, tok: tok})
+				}
 			}
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				s, err := decodeStored(v)
-				if err != nil {
-					unread++
-					continue
+			if b := tx.Bucket(bucketDead); b != nil {
+				c := b.Cursor()
+				for k, v := c.First(); k != nil; k, v = c.Next() {
+					var d deadRecord
+					if err := json.Unmarshal(v, &d); err != nil || d.ID == "" {
+						unread++
+						continue
+					}
+					tok, err := open(d.storedRecord)
+					if err != nil {
+						unread++
+						continue
+					}
+					out = append(out, salvaged{s: d.storedRecord, tok: tok, dead: &d})
 				}
-				tok, err := open(s)
-				if err != nil {
-					unread++
-					continue
-				}
-				out = append(out, salvaged{s, tok})
 			}
 			walked = true
 			return nil
@@ -167,9 +188,10 @@ func (q *Queue) readQuarantined(path string) (out []salvaged, unread int) {
 			break
 		}
 		i += j
-		var s storedRecord
-		err := json.NewDecoder(bytes.NewReader(raw[i:])).Decode(&s)
+		var d deadRecord // a pending record, or a dead letter with its reason
+		err := json.NewDecoder(bytes.NewReader(raw[i:])).Decode(&d)
 		i++
+		s := d.storedRecord
 		if err != nil || s.ID == "" || seen[s.ID] || len(s.Sealed) == 0 {
 			continue
 		}
@@ -178,22 +200,27 @@ func (q *Queue) readQuarantined(path string) (out []salvaged, unread int) {
 			continue
 		}
 		seen[s.ID] = true
-		out = append(out, salvaged{s, tok})
+		r := salvaged{s: s, tok: tok}
+		if !d.RejectedAt.IsZero() {
+			r.dead = &d
+		}
+		out = append(out, r)
 	}
 	return out, unread
 }
 
-// restore puts a salvaged record back into the pending queue with its own
-// times and basis, sealed under a fresh record key. A record already
-// pending (same id) is left alone.
+// restore puts a salvaged record back into the pending queue, or a dead
+// letter back among the dead letters, with its own times and basis, sealed
+// under a fresh record key. A record already pending or dead (same id) is
+// left alone.
 func (q *Queue) restore(r salvaged) error {
 	var kr *keyring
 	var slot uint32 = noSlot
 	added := false
 	err := q.update(func(tx *bolt.Tx) error {
 		kr, added = q.keys, false
-		ids, p := tx.Bucket(bucketIDs), tx.Bucket(bucketPending)
-		if k := ids.Get([]byte(r.s.ID)); k != nil && p.Get(k) != nil {
+		ids, p, dead := tx.Bucket(bucketIDs), tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+		if k := ids.Get([]byte(r.s.ID)); k != nil && p.Get(k) != nil || dead.Get([]byte(r.s.ID)) != nil {
 			return nil
 		}
 		s, sl, err := q.keys.take()
@@ -206,6 +233,16 @@ func (q *Queue) restore(r salvaged) error {
 			return err
 		}
 		st.KeySlot = s + 1
+		if r.dead != nil {
+			d := *r.dead
+			d.storedRecord = st
+			dv, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			added = true
+			return dead.Put([]byte(st.ID), dv)
+		}
 		v, err := storedValue(st)
 		if err != nil {
 			return err

@@ -115,3 +115,58 @@ func TestHourlyCountsSurviveQuarantine(t *testing.T) {
 		t.Fatalf("hourly enqueued after quarantine = %d (%+v, %v), want 300", sum, hc, err)
 	}
 }
+
+// Dead letters in a quarantined file come back as dead letters, with
+// their reasons, and can still be resent with their tokens; a dead letter
+// is never sent again unasked.
+func TestQuarantinedDeadLettersSalvaged(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "queue.db")
+	fc := clock.NewFake(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	q := openT(t, path, Options{Clock: fc, Log: quiet})
+	for i := 0; i < 10; i++ {
+		q.Enqueue(rec(i))
+	}
+	want, _ := q.Oldest(100)
+	if err := q.Reject([]string{"id-002", "id-007"}, []string{"time_mismatch", "unknown_device"}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	bad := path + ".corrupt-20260302T090000.000Z"
+	if err := os.Rename(path, bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".keys", bad+".keys"); err != nil {
+		t.Fatal(err)
+	}
+	q = openT(t, path, Options{Clock: fc, Log: quiet})
+	defer q.Close()
+	q.salvageFrom(bad)
+	c, err := q.Counts()
+	if err != nil || c.Waiting != 8 || c.Dead != 2 {
+		t.Fatalf("after salvage: %+v %v, want 8 waiting and 2 dead letters", c, err)
+	}
+	pending, _ := q.Oldest(100)
+	for _, r := range pending {
+		if r.ID == "id-002" || r.ID == "id-007" {
+			t.Fatalf("dead letter %s salvaged as pending", r.ID)
+		}
+	}
+	q.salvageFrom(bad) // a second salvage adds nothing
+	if c2, _ := q.Counts(); c2.Waiting != 8 || c2.Dead != 2 {
+		t.Fatalf("second salvage: %+v", c2)
+	}
+	if n, err := q.ResendDead(); err != nil || n != 2 {
+		t.Fatalf("resent %d, %v", n, err)
+	}
+	all, _ := q.Oldest(100)
+	byID := map[string]string{}
+	for _, r := range all {
+		byID[r.ID] = r.Token
+	}
+	for _, r := range want {
+		if byID[r.ID] != r.Token {
+			t.Fatalf("record %s after salvage and resend: token changed or missing", r.ID)
+		}
+	}
+}
