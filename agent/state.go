@@ -242,6 +242,9 @@ func (o *observer) noteScan(s Scan, added bool) {
 		o.lastStoreErr = o.clk.Now()
 	}
 	o.mu.Unlock()
+	if o.metrics != nil {
+		o.metrics.ObserveVoice(s.Latency)
+	}
 	if added {
 		o.counter.add(s.At, o.device, 1)
 	}

@@ -22,12 +22,17 @@ var Verdicts = []string{"verified", "pending", "invalid", "expired"}
 // DecodeBuckets are the decode latency histogram's upper bounds, seconds.
 var DecodeBuckets = prometheus.ExponentialBuckets(0.001, 2, 12) // 1 ms … 2 s
 
+// VoiceBuckets are the frame→voice latency histogram's upper bounds,
+// seconds.
+var VoiceBuckets = []float64{0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2}
+
 // Metrics are the agent's Prometheus metrics, in a registry of their own.
-// Counters and gauges are read from the Source at each scrape; the decode
-// latency histogram is fed by ObserveDecode.
+// Counters and gauges are read from the Source at each scrape; the latency
+// histograms are fed by ObserveDecode and ObserveVoice.
 type Metrics struct {
 	reg    *prometheus.Registry
 	decode prometheus.Histogram
+	voice  prometheus.Histogram
 }
 
 // NewMetrics returns the metrics of src, with the Go runtime and process
@@ -40,14 +45,23 @@ func NewMetrics(src Source) *Metrics {
 			Help:    "Time to look for a QR code in one camera frame.",
 			Buckets: DecodeBuckets,
 		}),
+		voice: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kipass_frame_to_voice_seconds",
+			Help:    "Time from the capture of a code (the camera frame that held it, or a scan engine's read) to the start of the spoken verdict.",
+			Buckets: VoiceBuckets,
+		}),
 	}
-	m.reg.MustRegister(m.decode, &snapshotCollector{src: src},
+	m.reg.MustRegister(m.decode, m.voice, &snapshotCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // ObserveDecode records the time one frame took to decode.
 func (m *Metrics) ObserveDecode(d time.Duration) { m.decode.Observe(d.Seconds()) }
+
+// ObserveVoice records the time from a frame's capture to the start of
+// the prompt it led to.
+func (m *Metrics) ObserveVoice(d time.Duration) { m.voice.Observe(d.Seconds()) }
 
 // Registry is the registry the metrics live in.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

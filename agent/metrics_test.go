@@ -10,6 +10,7 @@ import (
 
 	"github.com/kipass/kipass/camera"
 	"github.com/kipass/kipass/screen"
+	"github.com/kipass/kipass/token"
 )
 
 // seqFrames hands out blank frames numbered as a camera numbers them.
@@ -47,5 +48,24 @@ func TestDroppedFramesCountedFromSeqGaps(t *testing.T) {
 	r.a.obs.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if !strings.Contains(rec.Body.String(), "\nkipass_camera_frames_dropped_total 3\n") {
 		t.Fatalf("metrics lack kipass_camera_frames_dropped_total 3:\n%s", rec.Body.String())
+	}
+}
+
+func TestFrameToVoiceHistogram(t *testing.T) {
+	r := newRig(t, 0)
+	tok, _ := token.Signer{Key: r.key}.Issue(time.Now())
+	f := r.frame(t, tok)
+	f.At = time.Now().Add(-40 * time.Millisecond) // captured 40 ms before the loop took it
+	r.a.handleFrame(context.Background(), f)
+	if len(r.scans) != 1 || r.scans[0].Latency < 40*time.Millisecond {
+		t.Fatalf("scans = %+v", r.scans)
+	}
+	rec := httptest.NewRecorder()
+	r.a.obs.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{"\nkipass_frame_to_voice_seconds_count 1\n", "\nkipass_frame_to_voice_seconds_bucket{le=\"0.03\"} 0\n"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
