@@ -3,6 +3,7 @@ package decode
 import (
 	"math"
 	"sort"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
@@ -27,7 +28,8 @@ type triple struct {
 // larger than the code's finders, so gozxing's finder and the sweep (the
 // six largest candidates) pick the wrong three. It samples the grid for
 // every plausible triple among more candidates, best-shaped first, skipping
-// the triples the sweep already tried.
+// the triples the sweep already tried; in stream mode it stops once the
+// frame's slice is spent after one triple.
 func (f *frameCtx) triplesStage() (res Result, ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -87,7 +89,7 @@ func (f *frameCtx) tryTriples(m *gozxing.BitMatrix, im img, cs []candidate) (Res
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].score < ts[j].score })
 	for n, t := range ts {
-		if n >= maxTriples || f.timeUp() {
+		if n >= maxTriples || f.timeUp() || f.d.o.Stream && n > 0 && time.Since(f.start) > f.d.o.Slice {
 			break
 		}
 		f.triple = true
