@@ -30,7 +30,8 @@ type frameCtx struct {
 	triple   bool // our candidates hold a plausible finder triple
 	roiLive  bool
 	cands    []candidate
-	grids    int // grids fitted by the grid stage
+	grids    int   // grids fitted by the grid stage
+	dimSteps []int // dimensions the sweep tries, from its estimate (nil: ±8)
 }
 
 // timeUp reports whether the budget is spent.

@@ -167,7 +167,11 @@ func (f *frameCtx) sweepDims(m *gozxing.BitMatrix, im img, tl, tr, bl *detector.
 	span := (gozxing.ResultPoint_Distance(tl, tr) + gozxing.ResultPoint_Distance(tl, bl)) / 2
 	est := int(math.Round(span/mod)) + 7
 	est = 4*((est-17+2)/4) + 17 // nearest valid dimension
-	for _, dd := range []int{0, -4, 4, -8, 8} {
+	steps := f.dimSteps
+	if steps == nil {
+		steps = []int{0, -4, 4, -8, 8}
+	}
+	for _, dd := range steps {
 		dim := est + dd
 		if dim < 21 || dim > 177 {
 			continue
