@@ -134,10 +134,11 @@ func (g *grid) search(i, j int, from [][2]int, r, step float64) {
 	if k > 0 {
 		pu, pv = pu/float64(k), pv/float64(k)
 	}
+	a := g.local(g.node(i), g.node(j))
 	best, bu, bv := -1, pu, pv
 	for du := -r; du <= r; du += step {
 		for dv := -r; dv <= r; dv += step {
-			sc := g.score(g.node(i), g.node(j), pu+du, pv+dv)
+			sc := g.score(a, pu+du, pv+dv)
 			if sc > best || sc == best && du*du+dv*dv < (bu-pu)*(bu-pu)+(bv-pv)*(bv-pv) {
 				best, bu, bv = sc, pu+du, pv+dv
 			}
@@ -146,21 +147,46 @@ func (g *grid) search(i, j int, from [][2]int, r, step float64) {
 	g.ou[j*n+i], g.ov[j*n+i] = bu, bv
 }
 
-// score counts, over the modules within gridStep/2+1 of module-space point
-// (x, y), the points a third of a module from each module's centre that
-// read like the centre, with the grid moved by (du, dv).
-func (g *grid) score(x, y, du, dv float64) int {
-	h := gridStep/2 + 1
+// affine is the transform near a node, linearised: module-space (x, y)
+// maps to p + (x-x0)*jx + (y-y0)*jy.
+type affine struct {
+	x0, y0   float64
+	px, py   float64
+	jxx, jxy float64 // image step per module along x
+	jyx, jyy float64 // image step per module along y
+}
+
+// local linearises the transform at module-space (x, y); over the few
+// modules round a node the perspective's curvature is far below a pixel.
+func (g *grid) local(x, y float64) affine {
+	pt := [6]float64{x, y, x + 1, y, x, y + 1}
+	g.t.TransformPoints(pt[:])
+	return affine{x0: x, y0: y, px: pt[0], py: pt[1], jxx: pt[2] - pt[0], jxy: pt[3] - pt[1], jyx: pt[4] - pt[0], jyy: pt[5] - pt[1]}
+}
+
+// at reports the binarized image at module-space (x, y) through a.
+func (g *grid) at(a *affine, x, y float64) bool {
+	dx, dy := x-a.x0, y-a.y0
+	fx, fy := a.px+dx*a.jxx+dy*a.jyx, a.py+dx*a.jxy+dy*a.jyy
+	if fx < 0 || fy < 0 || int(fx) >= g.m.GetWidth() || int(fy) >= g.m.GetHeight() {
+		return false
+	}
+	return g.m.Get(int(fx), int(fy))
+}
+
+// score counts, over the gridStep x gridStep modules round a's node, the
+// points a third of a module from each module's centre that read like the
+// centre, with the grid moved by (du, dv).
+func (g *grid) score(a affine, du, dv float64) int {
+	h := gridStep / 2
 	sc := 0
-	for my := int(y) - h; my <= int(y)+h; my++ {
-		for mx := int(x) - h; mx <= int(x)+h; mx++ {
-			if mx < 0 || my < 0 || mx >= g.dim || my >= g.dim {
-				continue
-			}
+	x, y := int(a.x0), int(a.y0)
+	for my := max(y-h-1, 0); my <= min(y+h+1, g.dim-1); my++ {
+		for mx := max(x-h-1, 0); mx <= min(x+h+1, g.dim-1); mx++ {
 			cx, cy := float64(mx)+0.5+du, float64(my)+0.5+dv
-			c := g.dark(cx, cy)
+			c := g.at(&a, cx, cy)
 			for _, d := range [4][2]float64{{-1.0 / 3, 0}, {1.0 / 3, 0}, {0, -1.0 / 3}, {0, 1.0 / 3}} {
-				if g.dark(cx+d[0], cy+d[1]) == c {
+				if g.at(&a, cx+d[0], cy+d[1]) == c {
 					sc++
 				}
 			}
