@@ -30,6 +30,8 @@ type frameCtx struct {
 	triple   bool // our candidates hold a plausible finder triple
 	roiLive  bool
 	cands    []candidate
+	grids    int   // grids fitted by the grid stage
+	dimSteps []int // dimensions the sweep tries, from its estimate (nil: ±8)
 }
 
 // timeUp reports whether the budget is spent.
@@ -281,6 +283,7 @@ var stages = []stage{
 		return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
 	}, true},
 	{"dots", (*frameCtx).dotsStage, true},
+	{"grid", (*frameCtx).gridStage, true},
 	{"fullres", func(f *frameCtx) (Result, bool) {
 		// finer levels of the pyramid, down to the full-resolution frame
 		for scale := f.base.v.a / 2; scale >= 1; scale /= 2 {

@@ -33,6 +33,9 @@
 //	sharpen   unsharp mask (slight defocus)
 //	dots      3x3 grey erosion: dark dots of art codes grown towards
 //	          their modules' squares
+//	grid      the sweep's finder triples sampled through a fitted grid:
+//	          offsets at nodes every few modules, found from the finders
+//	          outwards (codes on bottles, wrinkled paper)
 //	fullres   finer levels, down to the full-resolution frame, when base
 //	          was halved (for frames over 2000 px, candidates are also
 //	          looked for one level finer before the gate gives up)

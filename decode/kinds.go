@@ -3,6 +3,7 @@ package decode
 import (
 	"math"
 	"sort"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
@@ -27,7 +28,8 @@ type triple struct {
 // larger than the code's finders, so gozxing's finder and the sweep (the
 // six largest candidates) pick the wrong three. It samples the grid for
 // every plausible triple among more candidates, best-shaped first, skipping
-// the triples the sweep already tried.
+// the triples the sweep already tried; in stream mode it stops once the
+// frame's slice is spent after one triple.
 func (f *frameCtx) triplesStage() (res Result, ok bool) {
 	defer func() {
 		if recover() != nil {
@@ -87,7 +89,7 @@ func (f *frameCtx) tryTriples(m *gozxing.BitMatrix, im img, cs []candidate) (Res
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].score < ts[j].score })
 	for n, t := range ts {
-		if n >= maxTriples || f.timeUp() {
+		if n >= maxTriples || f.timeUp() || f.d.o.Stream && n > 0 && time.Since(f.start) > f.d.o.Slice {
 			break
 		}
 		f.triple = true
@@ -120,16 +122,41 @@ func tripleScore(a, b, c candidate) (float64, bool) {
 
 // dotsStage reads codes drawn with round dots (art codes): a grey
 // erosion spreads each dark dot towards its module's square before the
-// decoder binarizes (a dilation in dark mode). Dots smaller than the
-// module leave too little ink for the binarizer's local threshold and the
-// alignment pattern finder.
+// decoder binarizes, then gozxing and the sweep read the result. Dotted
+// codes make many light-centred rings, which the polarity count takes for
+// dark mode: the dark-on-light spread comes first, the light-on-dark one
+// (a dilation) only when the candidates say dark mode.
 func (f *frameCtx) dotsStage() (Result, bool) {
 	n := f.tgt.w * f.tgt.h
 	f.d.bufs.work3 = grow(f.d.bufs.work3, n)
 	f.d.bufs.work2 = grow(f.d.bufs.work2, n)
-	spread3(f.d.bufs.work3, f.tgt.pix, f.d.bufs.work2, f.tgt.w, f.tgt.h, !f.invFirst)
-	return f.both(img{f.d.bufs.work3, f.tgt.w, f.tgt.h, f.tgt.v}, true)
+	tgt := f.tgt
+	for _, dark := range []bool{true, false} {
+		if !dark && (!f.invFirst || f.timeUp()) {
+			break
+		}
+		spread3(f.d.bufs.work3, tgt.pix, f.d.bufs.work2, tgt.w, tgt.h, dark)
+		spread := img{f.d.bufs.work3, tgt.w, tgt.h, tgt.v}
+		if r, ok := f.both(spread, true); ok || f.timeUp() {
+			return r, ok
+		}
+		// gozxing's detector misjudges the grid of large dotted codes
+		// (the alignment pattern is dots too), and the spread finders'
+		// rings are thicker than a module, so the module size is
+		// overestimated and the dimension under: sweep more of them
+		f.tgt, f.dimSteps = spread, dotSteps
+		r, ok := f.sweepStage()
+		f.tgt, f.dimSteps = tgt, nil
+		if ok {
+			return r, true
+		}
+	}
+	return Result{}, false
 }
+
+// dotSteps are the dimensions, from the estimate, that the dots stage
+// sweeps.
+var dotSteps = []int{0, 4, 8, 12, 16, 20, -4, -8}
 
 // spread3 writes the 3x3 minimum of src into dst (the maximum when dark
 // is false), through tmp; all hold w*h bytes.

@@ -28,7 +28,16 @@ func binarize(im img) (m *gozxing.BitMatrix) {
 // grid is sampled for several dimensions around the estimate, with and
 // without the alignment pattern; the QR decoder's error correction picks
 // the right one.
-func (f *frameCtx) sweepStage() (res Result, ok bool) {
+func (f *frameCtx) sweepStage() (Result, bool) {
+	return f.sweepWith(f.sweepDims)
+}
+
+// dimsFunc reads a code from three finder patterns in a binarized image.
+type dimsFunc func(m *gozxing.BitMatrix, im img, tl, tr, bl *detector.FinderPattern) (Result, bool)
+
+// sweepWith finds finder triples in the target as sweepStage does and
+// reads each with dims.
+func (f *frameCtx) sweepWith(dims dimsFunc) (res Result, ok bool) {
 	defer func() {
 		if recover() != nil {
 			res, ok = Result{}, false
@@ -50,14 +59,14 @@ func (f *frameCtx) sweepStage() (res Result, ok bool) {
 		}
 		if info, err := detector.NewFinderPatternFinder(m, nil).Find(f.d.hints); err == nil {
 			f.codeLike = true
-			if r, ok := f.sweepDims(m, im, info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()); ok {
+			if r, ok := dims(m, im, info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()); ok {
 				return r, true
 			}
 		}
 		// our own candidates: in the flipped matrix they all read as normal.
 		cs := findCandidates(m, f.d.cands2[:0])
 		f.d.cands2 = cs
-		if r, ok := f.sweepCandidates(m, im, cs); ok {
+		if r, ok := f.sweepCandidates(m, im, cs, dims); ok {
 			return r, true
 		}
 		if inv {
@@ -69,7 +78,7 @@ func (f *frameCtx) sweepStage() (res Result, ok bool) {
 
 // sweepCandidates tries triples of normal-polarity candidates that could be
 // the three finders of one code.
-func (f *frameCtx) sweepCandidates(m *gozxing.BitMatrix, im img, cs []candidate) (Result, bool) {
+func (f *frameCtx) sweepCandidates(m *gozxing.BitMatrix, im img, cs []candidate, dims dimsFunc) (Result, bool) {
 	// Finders are the largest 1:1:3:1:1 structures of a code; data
 	// modules make smaller false ones. Keep the six largest.
 	var ps []candidate
@@ -95,7 +104,7 @@ func (f *frameCtx) sweepCandidates(m *gozxing.BitMatrix, im img, cs []candidate)
 				pb := detector.NewFinderPattern1(b.x, b.y, b.size/7)
 				pc := detector.NewFinderPattern1(c.x, c.y, c.size/7)
 				bl, tl, tr := gozxing.ResultPoint_OrderBestPatterns(pa, pb, pc)
-				if r, ok := f.sweepDims(m, im, tl.(*detector.FinderPattern), tr.(*detector.FinderPattern), bl.(*detector.FinderPattern)); ok {
+				if r, ok := dims(m, im, tl.(*detector.FinderPattern), tr.(*detector.FinderPattern), bl.(*detector.FinderPattern)); ok {
 					return r, true
 				}
 			}
@@ -158,7 +167,11 @@ func (f *frameCtx) sweepDims(m *gozxing.BitMatrix, im img, tl, tr, bl *detector.
 	span := (gozxing.ResultPoint_Distance(tl, tr) + gozxing.ResultPoint_Distance(tl, bl)) / 2
 	est := int(math.Round(span/mod)) + 7
 	est = 4*((est-17+2)/4) + 17 // nearest valid dimension
-	for _, dd := range []int{0, -4, 4, -8, 8} {
+	steps := f.dimSteps
+	if steps == nil {
+		steps = []int{0, -4, 4, -8, 8}
+	}
+	for _, dd := range steps {
 		dim := est + dd
 		if dim < 21 || dim > 177 {
 			continue
