@@ -163,6 +163,7 @@ type Decoder struct {
 	focusAsked bool
 	resume     int  // stream mode: the stage the next code-like frame starts at
 	resumeLike bool // stream mode: the frames before resume saw a code
+	stack      stacker
 }
 
 type buffers struct {
@@ -225,6 +226,7 @@ func (d *Decoder) Reset() {
 	d.roi = image.Rectangle{}
 	d.best, d.seen, d.skips, d.fails = 0, 0, 0, 0
 	d.resume = 0
+	d.stack.reset()
 }
 
 // Stats returns a copy of the decoder's counters.
@@ -279,6 +281,11 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	f := &frameCtx{d: d, pix: pix, w: w, h: h, start: t0, deadline: deadline}
 	roiLive := d.roiSize == image.Pt(w, h) && !d.roi.Empty() && start.Sub(d.roiAt) < roiTTL
 	r, stage, ok := f.cascade(roiLive)
+	if ok {
+		d.stack.reset()
+	} else if r, ok = f.stackFrame(start); ok {
+		stage = "stack"
+	}
 	if ok {
 		r.Region = r.Region.Add(b.Min).Intersect(b)
 		d.stats.Decoded++
