@@ -264,6 +264,7 @@ var stages = []stage{
 		v.a, v.d = v.a/2, v.d/2
 		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
 	}, true},
+	{"tiny", (*frameCtx).tinyStage, true},
 	{"triples", (*frameCtx).triplesStage, true},
 	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }, true},
 	{"stretch", func(f *frameCtx) (Result, bool) {

@@ -24,6 +24,8 @@
 //	          several dimensions around the estimate (tilt)
 //	deglare   local black-floor stretch against glare hot spots
 //	zoom4     the doubled crop doubled again (modules of about 2 px)
+//	tiny      the candidates' region enlarged three times with cubic
+//	          interpolation (modules of one to three pixels)
 //	triples   finder triples beyond the six largest candidates, best
 //	          shaped first: a small code inside a larger picture or
 //	          code-like design
@@ -169,6 +171,9 @@ type buffers struct {
 	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level, deblur []byte
 	tmp                                                                           []uint16
 	smoothed                                                                      bool // smooth holds box3(target) for this frame
+
+	tiny    []byte    // the tiny stage's enlargement
+	tinyRow []float32 // its rows enlarged
 }
 
 // New returns a Decoder.
