@@ -250,6 +250,7 @@ var stages = []stage{
 		invert(f.d.bufs.inv, f.base.pix)
 		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
 	}, false},
+	{"triples", (*frameCtx).triplesStage, true},
 	{"zoom4", func(f *frameCtx) (Result, bool) {
 		// tiny modules (about 2 px): double the doubled crop once more
 		if f.tgt.v.a != 0.5 || f.tgt.w*f.tgt.h > 1<<18 {
@@ -265,7 +266,6 @@ var stages = []stage{
 		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
 	}, true},
 	{"tiny", (*frameCtx).tinyStage, true},
-	{"triples", (*frameCtx).triplesStage, true},
 	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }, true},
 	{"stretch", func(f *frameCtx) (Result, bool) {
 		f.d.bufs.work2 = grow(f.d.bufs.work2, f.tgt.w*f.tgt.h)
