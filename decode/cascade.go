@@ -250,6 +250,7 @@ var stages = []stage{
 		invert(f.d.bufs.inv, f.base.pix)
 		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
 	}, false},
+	{"triples", (*frameCtx).triplesStage, true},
 	{"zoom4", func(f *frameCtx) (Result, bool) {
 		// tiny modules (about 2 px): double the doubled crop once more
 		if f.tgt.v.a != 0.5 || f.tgt.w*f.tgt.h > 1<<18 {
@@ -264,7 +265,7 @@ var stages = []stage{
 		v.a, v.d = v.a/2, v.d/2
 		return f.both(img{f.d.bufs.zoom4[:zw*zh], zw, zh, v}, true)
 	}, true},
-	{"triples", (*frameCtx).triplesStage, true},
+	{"tiny", (*frameCtx).tinyStage, true},
 	{"global", func(f *frameCtx) (Result, bool) { return f.both(f.tgt, false) }, true},
 	{"stretch", func(f *frameCtx) (Result, bool) {
 		f.d.bufs.work2 = grow(f.d.bufs.work2, f.tgt.w*f.tgt.h)

@@ -23,10 +23,12 @@
 //	sweep     finders from gozxing or our candidates, grid sampled for
 //	          several dimensions around the estimate (tilt)
 //	deglare   local black-floor stretch against glare hot spots
-//	zoom4     the doubled crop doubled again (modules of about 2 px)
 //	triples   finder triples beyond the six largest candidates, best
 //	          shaped first: a small code inside a larger picture or
 //	          code-like design
+//	zoom4     the doubled crop doubled again (modules of about 2 px)
+//	tiny      the candidates' region enlarged three times with cubic
+//	          interpolation (modules of one to three pixels)
 //	global    GlobalHistogramBinarizer, both polarities
 //	stretch   contrast stretched (low light), both polarities
 //	smooth    3x3 mean (screen moiré, noise), both polarities
@@ -46,7 +48,7 @@
 //	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
 //	          cgo builds without the nocv tag
 //
-// Stages from global on run only with a sign of a code: gozxing found
+// Stages from triples on run only with a sign of a code: gozxing found
 // finder patterns, our candidates form a finder triple, or a code was read
 // here recently. Rotation is left to gozxing's detector, which reads any
 // in-plane angle; the sweep and the OpenCV warp handle perspective.
@@ -170,6 +172,9 @@ type buffers struct {
 	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level, deblur []byte
 	tmp                                                                           []uint16
 	smoothed                                                                      bool // smooth holds box3(target) for this frame
+
+	tiny    []byte    // the tiny stage's enlargement
+	tinyRow []float32 // its rows enlarged
 }
 
 // New returns a Decoder.

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"image"
 	"math"
 	"sort"
 	"time"
@@ -10,8 +11,8 @@ import (
 )
 
 // Stages for printed codes that are not phone screens: a small code inside
-// a larger picture or code-like design (triples) and art codes drawn with
-// round dots (dots).
+// a larger picture or code-like design (triples), art codes drawn with
+// round dots (dots) and codes of one to three pixels per module (tiny).
 
 // maxTriples bounds the finder triples the triples stage samples.
 const maxTriples = 24
@@ -191,6 +192,99 @@ func spread3(dst, src, tmp []byte, w, h int, dark bool) {
 				v = pick(v, tmp[(y+1)*w+x])
 			}
 			out[x] = v
+		}
+	}
+}
+
+// tinyStage reads codes of one to three pixels per module: the
+// candidates' region of the full-resolution frame, enlarged three times
+// with cubic interpolation. The zoom's bilinear doubling blurs modules
+// this small past reading; the cubic kernel keeps their edges.
+func (f *frameCtx) tinyStage() (Result, bool) {
+	box, size, ok := candidateBox(f.cands, f.invFirst, f.base.w, f.base.h)
+	if !ok {
+		return Result{}, false
+	}
+	s := f.base.v.a
+	if size*s/7 > 3 {
+		return Result{}, false
+	}
+	r := image.Rect(int(float64(box.Min.X)*s), int(float64(box.Min.Y)*s), int(float64(box.Max.X)*s), int(float64(box.Max.Y)*s))
+	r = r.Intersect(image.Rect(0, 0, f.w, f.h))
+	if r.Dx() < minSide || r.Dy() < minSide || r.Dx()*r.Dy() > maxTiny {
+		return Result{}, false
+	}
+	w, h := 3*r.Dx(), 3*r.Dy()
+	f.d.bufs.tiny = grow(f.d.bufs.tiny, w*h)
+	if cap(f.d.bufs.tinyRow) < w*r.Dy() {
+		f.d.bufs.tinyRow = make([]float32, w*r.Dy())
+	}
+	cubic3(f.d.bufs.tiny, f.d.bufs.tinyRow[:w*r.Dy()], f.pix, f.w, r)
+	v := scaled(float64(r.Min.X)-1.0/3, float64(r.Min.Y)-1.0/3, 1.0/3)
+	return f.both(img{f.d.bufs.tiny[:w*h], w, h, v}, true)
+}
+
+// maxTiny is the largest region, in frame pixels, the tiny stage enlarges.
+const maxTiny = 240 * 240
+
+// cubicW are the weights of a Catmull-Rom cubic (Keys, a = -0.5) for the
+// three phases of a threefold enlargement, taps at offsets -1..2 from the
+// source pixel at or left of the output pixel's centre.
+var cubicW = func() (w [3][4]float32) {
+	k := func(t float64) float64 {
+		t = math.Abs(t)
+		switch {
+		case t <= 1:
+			return 1.5*t*t*t - 2.5*t*t + 1
+		case t < 2:
+			return -0.5*t*t*t + 2.5*t*t - 4*t + 2
+		}
+		return 0
+	}
+	for p := 0; p < 3; p++ {
+		u := (float64(p)+0.5)/3 - 0.5
+		fr := u - math.Floor(u)
+		for i := 0; i < 4; i++ {
+			w[p][i] = float32(k(fr - float64(i-1)))
+		}
+	}
+	return w
+}()
+
+// cubic3 enlarges rectangle r of a w-wide frame three times into dst
+// (3r.Dx() x 3r.Dy()), through tmp (3r.Dx() x r.Dy()).
+func cubic3(dst []byte, tmp []float32, src []byte, w int, r image.Rectangle) {
+	ow, oh := 3*r.Dx(), 3*r.Dy()
+	// the source pixel at or left of output x's centre, for x = 3i+p
+	base := func(o, p int) int {
+		if p == 0 {
+			return o - 1 // phase 0 sits left of the pixel's centre
+		}
+		return o
+	}
+	for y := 0; y < r.Dy(); y++ {
+		row := src[(r.Min.Y+y)*w:]
+		out := tmp[y*ow : (y+1)*ow]
+		for x := range out {
+			i, p := x/3, x%3
+			b := r.Min.X + base(i, p)
+			var a float32
+			for t := 0; t < 4; t++ {
+				a += cubicW[p][t] * float32(row[clampi(b+t-1, 0, w-1)])
+			}
+			out[x] = a
+		}
+	}
+	for y := 0; y < oh; y++ {
+		i, p := y/3, y%3
+		b := base(i, p)
+		out := dst[y*ow : (y+1)*ow]
+		for x := range out {
+			var a float32
+			for t := 0; t < 4; t++ {
+				a += cubicW[p][t] * tmp[clampi(b+t-1, 0, r.Dy()-1)*ow+x]
+			}
+			out[x] = byte(min(max(a+0.5, 0), 255))
 		}
 	}
 }

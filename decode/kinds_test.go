@@ -16,7 +16,7 @@ import (
 // curved,art,tiny,nested` compares the rates with zxing-cpp.
 func TestPrintedCategories(t *testing.T) {
 	const per = 8
-	floors := map[string]int{"curved": 5, "art": 7, "tiny": 5, "nested": 8}
+	floors := map[string]int{"curved": 5, "art": 7, "tiny": 6, "nested": 8}
 	read := map[string]int{}
 	d := decode.New(decode.Options{Budget: testBudget})
 	defer d.Close()

@@ -1,6 +1,7 @@
 // Package screen renders a text as a QR code on a phone screen, as a tablet
 // camera on a stand sees it. The demo, the issuer tool and the decoder's
-// corpus generator use it to make frames with a known answer.
+// corpus generator use it to make frames with a known answer; Camera and
+// Project photograph other scenes (printed codes) with the same camera.
 package screen
 
 import (
