@@ -132,6 +132,10 @@ type Report struct {
 	// LoadStart and LoadEnd are the machine's load averages (1, 5 and
 	// 15 minutes) when the run started and ended.
 	LoadStart, LoadEnd string
+	// PressureEnd is the machine's CPU and IO pressure (Linux PSI, the
+	// share of the last 5 minutes that some task waited for a CPU, and
+	// that every task waited for IO) at the end; "" where PSI is missing.
+	PressureEnd string
 	// RSSStart is the agent's resident memory after the warm-up, RSSEnd at
 	// the end, RSSMax its peak (the largest of VmHWM and the samples,
 	// taken every second), in bytes.
@@ -208,7 +212,11 @@ func (r Report) String() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	growth := r.RSSEnd - r.RSSStart
 	fmt.Fprintf(&b, "soak:        %v, %dx%d MJPEG at %g fps, a visitor every %v\n", r.Duration, r.Width, r.Height, r.FPS, r.Every)
-	fmt.Fprintf(&b, "load:        %s at start, %s at end\n", r.LoadStart, r.LoadEnd)
+	fmt.Fprintf(&b, "load:        %s at start, %s at end", r.LoadStart, r.LoadEnd)
+	if r.PressureEnd != "" {
+		fmt.Fprintf(&b, " (last 5 min: %s)", r.PressureEnd)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "rss:         start %s, end %s, max %s   target max ≤ %s: %s; end−start %+.1f MB ≤ %s: %s\n",
 		mb(r.RSSStart), mb(r.RSSEnd), mb(r.RSSMax), mb(TargetRSS), met(r.RSSMax <= TargetRSS),
 		float64(growth)/1e6, mb(TargetGrowth), met(growth <= TargetGrowth))
@@ -433,7 +441,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	stopSampling()
 	<-sampled
 	r.FramesServed = st.Served()
-	r.LoadEnd = loadAverage()
+	r.LoadEnd, r.PressureEnd = loadAverage(), pressure()
 	stopped = true
 	if err := ag.stop(o.Clock, 30*time.Second); err != nil && r.Died == "" {
 		r.Died = fmt.Sprintf("stopping: %v (log: %s)", err, lastLines(logPath, 5))
@@ -555,6 +563,33 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// pressure is the share of the last 5 minutes that some task waited for
+// a CPU and that every task waited for IO (/proc/pressure); "" without
+// PSI.
+func pressure() string {
+	avg300 := func(res, kind string) string {
+		b, err := os.ReadFile("/proc/pressure/" + res)
+		if err != nil {
+			return ""
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 4 || f[0] != kind {
+				continue
+			}
+			if v, ok := strings.CutPrefix(f[3], "avg300="); ok {
+				return v + "%"
+			}
+		}
+		return ""
+	}
+	cpu, io := avg300("cpu", "some"), avg300("io", "full")
+	if cpu == "" || io == "" {
+		return ""
+	}
+	return "cpu waited " + cpu + ", io stalled " + io
 }
 
 // lastLines returns the last n lines of the file at path, joined by " | ".

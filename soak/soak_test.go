@@ -57,6 +57,9 @@ func TestSoakShort(t *testing.T) {
 	if r.FramesRead <= 0 || r.FramesServed < r.FramesRead || r.FramesDropped < 0 || r.FramesDropped > r.FramesServed {
 		t.Errorf("frames served %d read %d dropped %d", r.FramesServed, r.FramesRead, r.FramesDropped)
 	}
+	if r.LoadStart == "" || r.LoadEnd == "" {
+		t.Errorf("load average not read: %q, %q", r.LoadStart, r.LoadEnd)
+	}
 	if !strings.Contains(out.String(), "goroutines") {
 		t.Errorf("no progress line in %q", out.String())
 	}
