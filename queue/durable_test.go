@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	bolt "go.etcd.io/bbolt"
 	"io"
 	"log/slog"
 	"os"
@@ -356,3 +357,46 @@ func TestMarkAttemptAndRunPurgesOnItsClock(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// The bucket that keeps the hour's counted scan ids is checked at Open
+// like the others: a damaged page of it quarantines the file at once
+// (every waiting record salvaged), instead of failing the next scan at
+// the door.
+func TestDamagedCountedBucketFoundAtOpen(t *testing.T) {
+	path := damage(t, func(p string, _ int64) {
+		db, err := bolt.Open(p, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root uint64
+		db.View(func(tx *bolt.Tx) error {
+			if b := tx.Bucket(bucketCounted); b != nil {
+				root = uint64(b.Root())
+			}
+			return nil
+		})
+		db.Close()
+		if root == 0 {
+			t.Fatal("no counted bucket with a page of its own")
+		}
+		page := int64(os.Getpagesize())
+		fh, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh.WriteAt(make([]byte, page), int64(root)*page) // its root page, zeroed
+		fh.Close()
+	})
+	q := openT(t, path, Options{Log: quiet})
+	defer q.Close()
+	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
+		t.Fatalf("a damaged counted bucket was not found at open: alarms %+v", al)
+	}
+	recs, err := q.Oldest(1000)
+	if err != nil || len(recs) != 300 {
+		t.Fatalf("salvaged %d of 300 (%v)", len(recs), err)
+	}
+	if _, err := q.Enqueue(rec(1000)); err != nil {
+		t.Fatalf("the next scan after the quarantine: %v", err)
+	}
+}

@@ -131,7 +131,7 @@ var (
 	bucketBad     = []byte("undecryptable") // seq -> moved-at nanos (8 bytes BE) + raw value
 	bucketHours   = []byte("hours")         // hour start unix seconds (8 bytes BE) -> counters
 	keyDepth      = []byte("depth")
-	allBuckets    = [][]byte{bucketPending, bucketIDs, bucketMeta, bucketDead, bucketBad, bucketHours}
+	allBuckets    = [][]byte{bucketPending, bucketIDs, bucketMeta, bucketDead, bucketBad, bucketHours, bucketCounted}
 )
 
 func depth(tx *bolt.Tx) int {
