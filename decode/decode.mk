@@ -4,3 +4,8 @@
 
 bench-door: deps deps-bench ## simulated door: time from phone in view to verdict, ours vs gozxing vs zxing-cpp, 200 seeded visits
 	nice $(GO) run ./decode/cmd/benchdoor -visits $(or $(VISITS),200)
+
+.PHONY: bench-batch
+
+bench-batch: deps deps-bench ## batch wall time and peak memory on 104 stills: kipass-agent decode (cgo and pure Go) vs one ZXingReader process
+	decode/bench-batch.sh
