@@ -31,6 +31,9 @@ const (
 	// stackMisses is the number of consecutive frames that fail to
 	// register after which the stack starts again on the current frame.
 	stackMisses = 2
+	// stackSimilar is the least sharpness, relative to the sharpest kept
+	// crop, of the crops averaged with it.
+	stackSimilar = 0.8
 	// stackTTL drops a stack whose last frame is older than this.
 	stackTTL = 1 * time.Second
 )
@@ -46,27 +49,28 @@ var stackK = []float64{0.001, 0.004}
 
 // stacker is the state of the stack stage across frames.
 type stacker struct {
-	size  image.Point     // frame size the stack belongs to
-	r     image.Rectangle // template region, frame coordinates
-	tw    int             // template width (r.Dx())
-	th    int
-	tmpl  []float32
-	sd    [][6]float32 // steepest-descent images of the template (sampled pixels)
-	idx   []int32      // sampled template pixel indices
-	hinv  [6][6]float64
-	tmean float64
-	tstd  float64
-	a     [6]float64 // last warp, template → frame: x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5
-	crops []stackCrop
-	free  [][]float32
-	n     int // frames registered (the template counts)
-	miss  int
-	at    time.Time
-	last  uint64 // hash of the last frame's pixels
-	step  int    // next attempt in stream mode
-	dirty bool   // crops changed since the average was built
-	avg   []byte
-	warpd []float32
+	size   image.Point     // frame size the stack belongs to
+	r      image.Rectangle // template region, frame coordinates
+	tw     int             // template width (r.Dx())
+	th     int
+	tmpl   []float32
+	sd     [][6]float32 // steepest-descent images of the template (sampled pixels)
+	idx    []int32      // sampled template pixel indices
+	hinv   [6][6]float64
+	tmean  float64
+	tstd   float64
+	a      [6]float64 // last warp, template → frame: x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5
+	crops  []stackCrop
+	free   [][]float32
+	n      int // frames registered (the template counts)
+	miss   int
+	at     time.Time
+	last   uint64 // hash of the last frame's pixels
+	step   int    // next attempt in stream mode
+	dirty  bool   // crops changed since the average was built
+	avg    []byte
+	avgKey int // which crops avg holds: how many, negative for the mean
+	warpd  []float32
 }
 
 type stackCrop struct {
@@ -309,11 +313,30 @@ func (s *stacker) keep(pix []float32) {
 	s.dirty = true
 }
 
-// average returns the mean of the kept crops, contrast stretched to bytes.
-func (s *stacker) average() []byte {
+// average returns the sharpest kept crop (all false) or the mean of the
+// kept crops nearly as sharp as it (all true: averaging removes noise, but
+// a crop blurred more than the sharpest would blur the mean), contrast
+// stretched to bytes, and how many crops it holds.
+func (s *stacker) average(all bool) ([]byte, int) {
 	n := s.tw * s.th
-	if !s.dirty && len(s.avg) == n {
-		return s.avg
+	best := 0
+	for i, c := range s.crops {
+		if c.sharp > s.crops[best].sharp {
+			best = i
+		}
+	}
+	var use []int
+	for i, c := range s.crops {
+		if i == best || all && c.sharp >= stackSimilar*s.crops[best].sharp {
+			use = append(use, i)
+		}
+	}
+	key := len(use)
+	if all {
+		key = -key
+	}
+	if !s.dirty && len(s.avg) == n && s.avgKey == key {
+		return s.avg, len(use)
 	}
 	s.avg = grow(s.avg, n)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -322,8 +345,8 @@ func (s *stacker) average() []byte {
 	for i := range acc {
 		acc[i] = 0
 	}
-	for _, c := range s.crops {
-		for i, v := range c.pix {
+	for _, k := range use {
+		for i, v := range s.crops[k].pix {
 			acc[i] += v
 		}
 	}
@@ -334,8 +357,8 @@ func (s *stacker) average() []byte {
 	for i, v := range acc {
 		s.avg[i] = byte(clampi(int((float64(v)-lo)*sc+0.5), 0, 255))
 	}
-	s.dirty = false
-	return s.avg
+	s.dirty, s.avgKey = false, key
+	return s.avg, len(use)
 }
 
 // sharpnessF is the mean squared gradient of a float image.
@@ -483,7 +506,7 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 	if s.n < 2 {
 		return Result{}, false
 	}
-	total := 1 + len(stackSigmas)*len(stackK)
+	total := 2 * (1 + len(stackSigmas)*len(stackK))
 	if d.o.Stream {
 		k := s.step % total
 		s.step++
@@ -503,12 +526,20 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 	return Result{}, false
 }
 
-// stackAttempt runs attempt k on the stack's average: 0 reads it as it
-// is, the others deconvolve it with a Gaussian and a noise ratio.
+// stackAttempt runs attempt k: the sharpest crop for the first half of
+// the attempts, the mean of the crops nearly as sharp for the second half;
+// the first of each half reads the image as it is, the others deconvolve
+// it with a Gaussian and a noise ratio.
 func (f *frameCtx) stackAttempt(k int) (res Result, ok bool) {
 	d := f.d
 	s := &d.stack
-	im := img{s.average(), s.tw, s.th, scaled(float64(s.r.Min.X), float64(s.r.Min.Y), 1)}
+	per := 1 + len(stackSigmas)*len(stackK)
+	pix, used := s.average(k >= per)
+	if k >= per && used < 2 {
+		return Result{}, false // the same as the sharpest crop alone
+	}
+	k %= per
+	im := img{pix, s.tw, s.th, scaled(float64(s.r.Min.X), float64(s.r.Min.Y), 1)}
 	saved := f.tgt
 	defer func() { f.tgt = saved; d.bufs.smoothed = false }()
 	if k == 0 {
