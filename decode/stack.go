@@ -34,6 +34,9 @@ const (
 	// stackSimilar is the least sharpness, relative to the sharpest kept
 	// crop, of the crops averaged with it.
 	stackSimilar = 0.8
+	// stackEvery: in stream mode, with no new crop kept, an attempt runs
+	// on every stackEvery-th frame (an attempt costs a few cheap frames).
+	stackEvery = 3
 	// stackTTL drops a stack whose last frame is older than this.
 	stackTTL = 1 * time.Second
 )
@@ -59,7 +62,9 @@ type stacker struct {
 	miss   int
 	at     time.Time
 	last   uint64        // hash of the last frame's pixels
-	cost   time.Duration // the last attempt's time (stream mode)
+	cost   time.Duration // the longest attempt's time (stream mode)
+	idle   int           // frames since the last attempt (stream mode)
+	fresh  bool          // a crop was kept since the last attempt (stream mode)
 	loaded int           // which image the deblurrer holds (avgKey's values), -1 none
 	step   int           // next attempt in stream mode
 	dirty  bool          // crops changed since the average was built
@@ -79,7 +84,7 @@ func (s *stacker) reset() {
 		s.free = append(s.free, c.pix)
 	}
 	s.crops = s.crops[:0]
-	s.n, s.miss, s.step, s.cost = 0, 0, 0, 0
+	s.n, s.miss, s.step, s.cost, s.idle, s.fresh = 0, 0, 0, 0, 0, false
 	s.r = image.Rectangle{}
 	s.dirty = false
 }
@@ -305,7 +310,7 @@ func (s *stacker) keep(pix []float32) {
 	buf = growF(buf, len(pix))
 	copy(buf, pix)
 	s.crops = append(s.crops, stackCrop{buf, sh})
-	s.dirty = true
+	s.dirty, s.fresh = true, true
 }
 
 // average returns the sharpest kept crop (all false) or the mean of the
@@ -354,6 +359,22 @@ func (s *stacker) average(all bool) ([]byte, int) {
 	}
 	s.dirty, s.avgKey = false, key
 	return s.avg, len(use)
+}
+
+// similar is the number of kept crops nearly as sharp as the sharpest
+// (itself included): the crops the mean is made of.
+func (s *stacker) similar() int {
+	best := 0.0
+	for _, c := range s.crops {
+		best = max(best, c.sharp)
+	}
+	n := 0
+	for _, c := range s.crops {
+		if c.sharp >= stackSimilar*best {
+			n++
+		}
+	}
+	return n
 }
 
 // sharpnessF is the mean squared gradient of a float image.
@@ -502,14 +523,22 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 		return Result{}, false
 	}
 	if d.o.Stream {
-		// one attempt per frame, when the frame's budget has room for it
-		if s.cost > 0 && time.Since(f.start)+s.cost > d.o.Budget {
+		// one attempt per frame, when the stack kept a new crop or every
+		// stackEvery frames, and when the frame's budget has room for it
+		s.idle++
+		if !s.fresh && s.idle < stackEvery || s.cost > 0 && time.Since(f.start)+s.cost > d.o.Budget {
 			return Result{}, false
 		}
+		t := stackTries[s.step%len(stackTries)]
+		for i := 0; i < len(stackTries) && t.mean && s.similar() < 2; i++ {
+			s.step++ // a mean of one crop is the sharpest crop: skip
+			t = stackTries[s.step%len(stackTries)]
+		}
+		s.step++
+		s.idle, s.fresh = 0, false
 		t0 := time.Now()
 		s.loaded = -1
-		r, ok := f.stackAttempt(stackTries[s.step%len(stackTries)])
-		s.step++
+		r, ok := f.stackAttempt(t)
 		s.cost = max(s.cost, time.Since(t0))
 		return r, ok
 	}
