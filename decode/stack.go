@@ -34,8 +34,8 @@ const (
 	// stackSimilar is the least sharpness, relative to the sharpest kept
 	// crop, of the crops averaged with it.
 	stackSimilar = 0.8
-	// stackEvery: in stream mode, with no new crop kept, an attempt runs
-	// on every stackEvery-th frame (an attempt costs a few cheap frames).
+	// stackEvery: in stream mode an attempt runs on every stackEvery-th
+	// frame of a stack (an attempt costs a few cheap frames).
 	stackEvery = 3
 	// stackTTL drops a stack whose last frame is older than this.
 	stackTTL = 1 * time.Second
@@ -64,7 +64,6 @@ type stacker struct {
 	last   uint64        // hash of the last frame's pixels
 	cost   time.Duration // the longest attempt's time (stream mode)
 	idle   int           // frames since the last attempt (stream mode)
-	fresh  bool          // a crop was kept since the last attempt (stream mode)
 	loaded int           // which image the deblurrer holds (avgKey's values), -1 none
 	step   int           // next attempt in stream mode
 	dirty  bool          // crops changed since the average was built
@@ -84,7 +83,7 @@ func (s *stacker) reset() {
 		s.free = append(s.free, c.pix)
 	}
 	s.crops = s.crops[:0]
-	s.n, s.miss, s.step, s.cost, s.idle, s.fresh = 0, 0, 0, 0, 0, false
+	s.n, s.miss, s.step, s.cost, s.idle = 0, 0, 0, 0, 0
 	s.r = image.Rectangle{}
 	s.dirty = false
 }
@@ -310,7 +309,7 @@ func (s *stacker) keep(pix []float32) {
 	buf = growF(buf, len(pix))
 	copy(buf, pix)
 	s.crops = append(s.crops, stackCrop{buf, sh})
-	s.dirty, s.fresh = true, true
+	s.dirty = true
 }
 
 // average returns the sharpest kept crop (all false) or the mean of the
@@ -523,10 +522,10 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 		return Result{}, false
 	}
 	if d.o.Stream {
-		// one attempt per frame, when the stack kept a new crop or every
-		// stackEvery frames, and when the frame's budget has room for it
+		// one attempt every stackEvery frames, when the frame's budget
+		// has room for it
 		s.idle++
-		if !s.fresh && s.idle < stackEvery || s.cost > 0 && time.Since(f.start)+s.cost > d.o.Budget {
+		if s.idle < stackEvery || s.cost > 0 && time.Since(f.start)+s.cost > d.o.Budget {
 			return Result{}, false
 		}
 		t := stackTries[s.step%len(stackTries)]
@@ -535,7 +534,7 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 			t = stackTries[s.step%len(stackTries)]
 		}
 		s.step++
-		s.idle, s.fresh = 0, false
+		s.idle = 0
 		t0 := time.Now()
 		s.loaded = -1
 		r, ok := f.stackAttempt(t)
@@ -592,7 +591,11 @@ func (f *frameCtx) stackAttempt(t stackTry) (res Result, ok bool) {
 		f.tgt = im
 		return f.sweepStage()
 	}
-	if max(im.w, im.h) <= maxDeblur/2 {
+	// Stills mode doubles a small crop first (small modules survive
+	// deconvolution better on a finer grid); stream mode does not, which
+	// makes the transforms four times smaller and keeps an attempt within
+	// a few cheap frames' time.
+	if max(im.w, im.h) <= maxDeblur/2 && !d.o.Stream {
 		d.bufs.deblur = grow(d.bufs.deblur, 4*im.w*im.h)
 		zw, zh := zoom2(d.bufs.deblur, im.pix, im.w, im.h, image.Rect(0, 0, im.w, im.h))
 		v := im.v
