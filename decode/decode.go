@@ -48,6 +48,11 @@
 //	opencv    OpenCV QRCodeDetector.Detect corners + warp + gozxing, in
 //	          cgo builds without the nocv tag
 //
+// When the cascade fails, the stack stage (stack.go) reads across frames:
+// it follows the frame's textured square over consecutive Decode calls,
+// registers each crop on the first, and reads the average of the
+// sharpest, plain and deconvolved (Options.NoStack turns it off).
+//
 // Stages from triples on run only with a sign of a code: gozxing found
 // finder patterns, our candidates form a finder triple, or a code was read
 // here recently. Rotation is left to gozxing's detector, which reads any
@@ -117,6 +122,12 @@ type Options struct {
 	// caps a frame; set it to the frame interval. Leave Stream off for
 	// unrelated stills, which get the whole cascade each.
 	Stream bool
+	// NoStack turns off reading across frames (the stack stage: a code
+	// that persists over consecutive frames, none of which reads alone,
+	// read from their registered average). It runs only on a region seen
+	// in at least two consecutive Decode calls, so unrelated stills with
+	// Reset between them never use it.
+	NoStack bool
 	// Slice is the work per frame in stream mode after which no further
 	// stage starts (at least one stage past the zoom runs); default 5 ms.
 	Slice time.Duration
@@ -288,6 +299,8 @@ func (d *Decoder) Decode(img *image.Gray) (res Result, err error) {
 	r, stage, ok := f.cascade(roiLive)
 	if ok {
 		d.stack.reset()
+	} else if d.o.NoStack {
+		// no reading across frames
 	} else if r, ok = f.stackFrame(start); ok {
 		stage = "stack"
 	}

@@ -31,42 +31,45 @@ const (
 	// stackMisses is the number of consecutive frames that fail to
 	// register after which the stack starts again on the current frame.
 	stackMisses = 2
+	// stackSimilar is the least sharpness, relative to the sharpest kept
+	// crop, of the crops averaged with it.
+	stackSimilar = 0.8
+	// stackEvery: in stream mode an attempt runs on every stackEvery-th
+	// frame of a stack (an attempt costs a few cheap frames).
+	stackEvery = 3
 	// stackTTL drops a stack whose last frame is older than this.
 	stackTTL = 1 * time.Second
 )
 
 var stackSeed = maphash.MakeSeed()
 
-// stackSigmas are the Gaussian blurs (frame pixels) tried on the average.
-var stackSigmas = []float64{1.6, 2.1, 2.6, 3.1}
-
-// stackK are the Wiener noise-to-signal ratios tried on the average; a
-// low-noise average takes a smaller one than a single frame.
-var stackK = []float64{0.001, 0.004}
-
 // stacker is the state of the stack stage across frames.
 type stacker struct {
-	size  image.Point     // frame size the stack belongs to
-	r     image.Rectangle // template region, frame coordinates
-	tw    int             // template width (r.Dx())
-	th    int
-	tmpl  []float32
-	sd    [][6]float32 // steepest-descent images of the template (sampled pixels)
-	idx   []int32      // sampled template pixel indices
-	hinv  [6][6]float64
-	tmean float64
-	tstd  float64
-	a     [6]float64 // last warp, template → frame: x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5
-	crops []stackCrop
-	free  [][]float32
-	n     int // frames registered (the template counts)
-	miss  int
-	at    time.Time
-	last  uint64 // hash of the last frame's pixels
-	step  int    // next attempt in stream mode
-	dirty bool   // crops changed since the average was built
-	avg   []byte
-	warpd []float32
+	size   image.Point     // frame size the stack belongs to
+	r      image.Rectangle // template region, frame coordinates
+	tw     int             // template width (r.Dx())
+	th     int
+	tmpl   []float32
+	sd     [][6]float32 // steepest-descent images of the template (sampled pixels)
+	idx    []int32      // sampled template pixel indices
+	hinv   [6][6]float64
+	tmean  float64
+	tstd   float64
+	a      [6]float64 // last warp, template → frame: x' = a0 x + a1 y + a2, y' = a3 x + a4 y + a5
+	crops  []stackCrop
+	free   [][]float32
+	n      int // frames registered (the template counts)
+	miss   int
+	at     time.Time
+	last   uint64        // hash of the last frame's pixels
+	cost   time.Duration // the longest attempt's time (stream mode)
+	idle   int           // frames since the last attempt (stream mode)
+	loaded int           // which image the deblurrer holds (avgKey's values), -1 none
+	step   int           // next attempt in stream mode
+	dirty  bool          // crops changed since the average was built
+	avg    []byte
+	avgKey int // which crops avg holds: how many, negative for the mean
+	warpd  []float32
 }
 
 type stackCrop struct {
@@ -80,7 +83,7 @@ func (s *stacker) reset() {
 		s.free = append(s.free, c.pix)
 	}
 	s.crops = s.crops[:0]
-	s.n, s.miss, s.step = 0, 0, 0
+	s.n, s.miss, s.step, s.cost, s.idle = 0, 0, 0, 0, 0
 	s.r = image.Rectangle{}
 	s.dirty = false
 }
@@ -309,11 +312,30 @@ func (s *stacker) keep(pix []float32) {
 	s.dirty = true
 }
 
-// average returns the mean of the kept crops, contrast stretched to bytes.
-func (s *stacker) average() []byte {
+// average returns the sharpest kept crop (all false) or the mean of the
+// kept crops nearly as sharp as it (all true: averaging removes noise, but
+// a crop blurred more than the sharpest would blur the mean), contrast
+// stretched to bytes, and how many crops it holds.
+func (s *stacker) average(all bool) ([]byte, int) {
 	n := s.tw * s.th
-	if !s.dirty && len(s.avg) == n {
-		return s.avg
+	best := 0
+	for i, c := range s.crops {
+		if c.sharp > s.crops[best].sharp {
+			best = i
+		}
+	}
+	var use []int
+	for i, c := range s.crops {
+		if i == best || all && c.sharp >= stackSimilar*s.crops[best].sharp {
+			use = append(use, i)
+		}
+	}
+	key := len(use)
+	if all {
+		key = -key
+	}
+	if !s.dirty && len(s.avg) == n && s.avgKey == key {
+		return s.avg, len(use)
 	}
 	s.avg = grow(s.avg, n)
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -322,8 +344,8 @@ func (s *stacker) average() []byte {
 	for i := range acc {
 		acc[i] = 0
 	}
-	for _, c := range s.crops {
-		for i, v := range c.pix {
+	for _, k := range use {
+		for i, v := range s.crops[k].pix {
 			acc[i] += v
 		}
 	}
@@ -334,8 +356,24 @@ func (s *stacker) average() []byte {
 	for i, v := range acc {
 		s.avg[i] = byte(clampi(int((float64(v)-lo)*sc+0.5), 0, 255))
 	}
-	s.dirty = false
-	return s.avg
+	s.dirty, s.avgKey = false, key
+	return s.avg, len(use)
+}
+
+// similar is the number of kept crops nearly as sharp as the sharpest
+// (itself included): the crops the mean is made of.
+func (s *stacker) similar() int {
+	best := 0.0
+	for _, c := range s.crops {
+		best = max(best, c.sharp)
+	}
+	n := 0
+	for _, c := range s.crops {
+		if c.sharp >= stackSimilar*best {
+			n++
+		}
+	}
+	return n
 }
 
 // sharpnessF is the mean squared gradient of a float image.
@@ -483,44 +521,81 @@ func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 	if s.n < 2 {
 		return Result{}, false
 	}
-	total := 1 + len(stackSigmas)*len(stackK)
 	if d.o.Stream {
-		k := s.step % total
+		// one attempt every stackEvery frames, when the frame's budget
+		// has room for it
+		s.idle++
+		if s.idle < stackEvery || s.cost > 0 && time.Since(f.start)+s.cost > d.o.Budget {
+			return Result{}, false
+		}
+		t := stackTries[s.step%len(stackTries)]
+		for i := 0; i < len(stackTries) && t.mean && s.similar() < 2; i++ {
+			s.step++ // a mean of one crop is the sharpest crop: skip
+			t = stackTries[s.step%len(stackTries)]
+		}
 		s.step++
-		return f.stackAttempt(k)
+		s.idle = 0
+		t0 := time.Now()
+		s.loaded = -1
+		r, ok := f.stackAttempt(t)
+		s.cost = max(s.cost, time.Since(t0))
+		return r, ok
 	}
 	if !s.dirty {
 		return Result{}, false
 	}
-	for k := 0; k < total; k++ {
+	s.loaded = -1
+	for k, t := range stackTries {
 		if k > 0 && f.timeUp() {
 			return Result{}, false
 		}
-		if r, ok := f.stackAttempt(k); ok {
+		if r, ok := f.stackAttempt(t); ok {
 			return r, true
 		}
 	}
 	return Result{}, false
 }
 
-// stackAttempt runs attempt k on the stack's average: 0 reads it as it
-// is, the others deconvolve it with a Gaussian and a noise ratio.
-func (f *frameCtx) stackAttempt(k int) (res Result, ok bool) {
+// stackTry is one attempt on the stack: on the sharpest crop or on the
+// mean of those nearly as sharp, as it is (sigma 0) or deconvolved with a
+// Gaussian of sigma frame pixels and noise ratio k.
+type stackTry struct {
+	mean     bool
+	sigma, k float64
+}
+
+// stackTries are the attempts in order, the likeliest first (as measured
+// on the corpus's defocus sequences).
+var stackTries = []stackTry{
+	{false, 2.6, 0.001}, {false, 2.1, 0.001}, {false, 1.6, 0.001}, {false, 3.1, 0.001},
+	{true, 2.6, 0.001}, {true, 2.1, 0.001}, {true, 1.6, 0.001}, {true, 3.1, 0.001},
+	{false, 0, 0}, {false, 2.1, 0.004}, {false, 2.6, 0.004}, {false, 1.6, 0.004}, {false, 3.1, 0.004},
+	{true, 0, 0}, {true, 2.1, 0.004}, {true, 2.6, 0.004}, {true, 1.6, 0.004}, {true, 3.1, 0.004},
+}
+
+// stackAttempt runs one attempt on the stack.
+func (f *frameCtx) stackAttempt(t stackTry) (res Result, ok bool) {
 	d := f.d
 	s := &d.stack
-	im := img{s.average(), s.tw, s.th, scaled(float64(s.r.Min.X), float64(s.r.Min.Y), 1)}
+	pix, used := s.average(t.mean)
+	if t.mean && used < 2 {
+		return Result{}, false // the same as the sharpest crop alone
+	}
+	im := img{pix, s.tw, s.th, scaled(float64(s.r.Min.X), float64(s.r.Min.Y), 1)}
 	saved := f.tgt
 	defer func() { f.tgt = saved; d.bufs.smoothed = false }()
-	if k == 0 {
+	if t.sigma == 0 {
 		if r, ok := f.both(im, true); ok {
 			return r, true
 		}
 		f.tgt = im
 		return f.sweepStage()
 	}
-	k--
-	sigma, kk := stackSigmas[k/len(stackK)], stackK[k%len(stackK)]
-	if max(im.w, im.h) <= maxDeblur/2 {
+	// Stills mode doubles a small crop first (small modules survive
+	// deconvolution better on a finer grid); stream mode does not, which
+	// makes the transforms four times smaller and keeps an attempt within
+	// a few cheap frames' time.
+	if max(im.w, im.h) <= maxDeblur/2 && !d.o.Stream {
 		d.bufs.deblur = grow(d.bufs.deblur, 4*im.w*im.h)
 		zw, zh := zoom2(d.bufs.deblur, im.pix, im.w, im.h, image.Rect(0, 0, im.w, im.h))
 		v := im.v
@@ -529,10 +604,19 @@ func (f *frameCtx) stackAttempt(k int) (res Result, ok bool) {
 		v.a, v.d = v.a/2, v.d/2
 		im = img{d.bufs.deblur[:zw*zh], zw, zh, v}
 	}
-	if !d.db.load(im.pix, im.w, image.Rect(0, 0, im.w, im.h)) {
-		return Result{}, false
+	// the transform of this image may still be loaded from the last attempt
+	key := used
+	if t.mean {
+		key = -used
 	}
-	out := d.db.apply(psf{'g', sigma / im.v.a, 0}, kk)
+	if s.loaded != key {
+		if !d.db.load(im.pix, im.w, image.Rect(0, 0, im.w, im.h)) {
+			s.loaded = -1
+			return Result{}, false
+		}
+		s.loaded = key
+	}
+	out := d.db.apply(psf{'g', t.sigma / im.v.a, 0}, t.k)
 	if f.invFirst {
 		invert(out, out)
 	}

@@ -1,11 +1,15 @@
 package decode_test
 
 import (
+	"fmt"
 	"image"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/decode/corpus"
+	"github.com/kipass/kipass/decode/threadcpu"
 	"github.com/kipass/kipass/screen"
 )
 
@@ -137,4 +141,54 @@ func TestStackNeverMixesCodes(t *testing.T) {
 		t.Errorf("nothing read by the stack stage (%d reads): the test checks nothing", reads)
 	}
 	t.Logf("%d reads, %d by the stack stage", reads, d.Stats().ByStage["stack"])
+}
+
+// BenchmarkStack measures the cost per frame in stream mode (as the
+// daemon runs the decoder: a frame interval's budget, the default slice)
+// on hand-held defocus sequences that no single frame reads, with and
+// without the stack stage; frames are fed in order, sequence after
+// sequence. It reports the thread CPU time per frame, mean and largest.
+func BenchmarkStack(b *testing.B) {
+	for _, sz := range []image.Point{{640, 480}, {1280, 720}} {
+		var frames []*image.Gray
+		var starts []bool
+		err := corpus.EachSequence(corpus.Config{Seed: 1, PerCategory: 2, Categories: []string{"seq-defocus"}, Sizes: []image.Point{sz}}, func(s corpus.Sequence) error {
+			for k, f := range s.Frames {
+				frames = append(frames, f)
+				starts = append(starts, k == 0)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, noStack := range []bool{false, true} {
+			name := fmt.Sprintf("%dx%d", sz.X, sz.Y)
+			if noStack {
+				name += "-nostack"
+			}
+			b.Run(name, func(b *testing.B) {
+				d := decode.New(decode.Options{Stream: true, Budget: time.Second / 30, NoOpenCV: true, NoStack: noStack})
+				defer d.Close()
+				b.ReportAllocs()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var total, worst time.Duration
+				for i := 0; i < b.N; i++ {
+					k := i % len(frames)
+					if starts[k] {
+						d.Reset()
+					}
+					c0 := threadcpu.Now()
+					d.Decode(frames[k])
+					c := threadcpu.Now() - c0
+					total += c
+					worst = max(worst, c)
+				}
+				// thread CPU, which load on the machine does not inflate
+				b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "cpu-ms/frame")
+				b.ReportMetric(float64(worst.Microseconds())/1000, "max-cpu-ms")
+			})
+		}
+	}
 }

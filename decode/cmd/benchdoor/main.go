@@ -19,9 +19,11 @@
 //
 //	ours+refocus  the daemon's decoder: stream mode (costly stages spread
 //	              over frames, a frame interval's budget), blur skipping,
-//	              refocus requests
+//	              refocus requests, reading across frames (the stack
+//	              stage)
 //	ours plain    the same decoder as for stills: no stream mode, blur
-//	              skipping or refocus, default budget
+//	              skipping, refocus or reading across frames, default
+//	              budget
 //	gozxing       plain gozxing (HybridBinarizer, TRY_HARDER) on each frame
 //	zxing-cpp     zxing-cpp's read_barcodes on each frame (in-process
 //	              Python worker, only the read call timed)
@@ -213,7 +215,8 @@ func (o *ours) start(v *visit, l *lens) {
 	if o.d != nil {
 		o.d.Close()
 	}
-	opt := decode.Options{NoOpenCV: true}
+	// without refocus, also without reading across frames
+	opt := decode.Options{NoOpenCV: true, NoStack: !o.refocus}
 	if o.refocus {
 		// as the daemon runs it: stream mode with a frame interval's
 		// budget, blur skipping, refocus requests
