@@ -3,6 +3,7 @@ package queue
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	bolt "go.etcd.io/bbolt"
@@ -398,5 +399,64 @@ func TestDamagedCountedBucketFoundAtOpen(t *testing.T) {
 	}
 	if _, err := q.Enqueue(rec(1000)); err != nil {
 		t.Fatalf("the next scan after the quarantine: %v", err)
+	}
+}
+
+// A freelist that lists a live page (one bit of damage in the freelist
+// page) still opens and every key still walks, but the next writes would
+// put new data over live records. bbolt's check finds it at Open, and the
+// file is quarantined with every record salvaged.
+func TestFreelistOverLivePageFoundAtOpen(t *testing.T) {
+	path := damage(t, func(p string, _ int64) {
+		db, err := bolt.Open(p, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var live uint64
+		db.View(func(tx *bolt.Tx) error {
+			live = uint64(tx.Bucket(bucketPending).Root())
+			return nil
+		})
+		db.Close()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := int64(os.Getpagesize())
+		// The meta page with the higher txid is the current one; after
+		// the page header (16 bytes): magic, version, page size, flags,
+		// root bucket (16), freelist page id, high-water page id, txid.
+		var freelist, txid uint64
+		for _, off := range []int64{0, page} {
+			m := b[off+16:]
+			if id := binary.LittleEndian.Uint64(m[48:56]); id >= txid {
+				txid, freelist = id, binary.LittleEndian.Uint64(m[32:40])
+			}
+		}
+		fl := b[int64(freelist)*page:]
+		if n := binary.LittleEndian.Uint16(fl[10:12]); n == 0 || n == 0xFFFF {
+			t.Fatalf("freelist page %d lists %d pages; the test needs a short, non-empty one", freelist, n)
+		}
+		id := make([]byte, 8)
+		binary.LittleEndian.PutUint64(id, live)
+		fh, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh.WriteAt(id, int64(freelist)*page+16) // its first free page is now a live one
+		fh.Close()
+	})
+	q := openT(t, path, Options{Log: quiet})
+	defer q.Close()
+	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
+		t.Fatalf("a freelist over a live page was not found at open: alarms %+v", al)
+	}
+	if recs, err := q.Oldest(1000); err != nil || len(recs) != 300 {
+		t.Fatalf("salvaged %d of 300 (%v)", len(recs), err)
+	}
+	for i := 0; i < 50; i++ {
+		if _, err := q.Enqueue(rec(1000 + i)); err != nil {
+			t.Fatalf("scan %d after the quarantine: %v", i, err)
+		}
 	}
 }

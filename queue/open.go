@@ -199,13 +199,33 @@ func openChecked(path string, timeout time.Duration) (db *bolt.DB, err error) {
 				return err
 			}
 		}
-		return walk(tx)
+		if err := walk(tx); err != nil {
+			return err
+		}
+		return check(tx)
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// check runs bbolt's own consistency check (every page reachable or
+// free, none twice, none past the end) after walk has read every page
+// without a fault: a file that fails it would corrupt itself on a later
+// write.
+func check(tx *bolt.Tx) error {
+	var first error
+	for err := range tx.Check() {
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, first)
+	}
+	return nil
 }
 
 // walk reads every key and value of every bucket, checks the key order and
