@@ -470,9 +470,13 @@ func growF(b []float32, n int) []float32 {
 func (f *frameCtx) stackFrame(now time.Time) (Result, bool) {
 	d := f.d
 	s := &d.stack
-	// the stack's age counts from the end of its last frame's work, so that
-	// slow attempts on one frame do not age it
+	// What the stack's attempts see (finders in a deconvolved average) is
+	// not the frame's evidence: refocus requests follow the frame alone.
+	// The stack's age counts from the end of its last frame's work, so
+	// that slow attempts on one frame do not age it.
+	codeLike, triple := f.codeLike, f.triple
 	defer func() {
+		f.codeLike, f.triple = codeLike, triple
 		if s.n > 0 {
 			s.at = f.d.o.Clock.Now()
 		}
