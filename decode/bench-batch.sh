@@ -5,8 +5,8 @@
 # the same PNG files. Each figure is the best of RUNS runs (default 3);
 # reading the PNGs is timed on every side (they are files here).
 #
-# Usage: decode/bench-batch.sh [DIR]  (default: 104 stills written by
-# benchdecode -n 4 -keep into a temporary folder)
+# Usage: decode/bench-batch.sh [DIR]  (default: the stills written by
+# benchdecode -n 4 -keep, 4 per category and size, into a temporary folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
@@ -27,7 +27,7 @@ measure() {
 	local best_wall="" best_rss="" read=0 i out wall rss
 	for i in $(seq "$runs"); do
 		/usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/out" 2>/dev/null || true
-		read -r wall rss <"$work/time"
+		read -r wall rss < <(tail -1 "$work/time")
 		if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; fi
 		if [ -z "$best_rss" ] || [ "$rss" -lt "$best_rss" ]; then best_rss=$rss; fi
 	done

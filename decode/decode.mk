@@ -7,5 +7,5 @@ bench-door: deps deps-bench ## simulated door: time from phone in view to verdic
 
 .PHONY: bench-batch
 
-bench-batch: deps deps-bench ## batch wall time and peak memory on 104 stills: kipass-agent decode (cgo and pure Go) vs one ZXingReader process
+bench-batch: deps deps-bench ## batch wall time and peak memory on 136 stills: kipass-agent decode (cgo and pure Go) vs one ZXingReader process
 	decode/bench-batch.sh
