@@ -29,17 +29,11 @@ func stackSequences(t *testing.T, per int) []corpus.Sequence {
 	return seqs
 }
 
-// The stack stage reads sequences that no single frame reads: on the
-// frame where it reads, the cascade before it (the single-frame stages,
-// with nothing read earlier in the sequence) failed. It never reads a
-// wrong text.
-func TestStackReadsWhatSingleFramesDoNot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes about 30 hard frames")
-	}
-	seqs := stackSequences(t, 4)
-	d := decode.New(decode.Options{Budget: testBudget, NoOpenCV: true})
-	defer d.Close()
+// firstReadsByStack plays each sequence through d from a Reset until its
+// first read, which must be the sequence's text, and counts the sequences
+// whose first read came from the stack stage.
+func firstReadsByStack(t *testing.T, d *decode.Decoder, seqs []corpus.Sequence) int {
+	t.Helper()
 	byStack := 0
 	for _, s := range seqs {
 		d.Reset()
@@ -58,6 +52,21 @@ func TestStackReadsWhatSingleFramesDoNot(t *testing.T) {
 			break // the first read of the sequence
 		}
 	}
+	return byStack
+}
+
+// The stack stage reads sequences that no single frame reads: on the
+// frame where it reads, the cascade before it (the single-frame stages,
+// with nothing read earlier in the sequence) failed. It never reads a
+// wrong text.
+func TestStackReadsWhatSingleFramesDoNot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes about 30 hard frames")
+	}
+	seqs := stackSequences(t, 4)
+	d := decode.New(decode.Options{Budget: testBudget, NoOpenCV: true})
+	defer d.Close()
+	byStack := firstReadsByStack(t, d, seqs)
 	// measured: 2 of these 4 sequences are first read by the stack stage
 	if byStack < 2 {
 		t.Errorf("the stack stage read %d of %d sequences first, want at least 2", byStack, len(seqs))
@@ -213,24 +222,7 @@ func TestStackInStreamMode(t *testing.T) {
 	// frame) keep the result independent of machine load
 	d := decode.New(decode.Options{Budget: testBudget, Slice: time.Nanosecond, NoOpenCV: true, Stream: true})
 	defer d.Close()
-	byStack := 0
-	for _, s := range seqs {
-		d.Reset()
-		for _, f := range s.Frames {
-			before := d.Stats().ByStage["stack"]
-			r, err := d.Decode(f)
-			if err != nil {
-				continue
-			}
-			if r.Text != s.Text {
-				t.Fatalf("%s: read %q, want %q", s.Name, r.Text, s.Text)
-			}
-			if d.Stats().ByStage["stack"] > before {
-				byStack++
-			}
-			break
-		}
-	}
+	byStack := firstReadsByStack(t, d, seqs)
 	// measured: 4 of these 6 sequences are first read by the stack stage
 	if byStack < 2 {
 		t.Errorf("in stream mode the stack stage read %d of %d sequences first, want at least 1", byStack, len(seqs))

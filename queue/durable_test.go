@@ -388,18 +388,7 @@ func TestDamagedCountedBucketFoundAtOpen(t *testing.T) {
 		fh.WriteAt(make([]byte, page), int64(root)*page) // its root page, zeroed
 		fh.Close()
 	})
-	q := openT(t, path, Options{Log: quiet})
-	defer q.Close()
-	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
-		t.Fatalf("a damaged counted bucket was not found at open: alarms %+v", al)
-	}
-	recs, err := q.Oldest(1000)
-	if err != nil || len(recs) != 300 {
-		t.Fatalf("salvaged %d of 300 (%v)", len(recs), err)
-	}
-	if _, err := q.Enqueue(rec(1000)); err != nil {
-		t.Fatalf("the next scan after the quarantine: %v", err)
-	}
+	wantQuarantinedAtOpen(t, path, "a damaged counted bucket", 1)
 }
 
 // A freelist that lists a live page (one bit of damage in the freelist
@@ -446,15 +435,23 @@ func TestFreelistOverLivePageFoundAtOpen(t *testing.T) {
 		fh.WriteAt(id, int64(freelist)*page+16) // its first free page is now a live one
 		fh.Close()
 	})
+	wantQuarantinedAtOpen(t, path, "a freelist over a live page", 50)
+}
+
+// wantQuarantinedAtOpen opens the damaged queue made by damage (300
+// records) and checks that Open found damage (one alarm, the file
+// quarantined), salvaged every record, and records the next scans.
+func wantQuarantinedAtOpen(t *testing.T, path, damage string, next int) {
+	t.Helper()
 	q := openT(t, path, Options{Log: quiet})
 	defer q.Close()
 	if al := q.Alarms(); len(al) != 1 || al[0].QuarantinedTo == "" {
-		t.Fatalf("a freelist over a live page was not found at open: alarms %+v", al)
+		t.Fatalf("%s was not found at open: alarms %+v", damage, al)
 	}
 	if recs, err := q.Oldest(1000); err != nil || len(recs) != 300 {
 		t.Fatalf("salvaged %d of 300 (%v)", len(recs), err)
 	}
-	for i := 0; i < 50; i++ {
+	for i := 0; i < next; i++ {
 		if _, err := q.Enqueue(rec(1000 + i)); err != nil {
 			t.Fatalf("scan %d after the quarantine: %v", i, err)
 		}

@@ -9,6 +9,20 @@ import (
 	"github.com/kipass/kipass/clock"
 )
 
+// moveAside renames the queue file at path and its record keys as a
+// quarantine leaves them, and returns the quarantined file's path.
+func moveAside(t *testing.T, path string) string {
+	t.Helper()
+	bad := path + ".corrupt-20260302T090000.000Z"
+	if err := os.Rename(path, bad); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".keys", bad+".keys"); err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
 // A quarantined file is salvaged at once: its readable records are queued
 // again with their own times; the file goes 28 days after it was seen.
 func TestQuarantinedFileSalvagedAndDestroyedAfter28Days(t *testing.T) {
@@ -22,13 +36,7 @@ func TestQuarantinedFileSalvagedAndDestroyedAfter28Days(t *testing.T) {
 	want, _ := q.Oldest(100)
 	q.Close()
 	// The file as a quarantine leaves it, and a fresh queue beside it.
-	bad := path + ".corrupt-20260302T090000.000Z"
-	if err := os.Rename(path, bad); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".keys", bad+".keys"); err != nil {
-		t.Fatal(err)
-	}
+	bad := moveAside(t, path)
 	q = openT(t, path, Options{Clock: fc, Log: quiet})
 	defer q.Close()
 	q.salvageFrom(bad)
@@ -132,13 +140,7 @@ func TestQuarantinedDeadLettersSalvaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	q.Close()
-	bad := path + ".corrupt-20260302T090000.000Z"
-	if err := os.Rename(path, bad); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".keys", bad+".keys"); err != nil {
-		t.Fatal(err)
-	}
+	bad := moveAside(t, path)
 	q = openT(t, path, Options{Clock: fc, Log: quiet})
 	defer q.Close()
 	q.salvageFrom(bad)

@@ -89,8 +89,8 @@ func TestOpenCVLoadedOnlyWhenTheSourceNeedsIt(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		exe, _ = os.Readlink("/proc/" + itoa(cmd.Process.Pid) + "/exe")
-		maps, _ := os.ReadFile("/proc/" + itoa(cmd.Process.Pid) + "/maps")
+		exe, _ = os.Readlink("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe")
+		maps, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/maps")
 		return exe, bytes.Contains(maps, []byte("libopencv_core")), log
 	}
 
@@ -106,8 +106,6 @@ func TestOpenCVLoadedOnlyWhenTheSourceNeedsIt(t *testing.T) {
 		t.Errorf("the OpenCV build did not take over the run:\n%s", log)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // lockedBuffer is a buffer a child process writes to while the test reads.
 type lockedBuffer struct {
