@@ -9,7 +9,8 @@ deb=$(ls "${KIPASS_DIST:-dist}"/kipass-agent_*_amd64.deb)
 [ "$(id -u)" = 0 ] || die "needs root (it installs and purges $deb)"
 dpkg -s kipass-agent >/dev/null 2>&1 && die "kipass-agent is already installed here; not touching it"
 fail() { echo "deb-install: FAIL: $*" >&2; dpkg --purge kipass-agent >/dev/null 2>&1 || true; exit 1; }
-dpkg -i "$deb" >/dev/null
+# apt-get installs what the package depends on (systemd, OpenCV, ALSA) too.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$(realpath "$deb")" >/dev/null
 [ -x /usr/bin/kipass-agent ] || fail "/usr/bin/kipass-agent missing after install"
 [ -f /etc/kipass/agent.json ] || fail "/etc/kipass/agent.json missing after install"
 if command -v systemd-creds >/dev/null; then
