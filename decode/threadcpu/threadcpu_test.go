@@ -28,3 +28,27 @@ func TestCountsWorkNotSleep(t *testing.T) {
 		t.Errorf("50 ms of sleep counted %v of thread CPU", slept)
 	}
 }
+
+// The clock resolves well below a scheduler tick: a short spin measures
+// as short, not as zero or a whole tick.
+func TestFinerThanATick(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var got []time.Duration
+	for i := 0; i < 20; i++ {
+		c0 := threadcpu.Now()
+		for end := time.Now().Add(300 * time.Microsecond); time.Now().Before(end); {
+		}
+		got = append(got, threadcpu.Now()-c0)
+	}
+	fine := 0
+	for _, d := range got {
+		if d > 0 && d < 2*time.Millisecond {
+			fine++
+		}
+	}
+	// a preempted spin may take longer; most must measure near 300 µs
+	if fine < len(got)/2 {
+		t.Errorf("300 µs spins measured %v: the clock is not finer than a tick", got)
+	}
+}
