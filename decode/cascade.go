@@ -239,7 +239,7 @@ var stages = []stage{
 		n := f.tgt.w * f.tgt.h
 		f.d.bufs.work2 = grow(f.d.bufs.work2, n)
 		f.d.bufs.blk = grow(f.d.bufs.blk, ((f.tgt.w+3)/4)*((f.tgt.h+3)/4))
-		deglare(f.d.bufs.work2, f.tgt.pix, f.d.bufs.blk, f.tgt.w, f.tgt.h)
+		deglare(f.d.bufs.work2, f.tgt.pix, f.d.bufs.blk, &f.d.bufs.glare, f.tgt.w, f.tgt.h)
 		return f.try(img{f.d.bufs.work2, f.tgt.w, f.tgt.h, f.tgt.v}, true)
 	}, false},
 	{"base-inv", func(f *frameCtx) (Result, bool) {

@@ -182,7 +182,9 @@ type Decoder struct {
 type buffers struct {
 	frame, base, inv, work, work2, work3, zoom, zoom4, smooth, blk, level, deblur []byte
 	tmp                                                                           []uint16
-	smoothed                                                                      bool // smooth holds box3(target) for this frame
+	black                                                                         []int32        // the binarizer's black points
+	glare                                                                         []deglareBlock // deglare's block floors
+	smoothed                                                                      bool           // smooth holds box3(target) for this frame
 
 	tiny    []byte    // the tiny stage's enlargement
 	tinyRow []float32 // its rows enlarged
@@ -437,7 +439,7 @@ func (d *Decoder) attempt(pix []byte, w, h int, hybrid bool, v view) (res Result
 	src := &lumSource{pix: pix, w: w, h: h}
 	var bin gozxing.Binarizer
 	if hybrid {
-		bin = gozxing.NewHybridBinarizer(src)
+		bin = newHybrid(src, &d.bufs.black)
 	} else {
 		bin = gozxing.NewGlobalHistgramBinarizer(src)
 	}

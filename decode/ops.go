@@ -176,8 +176,8 @@ func sharpness(pix []byte, w, h int) float64 {
 // it finds the local black floor (the minimum over about 12x12 pixels,
 // from 4x4 blocks) and stretches each pixel between that floor and white.
 // Areas with no dark pixel nearby (floor close to white) become white.
-// blk must hold ((w+3)/4)*((h+3)/4) bytes.
-func deglare(dst, src, blk []byte, w, h int) {
+// blk must hold ((w+3)/4)*((h+3)/4) bytes; fl is reused between calls.
+func deglare(dst, src, blk []byte, fl *[]deglareBlock, w, h int) {
 	bw, bh := (w+3)/4, (h+3)/4
 	for by := 0; by < bh; by++ {
 		for bx := 0; bx < bw; bx++ {
@@ -190,23 +190,46 @@ func deglare(dst, src, blk []byte, w, h int) {
 			blk[by*bw+bx] = m
 		}
 	}
-	for y := 0; y < h; y++ {
-		by := y / 4
-		for x := 0; x < w; x++ {
-			bx := x / 4
+	// the floor of each block: the least minimum of it and its eight
+	// neighbours, and the reciprocal of its span for the stretch (exact
+	// for these numerators: (v-floor)*255 < 2^16)
+	n := bw * bh
+	if cap(*fl) < n {
+		*fl = make([]deglareBlock, n)
+	}
+	fb := (*fl)[:n]
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
 			floor := byte(255)
 			for yy := max(by-1, 0); yy <= min(by+1, bh-1); yy++ {
 				for xx := max(bx-1, 0); xx <= min(bx+1, bw-1); xx++ {
 					floor = min(floor, blk[yy*bw+xx])
 				}
 			}
-			v := src[y*w+x]
-			span := 255 - int(floor)
-			if span < 48 {
-				dst[y*w+x] = 255
-				continue
+			b := deglareBlock{floor: int(floor)}
+			if span := 255 - int(floor); span >= 48 {
+				b.inv = (1<<32 + uint64(span) - 1) / uint64(span)
 			}
-			dst[y*w+x] = byte((int(v) - int(floor)) * 255 / span)
+			fb[by*bw+bx] = b
 		}
 	}
+	for y := 0; y < h; y++ {
+		row, out := src[y*w:(y+1)*w], dst[y*w:(y+1)*w]
+		bl := fb[(y/4)*bw : (y/4+1)*bw]
+		for x := range row {
+			b := bl[x>>2]
+			if b.inv == 0 {
+				out[x] = 255 // no dark pixel nearby
+				continue
+			}
+			out[x] = byte(uint64((int(row[x])-b.floor)*255) * b.inv >> 32)
+		}
+	}
+}
+
+// deglareBlock is a 4x4 block's black floor and 2^32/(255-floor), rounded
+// up (0: the floor is too close to white to stretch).
+type deglareBlock struct {
+	floor int
+	inv   uint64
 }

@@ -15,7 +15,7 @@ func binarize(im img) (m *gozxing.BitMatrix) {
 			m = nil
 		}
 	}()
-	m, err := gozxing.NewHybridBinarizer(&lumSource{pix: im.pix, w: im.w, h: im.h}).GetBlackMatrix()
+	m, err := newHybrid(&lumSource{pix: im.pix, w: im.w, h: im.h}, nil).GetBlackMatrix()
 	if err != nil {
 		return nil
 	}
