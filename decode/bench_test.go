@@ -3,6 +3,7 @@ package decode_test
 import (
 	"image"
 	"testing"
+	"time"
 
 	"github.com/kipass/kipass/decode"
 	"github.com/kipass/kipass/decode/corpus"
@@ -46,4 +47,37 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHopelessStream measures stream mode (the daemon's settings at
+// 30 fps) on 640x480 code frames that the stills decoder cannot read with
+// its whole cascade: each frame is fed three times in a row, as a camera
+// repeats a scene. The figure to read is ms/frame (wall time per Decode
+// call); benchdecode reports the same frames' thread CPU.
+func BenchmarkHopelessStream(b *testing.B) {
+	frames, err := corpus.Generate(corpus.Config{Seed: 1, PerCategory: 4, Sizes: []image.Point{{640, 480}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	still := decode.New(decode.Options{NoOpenCV: true})
+	var hopeless []*image.Gray
+	for _, f := range frames {
+		still.Reset()
+		if r, err := still.Decode(f.Img); f.Text != "" && (err != nil || r.Text != f.Text) {
+			hopeless = append(hopeless, f.Img)
+		}
+	}
+	if len(hopeless) == 0 {
+		b.Skip("every frame read")
+	}
+	d := decode.New(decode.Options{NoOpenCV: true, Stream: true, Budget: time.Second / 30})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%3 == 0 {
+			d.Reset()
+		}
+		d.Decode(hopeless[(i/3)%len(hopeless)])
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
+	b.ReportMetric(float64(len(hopeless)), "frames")
 }

@@ -30,6 +30,7 @@ type frameCtx struct {
 	triple   bool // our candidates hold a plausible finder triple
 	roiLive  bool
 	cands    []candidate
+	from     int   // stream mode: the stage this frame resumes at (0: none)
 	grids    int   // grids fitted by the grid stage
 	dimSteps []int // dimensions the sweep tries, from its estimate (nil: ±8)
 }
@@ -184,16 +185,20 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 	// each frame goes on from the stage where the last one stopped (the
 	// code is still there in the next frame), and stops once its slice is
 	// spent after at least one of them.
-	from := 1
+	// A fresh frame (from 0) counts the zoom as its stage; a resumed one
+	// tries the zoom once more in its likelier polarity and then runs at
+	// least the stage it resumes at.
+	from := 0
 	if d.o.Stream {
-		from = max(d.resume, 1)
+		from = d.resume
 	}
+	f.from = from
 	ran := 0
 	for i, st := range stages {
 		if i > 0 && i < from {
 			continue
 		}
-		like := f.codeLike || f.triple || f.roiLive || from > 1 && d.resumeLike
+		like := f.codeLike || f.triple || f.roiLive || from > 0 && d.resumeLike
 		if f.timeUp() || d.o.Stream && ran > 0 && time.Since(f.start) > d.o.Slice {
 			d.resume, d.resumeLike = i, like
 			return Result{}, "", false
@@ -350,6 +355,19 @@ func (f *frameCtx) zoom() (Result, bool) {
 		f.tgt = img{d.bufs.zoom[:r.Dx()*r.Dy()], r.Dx(), r.Dy(), scaled(float64(r.Min.X), float64(r.Min.Y), 1)}
 	}
 	d.bufs.smoothed = false
+	if f.from > 0 {
+		// Stream mode, a later stage's turn: the zoom was tried in both
+		// polarities on an earlier frame of this scene; try the likelier
+		// one again (the phone moved and may be nearer) and leave the
+		// rest of the frame's time to the stage.
+		t := f.tgt
+		if f.invFirst {
+			d.bufs.inv = grow(d.bufs.inv, t.w*t.h)
+			invert(d.bufs.inv, t.pix)
+			t.pix = d.bufs.inv
+		}
+		return f.try(t, true)
+	}
 	return f.both(f.tgt, true)
 }
 
