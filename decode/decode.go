@@ -102,7 +102,10 @@ type Options struct {
 	// that triggers a refocus; default 3.
 	RefocusAfter int
 	// RefocusEvery is the least time between two refocus requests;
-	// default 2 s.
+	// default 500 ms, about one focus sweep. Requests wait for the lens to
+	// settle (sharpness steady over the last frames), so a request never
+	// lands in a sweep the camera is running anyway: a UVC camera would
+	// restart it, others ignore it.
 	RefocusEvery time.Duration
 	// SkipBlurry skips frames clearly blurrier than recent ones: their
 	// sharpness is below SkipBelow times the running best. Turn it on for
@@ -174,8 +177,10 @@ type Decoder struct {
 	fails      int         // consecutive failed code-like frames
 	lastFocus  time.Time
 	focusAsked bool
-	resume     int  // stream mode: the stage the next code-like frame starts at
-	resumeLike bool // stream mode: the frames before resume saw a code
+	recent     [steadyFrames]float64 // the last frames' sharpness, a ring
+	nRecent    int                   // frames in recent since reset
+	resume     int                   // stream mode: the stage the next code-like frame starts at
+	resumeLike bool                  // stream mode: the frames before resume saw a code
 	stack      stacker
 }
 
@@ -202,7 +207,7 @@ func New(o Options) *Decoder {
 		o.RefocusAfter = 3
 	}
 	if o.RefocusEvery <= 0 {
-		o.RefocusEvery = 2 * time.Second
+		o.RefocusEvery = 500 * time.Millisecond
 	}
 	if o.Slice <= 0 {
 		o.Slice = 5 * time.Millisecond
@@ -243,6 +248,7 @@ func (d *Decoder) Close() error {
 func (d *Decoder) Reset() {
 	d.roi = image.Rectangle{}
 	d.best, d.seen, d.skips, d.fails = 0, 0, 0, 0
+	d.nRecent = 0
 	d.resume = 0
 	d.stack.reset()
 }
@@ -349,6 +355,8 @@ func frameSize(img *image.Gray) string {
 // reports whether it is clearly blurrier than recent frames.
 func (d *Decoder) skipBlurry(pix []byte, w, h int) bool {
 	s := sharpness(pix, w, h)
+	d.recent[d.nRecent%steadyFrames] = s
+	d.nRecent++
 	d.seen++
 	d.best *= bestKeep
 	if s >= d.best {
@@ -364,10 +372,36 @@ func (d *Decoder) skipBlurry(pix []byte, w, h int) bool {
 	return false
 }
 
+// steadyFrames is the number of recent frames whose sharpness must agree
+// (within steadySpread) before a refocus is asked: while the lens is
+// still sweeping by itself, sharpness swings from frame to frame, and a
+// request would restart the sweep (UVC cameras) or be ignored and hold
+// back the next one by RefocusEvery.
+const (
+	steadyFrames = 4
+	steadySpread = 1.6
+)
+
+// steady reports whether the last frames (up to steadyFrames, at least
+// RefocusAfter of them when the decoder is fresh) were about as sharp as
+// each other: the lens has settled, wherever it settled.
+func (d *Decoder) steady() bool {
+	n := min(d.nRecent, steadyFrames)
+	if n == 0 {
+		return false
+	}
+	lo, hi := d.recent[0], d.recent[0]
+	for _, v := range d.recent[1:n] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return hi <= steadySpread*lo
+}
+
 // maybeRefocus asks the camera to refocus after RefocusAfter failed
-// code-like frames, at most once per RefocusEvery.
+// code-like frames, once the lens has settled (see steady), at most once
+// per RefocusEvery.
 func (d *Decoder) maybeRefocus(now time.Time) {
-	if d.o.Focuser == nil || d.fails < d.o.RefocusAfter {
+	if d.o.Focuser == nil || d.fails < d.o.RefocusAfter || !d.steady() {
 		return
 	}
 	if d.focusAsked && now.Sub(d.lastFocus) < d.o.RefocusEvery {
@@ -377,7 +411,7 @@ func (d *Decoder) maybeRefocus(now time.Time) {
 	d.fails = 0
 	d.stats.Refocus++
 	// The focus state changes: sharpness history no longer applies.
-	d.best, d.seen, d.skips = 0, 0, 0
+	d.best, d.seen, d.skips, d.nRecent = 0, 0, 0, 0
 	if err := d.o.Focuser.Refocus(); err != nil {
 		d.o.Log.Debug("decode: refocus request failed", "err", err)
 		return

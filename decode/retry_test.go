@@ -89,6 +89,56 @@ func TestBlurTriggersRefocus(t *testing.T) {
 	}
 }
 
+// While the lens sweeps by itself, sharpness swings from frame to frame:
+// the decoder asks for no refocus then, however many frames fail, and asks
+// once the lens has settled (the same blur frame after frame).
+func TestNoRefocusWhileTheLensSweeps(t *testing.T) {
+	blurred := blurredToken(t)
+	// a frame of the sweep further from focus: much blurrier, unreadable
+	sweep := render(t, tokenLike, screen.Options{Scale: 0.5, Blur: 7, Seed: 5})
+	clk := clock.NewFake(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
+	foc := &fakeFocuser{}
+	// (reading across frames off: the stack of these frames reads)
+	d := decode.New(decode.Options{Budget: testBudget, Focuser: foc, Clock: clk, NoStack: true})
+	for i := 0; i < 12; i++ {
+		f := blurred
+		if i%2 == 1 {
+			f = sweep
+		}
+		if _, err := d.Decode(f); !errors.Is(err, decode.ErrNoCode) {
+			t.Fatalf("sweep frame %d: %v", i, err)
+		}
+		clk.Advance(33 * time.Millisecond)
+	}
+	if foc.calls != 0 {
+		t.Fatalf("%d refocus requests while sharpness swung, want none", foc.calls)
+	}
+	for i := 0; i < steadyFramesForTest; i++ {
+		d.Decode(blurred)
+		clk.Advance(33 * time.Millisecond)
+	}
+	if foc.calls != 1 {
+		t.Fatalf("%d refocus requests once the lens settled, want 1", foc.calls)
+	}
+	// the default pacing is about one sweep: not again at once, again
+	// after half a second of failures
+	d.Decode(blurred)
+	if foc.calls != 1 {
+		t.Fatalf("%d refocus requests right after one, want 1", foc.calls)
+	}
+	clk.Advance(500 * time.Millisecond)
+	for i := 0; i < steadyFramesForTest; i++ {
+		d.Decode(blurred)
+	}
+	if foc.calls != 2 {
+		t.Fatalf("%d refocus requests after 500 ms more of failures, want 2", foc.calls)
+	}
+}
+
+// steadyFramesForTest is enough frames of one blur for the lens to count
+// as settled (the decoder looks at its last four).
+const steadyFramesForTest = 4
+
 func TestRefocusErrorIsNotFatal(t *testing.T) {
 	blurred := blurredToken(t)
 	foc := &fakeFocuser{err: errors.New("camera busy")}
