@@ -27,8 +27,11 @@
 //	gozxing       plain gozxing (HybridBinarizer, TRY_HARDER) on each frame
 //	zxing-cpp     zxing-cpp's read_barcodes on each frame (in-process
 //	              Python worker, only the read call timed)
+//	ideal         (only with -rows) a bound: ours as for stills on every
+//	              frame as if it cost nothing, no refocus; the first
+//	              frame our cascade can read on the first sweep
 //
-// Usage: go run ./decode/cmd/benchdoor [-visits 200] [-seed 1] [-workers N]
+// Usage: go run ./decode/cmd/benchdoor [-visits 200] [-seed 1] [-workers N] [-rows a,b]
 //
 // -workers plays that many visits at once (default: one per CPU), each on
 // its own locked OS thread with its own decoders and zxing-cpp worker;
@@ -46,6 +49,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,11 +128,13 @@ type lens struct {
 	sweepStart float64 // s
 	locked     float64 // dioptres (1/m) once locked, 0 while sweeping
 	refocus    int
+	asked      []float64 // when refocus was asked, s (effective or not)
 	now        float64
 	cache      map[int]*image.Gray // frames before any refocus, shared by the rows
 }
 
 func (l *lens) Refocus() error {
+	l.asked = append(l.asked, l.now)
 	if l.locked == 0 {
 		return nil // already sweeping
 	}
@@ -258,6 +264,26 @@ func (p *plain) read(img *image.Gray, want string) (bool, time.Duration, error) 
 	return err == nil && r.GetText() == want, threadcpu.Now() - c0, nil
 }
 
+// ideal is a bound, not a decoder: ours as for stills (the whole cascade,
+// default budget) on every frame as if it took no time and without
+// refocus (the lens makes one sweep). Its time to the verdict is when the
+// first readable frame arrives: no decoder on this camera can do better
+// without refocusing sooner.
+type ideal struct{ d *decode.Decoder }
+
+func (o *ideal) start(*visit, *lens) {
+	if o.d != nil {
+		o.d.Close()
+	}
+	o.d = decode.New(decode.Options{NoOpenCV: true})
+}
+
+func (o *ideal) read(img *image.Gray, want string) (bool, time.Duration, error) {
+	o.d.Reset()
+	r, err := o.d.Decode(img)
+	return err == nil && r.Text == want, 0, nil
+}
+
 type cpp struct{ z *zxingcpp.Reader }
 
 func (c *cpp) start(*visit, *lens) {}
@@ -269,7 +295,7 @@ func (c *cpp) read(img *image.Gray, want string) (bool, time.Duration, error) {
 
 // run plays a visit in real time for one row and returns the time to the
 // verdict, or -1 when nothing read within giveUp.
-func run(v visit, rd reader, cache map[int]*image.Gray) (time.Duration, error) {
+func run(v visit, rd reader, cache map[int]*image.Gray) (time.Duration, *lens, error) {
 	l := &lens{v: &v, cache: cache}
 	rd.start(&v, l)
 	busyUntil := 0.0
@@ -280,30 +306,37 @@ func run(v visit, rd reader, cache map[int]*image.Gray) (time.Duration, error) {
 		}
 		img, err := l.frame(k)
 		if err != nil {
-			return 0, err
+			return 0, l, err
 		}
 		ok, el, err := rd.read(img, v.text)
 		if err != nil {
-			return 0, err
+			return 0, l, err
 		}
 		busyUntil = t + el.Seconds()
 		if ok {
-			return time.Duration(busyUntil * float64(time.Second)), nil
+			return time.Duration(busyUntil * float64(time.Second)), l, nil
 		}
 	}
-	return -1, nil
+	return -1, l, nil
 }
 
 func main() {
 	visits := flag.Int("visits", 200, "seeded visits per row")
+	only := flag.String("rows", "", "comma-separated rows to run (default: all but ideal); one of "+rowNames)
 	seed := flag.Int64("seed", 1, "first visit's seed")
+	flag.BoolVar(&verbose, "v", false, "print each visit's time to the verdict and its refocus requests on stderr")
 	workers := flag.Int("workers", runtime.NumCPU(), "visits played at once, each on its own locked thread with its own decoders")
 	flag.Parse()
 	if *workers < 1 {
 		*workers = 1
 	}
 	runtime.GOMAXPROCS(*workers)
-	if err := bench(*visits, *seed, *workers); err != nil {
+	keep, err := pickRows(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchdoor:", err)
+		os.Exit(2)
+	}
+	if err := bench(*visits, *seed, *workers, keep); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdoor:", err)
 		os.Exit(1)
 	}
@@ -315,30 +348,81 @@ type row struct {
 	rd   reader
 }
 
-// newRows makes one set of rows (zxing-cpp only when z is not nil).
-func newRows(z *zxingcpp.Reader) []row {
-	rows := []row{{"ours+refocus", &ours{refocus: true}}, {"ours plain", &ours{}}, {"gozxing", &plain{}}}
+// verbose prints each visit's time and refocus requests (-v).
+var verbose bool
+
+func fmtTimes(ts []float64) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	var b strings.Builder
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%.2f", t)
+	}
+	return b.String()
+}
+
+// rowNames lists the rows -rows can name, in the order they print.
+const rowNames = "ours+refocus, ours plain, gozxing, zxing-cpp, ideal"
+
+// pickRows parses -rows; empty means every row but ideal.
+func pickRows(s string) (map[string]bool, error) {
+	keep := map[string]bool{}
+	if strings.TrimSpace(s) == "" {
+		for _, n := range []string{"ours+refocus", "ours plain", "gozxing", "zxing-cpp"} {
+			keep[n] = true
+		}
+		return keep, nil
+	}
+	for _, n := range strings.Split(s, ",") {
+		n = strings.TrimSpace(n)
+		if !strings.Contains(", "+rowNames+",", ", "+n+",") {
+			return nil, fmt.Errorf("-rows: unknown row %q (rows: %s)", n, rowNames)
+		}
+		keep[n] = true
+	}
+	return keep, nil
+}
+
+// newRows makes one set of the kept rows (zxing-cpp only when z is not
+// nil).
+func newRows(z *zxingcpp.Reader, keep map[string]bool) []row {
+	all := []row{{"ours+refocus", &ours{refocus: true}}, {"ours plain", &ours{}}, {"gozxing", &plain{}}}
 	if z != nil {
-		rows = append(rows, row{"zxing-cpp", &cpp{z}})
+		all = append(all, row{"zxing-cpp", &cpp{z}})
+	}
+	all = append(all, row{"ideal", &ideal{}})
+	var rows []row
+	for _, r := range all {
+		if keep[r.name] {
+			rows = append(rows, r)
+		}
 	}
 	return rows
 }
 
-func bench(n int, seed int64, workers int) error {
+func bench(n int, seed int64, workers int, keep map[string]bool) error {
 	// Each worker plays every k-th visit through all rows, on its own
 	// locked OS thread, so each decoder's thread CPU time is its own.
 	sets := make([][]row, workers)
 	for w := range sets {
-		z, err := zxingcpp.Start()
+		var z *zxingcpp.Reader
+		var err error
+		if keep["zxing-cpp"] {
+			z, err = zxingcpp.Start()
+		}
 		if err != nil && !errors.Is(err, zxingcpp.ErrUnavailable) {
 			return err
 		}
 		if z != nil {
 			defer z.Close()
-		} else if w == 0 {
+		} else if w == 0 && keep["zxing-cpp"] {
 			fmt.Fprintln(os.Stderr, "zxing-cpp row skipped:", err)
 		}
-		sets[w] = newRows(z)
+		sets[w] = newRows(z, keep)
 	}
 	rows := sets[0]
 	start := time.Now()
@@ -360,7 +444,11 @@ func bench(n int, seed int64, workers int) error {
 				cache := map[int]*image.Gray{}
 				results[i] = make([]float64, len(sets[w]))
 				for ri, r := range sets[w] {
-					d, err := run(v, r.rd, cache)
+					d, l, err := run(v, r.rd, cache)
+					if verbose {
+						fmt.Fprintf(os.Stderr, "visit %3d %-13s %6.2fs  end %.0f cm after %.2fs, sweep %.2fs, refocus asked at %s, %d swept\n",
+							i, r.name, d.Seconds(), v.dEnd, v.approach, v.hunt, fmtTimes(l.asked), l.refocus)
+					}
 					if err != nil {
 						errs[w] = err
 						return
