@@ -2,7 +2,7 @@
 // decoder; around it sits a cascade of attempts tuned for codes shown on
 // phone screens, run inside a per-frame time budget, and an autofocus-aware
 // frame filter that skips clearly blurrier frames and asks the camera to
-// refocus when a code is seen but does not read.
+// refocus when a code is seen but does not read and the lens has settled.
 //
 // The cascade, in order, stopping at the first success or when the budget
 // is spent:
