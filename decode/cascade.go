@@ -61,15 +61,22 @@ func (f *frameCtx) both(im img, hybrid bool) (Result, bool) {
 		}
 		src := im
 		if inv {
-			f.d.bufs.inv = grow(f.d.bufs.inv, im.w*im.h)
-			invert(f.d.bufs.inv, im.pix)
-			src.pix = f.d.bufs.inv
+			src = f.inverted(im)
 		}
 		if r, ok := f.try(src, hybrid); ok {
 			return r, true
 		}
 	}
 	return Result{}, false
+}
+
+// inverted returns im with its luminance inverted (dark mode), in
+// bufs.inv.
+func (f *frameCtx) inverted(im img) img {
+	f.d.bufs.inv = grow(f.d.bufs.inv, im.w*im.h)
+	invert(f.d.bufs.inv, im.pix)
+	im.pix = f.d.bufs.inv
+	return im
 }
 
 // cascade runs the attempts in order until one reads the code or the
@@ -174,10 +181,8 @@ func (f *frameCtx) cascade(roiLive bool) (Result, string, bool) {
 		return Result{}, "", false
 	}
 	if inverted > 0 || normal == 0 {
-		d.bufs.inv = grow(d.bufs.inv, f.base.w*f.base.h)
-		invert(d.bufs.inv, f.base.pix)
 		f.invTried = true
-		if r, ok := f.try(img{d.bufs.inv, f.base.w, f.base.h, f.base.v}, true); ok {
+		if r, ok := f.try(f.inverted(f.base), true); ok {
 			return r, "base-inv", true
 		}
 	}
@@ -251,9 +256,7 @@ var stages = []stage{
 		if f.invTried {
 			return Result{}, false
 		}
-		f.d.bufs.inv = grow(f.d.bufs.inv, f.base.w*f.base.h)
-		invert(f.d.bufs.inv, f.base.pix)
-		return f.try(img{f.d.bufs.inv, f.base.w, f.base.h, f.base.v}, true)
+		return f.try(f.inverted(f.base), true)
 	}, false},
 	{"triples", (*frameCtx).triplesStage, true},
 	{"zoom4", func(f *frameCtx) (Result, bool) {
@@ -360,13 +363,10 @@ func (f *frameCtx) zoom() (Result, bool) {
 		// polarities on an earlier frame of this scene; try the likelier
 		// one again (the phone moved and may be nearer) and leave the
 		// rest of the frame's time to the stage.
-		t := f.tgt
 		if f.invFirst {
-			d.bufs.inv = grow(d.bufs.inv, t.w*t.h)
-			invert(d.bufs.inv, t.pix)
-			t.pix = d.bufs.inv
+			return f.try(f.inverted(f.tgt), true)
 		}
-		return f.try(t, true)
+		return f.try(f.tgt, true)
 	}
 	return f.both(f.tgt, true)
 }

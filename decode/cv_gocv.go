@@ -27,9 +27,7 @@ func (s *gocvStage) run(f *frameCtx) (Result, bool) {
 		b := f.base
 		src := b.pix
 		if inverted {
-			f.d.bufs.inv = grow(f.d.bufs.inv, b.w*b.h)
-			invert(f.d.bufs.inv, b.pix)
-			src = f.d.bufs.inv
+			src = f.inverted(b).pix
 		}
 		quad, ok := s.detect(src, b.w, b.h)
 		if !ok {
