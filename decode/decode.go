@@ -177,8 +177,7 @@ type Decoder struct {
 	fails      int         // consecutive failed code-like frames
 	lastFocus  time.Time
 	focusAsked bool
-	recent     [steadyFrames]float64 // the last frames' sharpness, a ring
-	nRecent    int                   // frames in recent since reset
+	recent     [steadyFrames]float64 // the last frames' sharpness, a ring indexed by seen
 	resume     int                   // stream mode: the stage the next code-like frame starts at
 	resumeLike bool                  // stream mode: the frames before resume saw a code
 	stack      stacker
@@ -248,7 +247,6 @@ func (d *Decoder) Close() error {
 func (d *Decoder) Reset() {
 	d.roi = image.Rectangle{}
 	d.best, d.seen, d.skips, d.fails = 0, 0, 0, 0
-	d.nRecent = 0
 	d.resume = 0
 	d.stack.reset()
 }
@@ -355,8 +353,7 @@ func frameSize(img *image.Gray) string {
 // reports whether it is clearly blurrier than recent frames.
 func (d *Decoder) skipBlurry(pix []byte, w, h int) bool {
 	s := sharpness(pix, w, h)
-	d.recent[d.nRecent%steadyFrames] = s
-	d.nRecent++
+	d.recent[d.seen%steadyFrames] = s
 	d.seen++
 	d.best *= bestKeep
 	if s >= d.best {
@@ -386,7 +383,7 @@ const (
 // RefocusAfter of them when the decoder is fresh) were about as sharp as
 // each other: the lens has settled, wherever it settled.
 func (d *Decoder) steady() bool {
-	n := min(d.nRecent, steadyFrames)
+	n := min(d.seen, steadyFrames)
 	if n == 0 {
 		return false
 	}
@@ -411,7 +408,7 @@ func (d *Decoder) maybeRefocus(now time.Time) {
 	d.fails = 0
 	d.stats.Refocus++
 	// The focus state changes: sharpness history no longer applies.
-	d.best, d.seen, d.skips, d.nRecent = 0, 0, 0, 0
+	d.best, d.seen, d.skips = 0, 0, 0
 	if err := d.o.Focuser.Refocus(); err != nil {
 		d.o.Log.Debug("decode: refocus request failed", "err", err)
 		return
